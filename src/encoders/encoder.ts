@@ -1,5 +1,5 @@
-import type { ImageInput } from '../media/image.js';
 import type { AudioInput } from '../media/audio.js';
+import type { ImageInput } from '../media/image.js';
 
 export type Modality = 'text' | 'image' | 'audio';
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { asXmodalError } from '../errors.js';
+import { registerDemo } from './demo.js';
+import { registerEmbed } from './embed.js';
+import { registerModels } from './models.js';
+import { registerSimilarity } from './similarity.js';
+
+function withModelFlags(command: Command): Command {
+  return command
+    .option('-m, --model <model>', 'model: a shipped name, a folder, or a hub id (env XMODAL_MODEL)')
+    .addOption(
+      new Option('--dtype <dtype>', 'weight variant').choices(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4']),
+    )
+    .option('--offline', 'never download; hub models must be cached (env XMODAL_OFFLINE=1)')
+    .option('--cache-dir <dir>', 'where hub downloads are cached (env XMODAL_CACHE)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('xmodal')
+    .description('One embedding space for text, images and audio.')
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`xmodal: ${text.replace(/^error: /, '').trim()}\n`),
+    });
+  registerEmbed(program, withModelFlags);
+  registerSimilarity(program, withModelFlags);
+  registerModels(program);
+  registerDemo(program, withModelFlags);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const failure = asXmodalError(error);
+    process.stderr.write(`xmodal: ${failure.message.split('\n')[0]}\n`);
+    if (process.env.XMODAL_DEBUG) console.error(error);
+    return failure.exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,58 @@
+import cliProgress from 'cli-progress';
+import { DTYPES, type Dtype, type Encoder } from '../encoders/encoder.js';
+import { loadEncoder } from '../encoders/load.js';
+import { xmodalError } from '../errors.js';
+
+/** Options every model-using command accepts. */
+export interface ModelFlags {
+  model?: string;
+  dtype?: string;
+  offline?: boolean;
+  cacheDir?: string;
+}
+
+export function parseDtype(value: string | undefined): Dtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(DTYPES as readonly string[]).includes(value))
+    throw xmodalError('BAD_ARGUMENT', `unknown --dtype ${value}; use one of ${DTYPES.join(', ')}`);
+  return value as Dtype;
+}
+
+/** Loads the model the flags name, with a download progress bar on a terminal. */
+export async function openEncoder(flags: ModelFlags): Promise<Encoder> {
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const multibar = process.stderr.isTTY
+    ? new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          format: ' {bar} {percentage}% | {file}',
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  try {
+    return await loadEncoder(flags.model, {
+      dtype: parseDtype(flags.dtype),
+      offline: flags.offline,
+      cacheDir: flags.cacheDir,
+      onProgress: multibar
+        ? ({ file, loaded, total }) => {
+            let bar = bars.get(file);
+            if (!bar) {
+              bar = multibar.create(total || 1, 0, { file });
+              bars.set(file, bar);
+            }
+            bar.update(loaded, { file });
+          }
+        : undefined,
+    });
+  } finally {
+    multibar?.stop();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

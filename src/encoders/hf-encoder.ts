@@ -1,0 +1,255 @@
+import { AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer, Tensor } from '@huggingface/transformers';
+import { xmodalError } from '../errors.js';
+import { type AudioInput, loadAudio, splitIntoWindows } from '../media/audio.js';
+import {
+  type ImageInput,
+  type ImageLimits,
+  type ImagePreprocessing,
+  imagePreprocessingFromConfig,
+  inputSize,
+  preprocessImage,
+} from '../media/image.js';
+import type { Dtype, Encoder, Modality } from './encoder.js';
+import type { Family, ModelConfig, Tower } from './registry.js';
+import { chunk, meanDirection, normalizedRows } from './vectors.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: transformers.js models, tokenizers and extractors are untyped JS.
+type Loose = any;
+
+export interface HfEncoderSettings {
+  id: string;
+  /** Absolute folder path or hub id, as transformers.js takes it. */
+  source: string;
+  family: Family;
+  config: ModelConfig;
+  dim: number;
+  dtype: Dtype;
+  batchSize: number;
+  imageLimits?: ImageLimits;
+  /** transformers.js loading options shared by every file (cache, progress, local-only). */
+  loadOptions: Record<string, unknown>;
+}
+
+/** One Hugging Face model folder of any registered family; towers load on first use. */
+export class HfEncoder implements Encoder {
+  readonly id: string;
+  readonly dim: number;
+  readonly modalities: readonly Modality[];
+  private readonly settings: HfEncoderSettings;
+  private readonly loaded = new Map<string, Promise<Loose>>();
+
+  constructor(settings: HfEncoderSettings) {
+    this.settings = settings;
+    this.id = settings.id;
+    this.dim = settings.dim;
+    this.modalities = Object.keys(settings.family.towers) as Modality[];
+  }
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let pending = this.loaded.get(key);
+    if (!pending) {
+      pending = load();
+      // A failed load must not be cached, so a later call can retry (e.g. after a file is added).
+      pending.catch(() => this.loaded.delete(key));
+      this.loaded.set(key, pending);
+    }
+    return pending;
+  }
+
+  private tower(modality: Modality): Promise<Loose> {
+    const tower: Tower | undefined = this.settings.family.towers[modality];
+    if (!tower) throw xmodalError('MODALITY_UNSUPPORTED', `${this.id} does not embed ${modality}`);
+    const { source, dtype, loadOptions } = this.settings;
+    return this.once(`model:${modality}`, async () => {
+      try {
+        return await tower.modelClass.from_pretrained(source, { ...loadOptions, dtype, device: 'cpu' });
+      } catch (error) {
+        throw xmodalError(
+          'MODEL_INVALID',
+          `${this.id}: cannot load the ${modality} model (${firstLine(error)})`,
+          error,
+        );
+      }
+    });
+  }
+
+  private tokenizer(): Promise<Loose> {
+    return this.once('tokenizer', async () => {
+      try {
+        return await AutoTokenizer.from_pretrained(this.settings.source, this.settings.loadOptions);
+      } catch (error) {
+        throw xmodalError(
+          'MODEL_INVALID',
+          `${this.id}: cannot load the tokenizer (${firstLine(error)})`,
+          error,
+        );
+      }
+    });
+  }
+
+  private imagePreprocessing(): Promise<ImagePreprocessing> {
+    return this.once('image-preprocessing', async () => {
+      try {
+        const processor = await AutoImageProcessor.from_pretrained(
+          this.settings.source,
+          this.settings.loadOptions,
+        );
+        return imagePreprocessingFromConfig(processor.config);
+      } catch (error) {
+        throw xmodalError(
+          'MODEL_INVALID',
+          `${this.id}: cannot read preprocessor_config.json (${firstLine(error)})`,
+          error,
+        );
+      }
+    });
+  }
+
+  private audioFeatures(): Promise<Loose> {
+    return this.once('audio-features', async () => {
+      try {
+        return await AutoFeatureExtractor.from_pretrained(this.settings.source, this.settings.loadOptions);
+      } catch (error) {
+        throw xmodalError(
+          'MODEL_INVALID',
+          `${this.id}: cannot load the audio feature extractor (${firstLine(error)})`,
+          error,
+        );
+      }
+    });
+  }
+
+  private async run(
+    modality: Modality,
+    inputs: Record<string, Tensor>,
+    rows: number,
+  ): Promise<Float32Array[]> {
+    const model = await this.tower(modality);
+    const output = await model(inputs);
+    const key = this.settings.family.towers[modality]!.outputs.find((name) => output[name] !== undefined);
+    if (!key)
+      throw xmodalError('MODEL_INVALID', `${this.id}: the ${modality} model returned no embedding output`);
+    const tensor: Tensor = output[key];
+    return normalizedRows(tensor.data as Float32Array, rows, tensor.dims.at(-1) as number);
+  }
+
+  async embedText(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const tokenizer = await this.tokenizer();
+    const maxLength = textMaxLength(this.settings.config, tokenizer);
+    const out: Float32Array[] = [];
+    for (const batch of chunk(texts, this.settings.batchSize)) {
+      const encoded = tokenizer(batch, {
+        padding: this.settings.family.padTextToMaxLength ? 'max_length' : true,
+        truncation: true,
+        max_length: maxLength,
+      });
+      if (this.settings.family.poolsAtEndOfText) keepEndOfText(encoded, tokenizer.eos_token_id);
+      out.push(...(await this.run('text', encoded, batch.length)));
+    }
+    return out;
+  }
+
+  async embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
+    await this.tower('image');
+    const preprocessing = await this.imagePreprocessing();
+    const { height, width } = inputSize(preprocessing);
+    const batches = chunk(inputs, this.settings.batchSize);
+    const decodeBatch = (batch: readonly ImageInput[]) =>
+      Promise.all(batch.map((input) => preprocessImage(input, preprocessing, this.settings.imageLimits)));
+    const out: Float32Array[] = [];
+    // Decode the next batch (libvips threads) while the model runs the current one.
+    let next = decodeBatch(batches[0]);
+    for (let b = 0; b < batches.length; b++) {
+      const pixels = await next;
+      if (b + 1 < batches.length) {
+        next = decodeBatch(batches[b + 1]);
+        next.catch(() => {});
+      }
+      const stacked = new Float32Array(pixels.length * 3 * height * width);
+      for (const [i, p] of pixels.entries()) stacked.set(p, i * p.length);
+      const tensor = new Tensor('float32', stacked, [pixels.length, 3, height, width]);
+      out.push(...(await this.run('image', { pixel_values: tensor }, pixels.length)));
+    }
+    return out;
+  }
+
+  async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
+    await this.tower('audio');
+    const extractor = await this.audioFeatures();
+    const sampleRate: number = extractor.config.sampling_rate;
+    const windowLength: number =
+      extractor.config.nb_max_samples ?? Math.round(extractor.config.max_length_s * sampleRate);
+    const out: Float32Array[] = [];
+    for (const batch of chunk(inputs, this.settings.batchSize)) {
+      const clips = await Promise.all(batch.map((input) => loadAudio(input, sampleRate)));
+      // Every window of every clip goes through the model; each clip's embedding is its windows' mean.
+      const windowsPerClip = clips.map((clip) => splitIntoWindows(clip, windowLength));
+      const features: Tensor[] = [];
+      for (const windows of windowsPerClip)
+        for (const window of windows) features.push((await extractor(window)).input_features);
+      const rows: Float32Array[] = [];
+      for (const group of chunk(features, this.settings.batchSize)) {
+        const dims = [group.length, ...group[0].dims.slice(1)];
+        const data = new Float32Array(group.reduce((n, t) => n + t.data.length, 0));
+        let offset = 0;
+        for (const t of group) {
+          data.set(t.data as Float32Array, offset);
+          offset += t.data.length;
+        }
+        rows.push(
+          ...(await this.run('audio', { input_features: new Tensor('float32', data, dims) }, group.length)),
+        );
+      }
+      let next = 0;
+      for (const windows of windowsPerClip) {
+        out.push(meanDirection(rows.slice(next, next + windows.length)));
+        next += windows.length;
+      }
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    const models = [...this.loaded.entries()].filter(([key]) => key.startsWith('model:'));
+    this.loaded.clear();
+    for (const [, pending] of models) {
+      const model = await pending.catch(() => undefined);
+      await model?.dispose?.();
+    }
+  }
+}
+
+function textMaxLength(config: ModelConfig, tokenizer: Loose): number {
+  const fromConfig = config.text_config?.max_position_embeddings as number | undefined;
+  const fromTokenizer = Number.isFinite(tokenizer.model_max_length) ? tokenizer.model_max_length : undefined;
+  // RoBERTa-style models reserve 2 positions for the padding offset.
+  const usable = fromConfig && config.text_config?.model_type === 'roberta' ? fromConfig - 2 : fromConfig;
+  return Math.min(fromTokenizer ?? Infinity, usable ?? Infinity, 512);
+}
+
+/**
+ * transformers.js truncates by slicing, which drops the end-of-text token that CLIP pools at; put it back
+ * in the last attended position of every truncated row.
+ */
+export function keepEndOfText(
+  encoded: { input_ids: Tensor; attention_mask: Tensor },
+  eosId: number | undefined,
+): void {
+  if (eosId === undefined || eosId === null) return;
+  const [rows, length] = encoded.input_ids.dims as number[];
+  const ids = encoded.input_ids.data as BigInt64Array;
+  const mask = encoded.attention_mask.data as BigInt64Array;
+  const eos = BigInt(eosId);
+  for (let r = 0; r < rows; r++) {
+    let last = -1;
+    for (let i = 0; i < length; i++) if (mask[r * length + i] !== 0n) last = i;
+    if (last >= 0 && ids[r * length + last] !== eos) ids[r * length + last] = eos;
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}

@@ -1,0 +1,66 @@
+import { open } from 'node:fs/promises';
+import { fileTypeFromBuffer } from 'file-type';
+import type { Modality } from '../encoders/encoder.js';
+import { xmodalError } from '../errors.js';
+
+export interface DetectedMedia {
+  modality: Modality;
+  mime: string;
+}
+
+const HEAD_BYTES = 4100;
+
+/** Tells image, audio and text apart by content (magic bytes), never by file name. */
+export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | undefined> {
+  const type = await fileTypeFromBuffer(head);
+  if (type?.mime.startsWith('image/')) return { modality: 'image', mime: type.mime };
+  if (type?.mime.startsWith('audio/')) return { modality: 'audio', mime: type.mime };
+  // Ogg and WebM containers hold audio here; video is out of scope.
+  if (type && ['application/ogg', 'video/ogg', 'video/webm'].includes(type.mime))
+    return { modality: 'audio', mime: 'audio/ogg' };
+  if (type) return undefined;
+  const text = decodeUtf8(head);
+  if (text === undefined) return undefined;
+  if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
+    return { modality: 'image', mime: 'image/svg+xml' };
+  return { modality: 'text', mime: 'text/plain' };
+}
+
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  if (bytes.includes(0)) return undefined;
+  try {
+    // A multi-byte character cut at the end of the head is fine; anything else is binary.
+    return new TextDecoder('utf-8', { fatal: true }).decode(trimPartialCharacter(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function trimPartialCharacter(bytes: Uint8Array): Uint8Array {
+  const end = bytes.length;
+  for (let back = 1; back <= 3 && end - back >= 0; back++) {
+    const byte = bytes[end - back];
+    if ((byte & 0xc0) === 0xc0) return bytes.subarray(0, end - back);
+    if ((byte & 0x80) === 0) break;
+  }
+  return bytes;
+}
+
+export async function detectFile(path: string): Promise<DetectedMedia | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw xmodalError('FILE_NOT_FOUND', `no such file: ${path}`);
+    throw error;
+  }
+  try {
+    const buffer = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+    if (bytesRead === 0) throw xmodalError('BAD_INPUT', `${path} is empty`);
+    return detectMedia(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,62 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Encoder, Modality } from '../encoders/encoder.js';
+import { dot } from '../encoders/vectors.js';
+import { xmodalError } from '../errors.js';
+import { detectFile } from '../media/detect.js';
+
+/** One query or item: text, or a media file (path or bytes) of a known modality. */
+export type Input =
+  | { modality: 'text'; text: string }
+  | { modality: 'image' | 'audio'; source: string | Uint8Array };
+
+/**
+ * Reads a command-line argument as an input: `text:...`, `image:PATH`, `audio:PATH` say it outright;
+ * an existing file is detected by its content; anything else is text.
+ */
+export async function parseInput(arg: string): Promise<Input> {
+  const prefixed = /^(text|image|audio):(.*)$/s.exec(arg);
+  if (prefixed) {
+    const [, modality, value] = prefixed;
+    if (modality === 'text') return { modality: 'text', text: value };
+    return { modality: modality as 'image' | 'audio', source: value };
+  }
+  if (existsSync(arg) && statSync(arg).isFile()) {
+    const detected = await detectFile(arg);
+    if (!detected || detected.modality === 'text')
+      throw xmodalError(
+        'UNSUPPORTED_FORMAT',
+        `${arg}: not an image or audio file (prefix with text: to embed a string)`,
+      );
+    return { modality: detected.modality, source: arg };
+  }
+  return { modality: 'text', text: arg };
+}
+
+/** Embeds inputs of mixed modalities, one model call per modality, in input order. */
+export async function embedInputs(encoder: Encoder, inputs: readonly Input[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = new Array(inputs.length);
+  const byModality = new Map<Modality, number[]>();
+  inputs.forEach((input, i) => {
+    if (!encoder.modalities.includes(input.modality))
+      throw xmodalError('MODALITY_UNSUPPORTED', `${encoder.id} does not embed ${input.modality}`);
+    byModality.set(input.modality, [...(byModality.get(input.modality) ?? []), i]);
+  });
+  for (const [modality, indexes] of byModality) {
+    const vectors =
+      modality === 'text'
+        ? await encoder.embedText(indexes.map((i) => (inputs[i] as { text: string }).text))
+        : modality === 'image'
+          ? await encoder.embedImages(indexes.map((i) => (inputs[i] as { source: string }).source))
+          : await encoder.embedAudio(indexes.map((i) => (inputs[i] as { source: string }).source));
+    indexes.forEach((inputIndex, k) => {
+      out[inputIndex] = vectors[k];
+    });
+  }
+  return out;
+}
+
+/** Cosine similarity of two inputs of any modalities. */
+export async function similarity(encoder: Encoder, a: Input, b: Input): Promise<number> {
+  const [va, vb] = await embedInputs(encoder, [a, b]);
+  return dot(va, vb);
+}
