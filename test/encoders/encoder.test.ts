@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { AutoTokenizer, CLIPTextModelWithProjection, Tensor } from '@huggingface/transformers';
+import type { Encoder, Modality } from '../../src/encoders/encoder.js';
+import { loadEncoder } from '../../src/encoders/load.js';
+import { TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
+import { assertRowsClose, cosine, norm } from '../helpers/vectors.js';
+
+const TEXTS = ['a dog', 'a photo of a red car', 'piano', 'un gatto che dorme sul divano', '', 'ünïcödé ✓ 🐶'];
+
+/** What every encoder must do, whatever its family: the conformance suite for encoders. */
+function encoderConformance(name: string, modelPath: string, modalities: Modality[]) {
+  describe(`encoder conformance: ${name}`, () => {
+    let encoder: Encoder;
+    before(async () => {
+      encoder = await loadEncoder(modelPath, { batchSize: 4 });
+    });
+    after(() => encoder.dispose());
+
+    test('reports its modalities and dimension', () => {
+      assert.deepEqual([...encoder.modalities].sort(), [...modalities].sort());
+      assert.ok(encoder.dim > 0);
+    });
+
+    test('text rows are L2-normalised with the model dimension', async () => {
+      const rows = await encoder.embedText(TEXTS);
+      assert.equal(rows.length, TEXTS.length);
+      for (const row of rows) {
+        assert.ok(row instanceof Float32Array);
+        assert.equal(row.length, encoder.dim);
+        assert.ok(Math.abs(norm(row) - 1) < 1e-5);
+      }
+      assert.ok(cosine(rows[0], rows[1]) < 0.9999, 'different texts give different vectors');
+    });
+
+    test('a batch equals single calls (fp32) across batch boundaries', async () => {
+      const many = Array.from({ length: 11 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${i}`);
+      const batched = await encoder.embedText(many);
+      const single = [];
+      for (const text of many) single.push(...(await encoder.embedText([text])));
+      assertRowsClose(batched, single, 1e-5);
+    });
+
+    test('empty input gives no rows', async () => {
+      assert.deepEqual(await encoder.embedText([]), []);
+    });
+
+    test('a modality the model lacks is refused with a clear error', async () => {
+      const missing = (['image', 'audio'] as const).find((m) => !modalities.includes(m))!;
+      const call = missing === 'image' ? encoder.embedImages(['x.png']) : encoder.embedAudio(['x.wav']);
+      await assert.rejects(call, { code: 'MODALITY_UNSUPPORTED' });
+    });
+
+    test('q8 weights load from *_quantized.onnx and stay close to fp32', async () => {
+      const q8 = await loadEncoder(modelPath, { dtype: 'q8' });
+      try {
+        const [a, b] = [await encoder.embedText(TEXTS.slice(0, 3)), await q8.embedText(TEXTS.slice(0, 3))];
+        for (let i = 0; i < a.length; i++) {
+          const c = cosine(a[i], b[i]);
+          assert.ok(c > 0.95 && c < 1 - 1e-9, `q8 vs fp32 cosine ${c}: close, but not the same file`);
+        }
+      } finally {
+        await q8.dispose();
+      }
+    });
+  });
+}
+
+encoderConformance('tiny CLIP', TINY_CLIP, ['text', 'image']);
+encoderConformance('tiny CLAP', TINY_CLAP, ['text', 'audio']);
+
+describe('CLIP text longer than the model window', () => {
+  const longText = Array.from({ length: 120 }, (_, i) => `word${i % 17} and`).join(' ');
+
+  test('keeps the end-of-text token the model pools at', async () => {
+    const encoder = await loadEncoder(TINY_CLIP);
+    const [ours] = await encoder.embedText([longText]);
+    await encoder.dispose();
+
+    const tokenizer = await AutoTokenizer.from_pretrained(TINY_CLIP);
+    const model = await CLIPTextModelWithProjection.from_pretrained(TINY_CLIP, { dtype: 'fp32' });
+    const full: number[] = tokenizer.encode(longText);
+    assert.ok(full.length > 77, `the test text must be longer than 77 tokens (got ${full.length})`);
+    const eos = tokenizer.eos_token_id as number;
+    const embed = async (ids: number[]) => {
+      const dims = [1, ids.length];
+      const out = await model({
+        input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), dims),
+        attention_mask: new Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), dims),
+      });
+      const v = out.text_embeds.data as Float32Array;
+      const n = Math.hypot(...v);
+      return Float32Array.from(v, (x) => x / n);
+    };
+    const expected = await embed([...full.slice(0, 76), eos]);
+    const naive = await embed(full.slice(0, 77));
+    await model.dispose();
+    assertRowsClose([ours], [expected], 1e-5);
+    assert.ok(cosine(ours, naive) < 0.999, 'the naive truncation (EOS dropped) gives a different embedding');
+  });
+});
