@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SHIPPED_MODELS_DIR } from '../encoders/load.js';
+import { DEFAULT_MODEL, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import { dot } from '../encoders/vectors.js';
 import { type ModelFlags, openEncoder } from './shared.js';
 
@@ -15,7 +15,14 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
         .slice(0, 4)
         .map((f) => join(imageDir, f));
       const texts = ['a red circle', 'a blue square', 'a photo of a dog'];
-      const encoder = await openEncoder(flags);
+      // Until xmodal-mini ships, the demo runs on the random-weight fixture model: the plumbing, not the quality.
+      const fallback = existsSync(join(SHIPPED_MODELS_DIR, DEFAULT_MODEL))
+        ? undefined
+        : join(imageDir, '..', 'models', 'tiny-clip');
+      const encoder = await openEncoder({
+        ...flags,
+        model: flags.model ?? process.env.XMODAL_MODEL ?? fallback,
+      });
       try {
         const [imageVectors, textVectors] = [
           await encoder.embedImages(images),
