@@ -90,6 +90,11 @@ def quantize_dynamic(model, signed=False, per_channel=False, reduce_range=False)
             activation_quant[x] = names
         return activation_quant[x]
 
+    def times_constant(x, value, name):
+        new_inits.append(numpy_helper.from_array(np.array(value, dtype=np.float32), name))
+        nodes.append(helper.make_node("Mul", [x, name], [f"{name}_output"], name=f"{name}_Mul"))
+        return f"{name}_output"
+
     def is_float_matrix(name):
         return name in inits and inits[name].data_type == TensorProto.FLOAT and len(inits[name].dims) == 2
 
@@ -119,20 +124,14 @@ def quantize_dynamic(model, signed=False, per_channel=False, reduce_range=False)
         nodes.append(helper.make_node("Cast", [integer], [as_float], to=TensorProto.FLOAT, name=f"{prefix}_Cast"))
         nodes.append(helper.make_node("Mul", [x_scale, w_scale], [scale], name=f"{prefix}_ScaleMul"))
         if alpha != 1.0:
-            alpha_name = f"{prefix}_alpha"
-            new_inits.append(numpy_helper.from_array(np.array(alpha, dtype=np.float32), alpha_name))
-            nodes.append(helper.make_node("Mul", [scale, alpha_name], [f"{scale}_alpha"], name=f"{prefix}_AlphaMul"))
-            scale = f"{scale}_alpha"
+            scale = times_constant(scale, alpha, f"{prefix}_alpha")
         if bias is None:
             nodes.append(helper.make_node("Mul", [as_float, scale], [out], name=f"{prefix}_OutputMul"))
         else:
             scaled = f"{prefix}_output_scaled"
             nodes.append(helper.make_node("Mul", [as_float, scale], [scaled], name=f"{prefix}_OutputMul"))
             if beta != 1.0:
-                beta_name = f"{prefix}_beta"
-                new_inits.append(numpy_helper.from_array(np.array(beta, dtype=np.float32), beta_name))
-                nodes.append(helper.make_node("Mul", [bias, beta_name], [f"{bias}_beta"], name=f"{prefix}_BetaMul"))
-                bias = f"{bias}_beta"
+                bias = times_constant(bias, beta, f"{prefix}_beta")
             nodes.append(helper.make_node("Add", [scaled, bias], [out], name=f"{prefix}_BiasAdd"))
 
     del graph.node[:]
