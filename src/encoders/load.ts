@@ -90,7 +90,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   if (!dim)
     throw xmodalError('MODEL_INVALID', `${location.spec}: config.json does not say the embedding size`);
   return new HfEncoder({
-    id: modelId(location, config),
+    id: modelId(location),
     source: location.source,
     family,
     config,
@@ -147,10 +147,13 @@ function checkLocalFiles(folder: string, towers: object, dtype: Dtype): void {
   }
 }
 
-function modelId(location: ModelLocation, config: ModelConfig): string {
+/**
+ * The id collections are stamped with, chosen so it also loads the model again: a shipped name, a hub id,
+ * or the folder's absolute path.
+ */
+export function modelId(location: ModelLocation): string {
   if (!location.local) return location.source;
-  const named = config._name_or_path;
-  return typeof named === 'string' && named && !named.startsWith('/') ? named : basename(location.source);
+  return location.source === join(SHIPPED_MODELS_DIR, location.spec) ? location.spec : location.source;
 }
 
 interface BundleManifest {
@@ -170,5 +173,5 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   const parts = await Promise.all(
     manifest.parts.map((part) => loadEncoder(resolve(location.source, part), options)),
   );
-  return new BundleEncoder(manifest.name || basename(location.source), parts);
+  return new BundleEncoder(modelId(location), parts);
 }

@@ -5,7 +5,16 @@ import { TINY_CLIP } from '../helpers/paths.js';
 
 describe('xmodal embed / similarity / models', () => {
   test('embed --json prints normalised vectors of the model dimension', async () => {
-    const result = await runCli(['embed', '--model', TINY_CLIP, '--text', 'a dog', '--text', 'a cat', '--json']);
+    const result = await runCli([
+      'embed',
+      '--model',
+      TINY_CLIP,
+      '--text',
+      'a dog',
+      '--text',
+      'a cat',
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const out = JSON.parse(result.stdout);
     assert.equal(out.dim, 32);
@@ -23,7 +32,14 @@ describe('xmodal embed / similarity / models', () => {
 
   test('similarity of a text with itself is 1, with another text less', async () => {
     const same = await runCli(['similarity', 'a dog', 'a dog', '--model', TINY_CLIP]);
-    const other = await runCli(['similarity', 'a dog', 'a red car on the road', '--model', TINY_CLIP, '--json']);
+    const other = await runCli([
+      'similarity',
+      'a dog',
+      'a red car on the road',
+      '--model',
+      TINY_CLIP,
+      '--json',
+    ]);
     assert.equal(same.code, 0, same.stderr);
     assert.equal(same.stdout.trim(), '1.0000');
     assert.ok(JSON.parse(other.stdout).similarity < 0.999);
@@ -38,12 +54,27 @@ describe('xmodal embed / similarity / models', () => {
 
   const failures: [string, string[], number, RegExp][] = [
     ['nothing to embed', ['embed', '--model', TINY_CLIP], 2, /nothing to embed/],
-    ['missing image file', ['embed', '--model', TINY_CLIP, '--image', '/nonexistent/cat.png'], 4, /no such file/],
+    [
+      'missing image file',
+      ['embed', '--model', TINY_CLIP, '--image', '/nonexistent/cat.png'],
+      4,
+      /no such file/,
+    ],
     ['missing model folder', ['embed', '--model', './no/such/model', '--text', 'x'], 5, /no model folder/],
-    ['hub id while offline', ['embed', '--model', 'someone/some-model', '--offline', '--text', 'x'], 5, /offline/],
+    [
+      'hub id while offline',
+      ['embed', '--model', 'someone/some-model', '--offline', '--text', 'x'],
+      5,
+      /offline/,
+    ],
     ['unknown dtype', ['embed', '--model', TINY_CLIP, '--dtype', 'fp8', '--text', 'x'], 2, /fp8/],
     ['unknown option', ['embed', '--bogus'], 2, /unknown option/],
-    ['audio on an image-text model', ['embed', '--model', TINY_CLIP, '--audio', 'package.json'], 5, /does not embed audio/],
+    [
+      'audio on an image-text model',
+      ['embed', '--model', TINY_CLIP, '--audio', 'package.json'],
+      5,
+      /does not embed audio/,
+    ],
   ];
   for (const [name, args, exitCode, message] of failures) {
     test(`bad input gives a one-line error and exit ${exitCode}: ${name}`, async () => {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer, CLIPTextModelWithProjection, Tensor } from '@huggingface/transformers';
 import type { Encoder, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
-import { TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
+import { meanDirection } from '../../src/encoders/vectors.js';
+import { loadAudio, splitIntoWindows } from '../../src/media/audio.js';
+import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
 import { assertRowsClose, cosine, norm } from '../helpers/vectors.js';
 
 const TEXTS = ['a dog', 'a photo of a red car', 'piano', 'un gatto che dorme sul divano', '', 'ünïcödé ✓ 🐶'];
@@ -40,6 +43,52 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
       for (const text of many) single.push(...(await encoder.embedText([text])));
       assertRowsClose(batched, single, 1e-5);
     });
+
+    if (modalities.includes('image')) {
+      test('image batches equal single calls and every format embeds', async () => {
+        const files = [
+          'photo.png',
+          'photo.jpg',
+          'photo.webp',
+          'photo.gif',
+          'photo.avif',
+          'photo.tiff',
+          'photo.svg',
+        ];
+        const paths = files.map((f) => join(IMAGES, f));
+        const batched = await encoder.embedImages(paths);
+        const single = [];
+        for (const path of paths) single.push(...(await encoder.embedImages([path])));
+        assertRowsClose(batched, single, 1e-5);
+        for (const row of batched) assert.ok(Math.abs(norm(row) - 1) < 1e-5);
+        assert.ok(cosine(batched[0], batched[1]) > 0.9, 'PNG and JPEG of one picture embed alike');
+      });
+    }
+
+    if (modalities.includes('audio')) {
+      test('audio batches equal single calls; formats of one tone embed alike', async () => {
+        const paths = ['sine-s16.wav', 'sine.flac', 'sine.mp3', 'sine.opus', 'sine-stereo-22050.wav'].map(
+          (f) => join(AUDIO, f),
+        );
+        const batched = await encoder.embedAudio(paths);
+        const single = [];
+        for (const path of paths) single.push(...(await encoder.embedAudio([path])));
+        assertRowsClose(batched, single, 1e-5);
+        assert.ok(cosine(batched[0], batched[1]) > 0.99, 'lossless copies of one tone');
+      });
+
+      test('a long clip is the deterministic mean of its windows', async () => {
+        const long = join(AUDIO, 'long-25s-16k.wav');
+        const [first, again] = [await encoder.embedAudio([long]), await encoder.embedAudio([long])];
+        assertRowsClose(first, again, 0);
+        const samples = await loadAudio(long, 48000);
+        const windows = splitIntoWindows(samples, 480000);
+        assert.equal(windows.length, 3);
+        const perWindow = await encoder.embedAudio(windows.map((w) => ({ samples: w, sampleRate: 48000 })));
+        assertRowsClose(first, [meanDirection(perWindow)], 1e-5);
+        assert.ok(cosine(first[0], perWindow[0]) < 0.9999, 'not just the first window');
+      });
+    }
 
     test('empty input gives no rows', async () => {
       assert.deepEqual(await encoder.embedText([]), []);
