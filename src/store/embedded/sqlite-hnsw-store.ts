@@ -1,0 +1,225 @@
+// The embedded Store: SQLite (WAL) holds the truth, a usearch HNSW graph answers nearest-neighbour queries.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { xmodalError } from '../../errors.js';
+import type {
+  CollectionInfo,
+  Filter,
+  Item,
+  ItemRecord,
+  IterateOptions,
+  SearchHit,
+  SearchOptions,
+  Store,
+} from '../store.js';
+import {
+  checkIds,
+  checkSearchOptions,
+  checkStamp,
+  type NormalisedFilter,
+  normaliseFilter,
+  prepareItems,
+  prepareVector,
+  type ResolvedOptions,
+} from '../validate.js';
+import { AnnIndex, type AnnOrigin } from './ann-index.js';
+import { exactTopK, type ScoredKey } from './exact-scan.js';
+import { ItemsDb } from './items-db.js';
+
+export const ITEMS_FILE = 'items.sqlite';
+
+export interface EmbeddedOptions {
+  /** Save the ANN index after this many changed keys; default a fifth of the index, at least 10,000. */
+  indexSaveEvery?: number;
+}
+
+export class SqliteHnswStore implements Store {
+  readonly info: CollectionInfo;
+  readonly #db: ItemsDb;
+  readonly #ann: AnnIndex;
+  readonly #options: ResolvedOptions & EmbeddedOptions;
+  #closed = false;
+
+  private constructor(db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
+    this.info = db.info;
+    this.#db = db;
+    this.#ann = ann;
+    this.#options = options;
+  }
+
+  /** Opens `<home>/<collection>/`, creating it when new; the index is loaded, caught up or rebuilt from SQLite. */
+  static open(home: string, options: ResolvedOptions & EmbeddedOptions): SqliteHnswStore {
+    const dir = join(home, options.info.name);
+    mkdirSync(dir, { recursive: true });
+    const db = ItemsDb.open(join(dir, ITEMS_FILE), options.info, (existing) =>
+      checkStamp(existing, options.info),
+    );
+    try {
+      const ann = AnnIndex.open(
+        dir,
+        {
+          dim: db.info.dim,
+          metric: db.info.metric,
+          quantization: options.quantization,
+          m: options.m,
+          efConstruction: options.efConstruction,
+          ef: options.defaultEf,
+        },
+        db,
+      );
+      return new SqliteHnswStore(db, ann, options);
+    } catch (error) {
+      db.close();
+      throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${(error as Error).message}`, error);
+    }
+  }
+
+  /** How the ANN index was obtained on open. */
+  get indexOrigin(): AnnOrigin {
+    return this.#ann.origin;
+  }
+
+  async upsert(items: readonly Item[]): Promise<void> {
+    this.#checkOpen();
+    const prepared = prepareItems(items, this.info);
+    if (prepared.length === 0) return;
+    this.#db.upsert(prepared);
+    this.#afterWrite();
+  }
+
+  async delete(ids: readonly string[]): Promise<number> {
+    this.#checkOpen();
+    const removed = this.#db.delete(checkIds(ids));
+    this.#afterWrite();
+    return removed;
+  }
+
+  async get(id: string): Promise<Item | undefined> {
+    this.#checkOpen();
+    return this.#db.get(id);
+  }
+
+  async count(filter?: Filter): Promise<number> {
+    this.#checkOpen();
+    return this.#db.count(normaliseFilter(filter));
+  }
+
+  async *iterate(options: IterateOptions = {}): AsyncIterable<ItemRecord> {
+    this.#checkOpen();
+    const filter = normaliseFilter(options.filter);
+    const batchSize = options.batchSize ?? 1000;
+    let after: string | undefined;
+    for (;;) {
+      const page = this.#db.page(filter, after, batchSize);
+      yield* page;
+      if (page.length < batchSize) return;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+    this.#checkOpen();
+    const query = prepareVector(vector, this.info, 'query');
+    const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
+    const filter = normaliseFilter(options.filter);
+    this.#ann.sync(this.#db);
+    if (!filter) {
+      // A collection this small is scanned exactly: cheap, and it makes small answers deterministic.
+      if (this.#ann.size() <= this.#options.exactScanMax)
+        return this.#hits(exactTopK(query, this.#db.allVectors(), k));
+      return this.#searchAll(query, k, ef);
+    }
+    const matching = this.#db.matchingRids(filter, this.#options.exactScanMax + 1);
+    if (matching.length <= this.#options.exactScanMax) {
+      return this.#hits(exactTopK(query, this.#db.vectors(matching), k));
+    }
+    return this.#searchFiltered(query, k, ef, filter, matching.length);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#ann.sync(this.#db);
+      if (this.#ann.unsaved > 0) this.#ann.save(this.#db);
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  #searchAll(query: Float32Array, k: number, ef: number): SearchHit[] {
+    const { keys, scores } = this.#ann.search(query, ef);
+    if (this.#quantised) return this.#hits(this.#rescore(query, Array.from(keys, Number), 2 * k).slice(0, k));
+    // Rows are read only for the hits returned; a key SQLite no longer has (a stale graph) is skipped.
+    const hits: SearchHit[] = [];
+    for (let i = 0; i < keys.length && hits.length < k; i++) {
+      const record = this.#db.record(Number(keys[i]));
+      if (record) hits.push({ ...record, score: scores[i] });
+    }
+    return hits;
+  }
+
+  /**
+   * A filter too broad for an exact scan: ask the graph for more neighbours than needed, keep those that match,
+   * widen until k survive; a filter the graph cannot satisfy ends in an exact scan of every matching row.
+   */
+  #searchFiltered(
+    query: Float32Array,
+    k: number,
+    ef: number,
+    filter: NormalisedFilter,
+    atLeast: number,
+  ): SearchHit[] {
+    const total = this.#ann.size();
+    let wanted = Math.max(ef, Math.ceil((2 * k * total) / atLeast));
+    while (wanted < total / 2) {
+      const { keys, scores } = this.#ann.search(query, wanted);
+      const records = this.#db.matchingRecords(Array.from(keys, Number), filter);
+      const kept: ScoredKey[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const rid = Number(keys[i]);
+        if (records.has(rid)) kept.push({ rid, score: scores[i] });
+      }
+      if (kept.length >= k) {
+        const best = this.#quantised
+          ? this.#rescore(
+              query,
+              kept.map((s) => s.rid),
+              2 * k,
+            )
+          : kept;
+        return best.slice(0, k).map(({ rid, score }) => ({ ...records.get(rid)!, score }));
+      }
+      wanted *= 4;
+    }
+    return this.#hits(exactTopK(query, this.#db.matchingVectors(filter), k));
+  }
+
+  get #quantised(): boolean {
+    return this.#options.quantization !== 'f32';
+  }
+
+  /** Exact scores from the stored f32 vectors for the graph's first `count` candidates, best first. */
+  #rescore(query: Float32Array, rids: readonly number[], count: number): ScoredKey[] {
+    return exactTopK(query, this.#db.vectors(rids.slice(0, count)), count);
+  }
+
+  #hits(scored: readonly ScoredKey[]): SearchHit[] {
+    const hits: SearchHit[] = [];
+    for (const { rid, score } of scored) {
+      const record = this.#db.record(rid);
+      if (record) hits.push({ ...record, score });
+    }
+    return hits;
+  }
+
+  #afterWrite(): void {
+    this.#ann.sync(this.#db);
+    const every = this.#options.indexSaveEvery ?? Math.max(10_000, Math.floor(this.#ann.size() / 5));
+    if (this.#ann.unsaved >= every) this.#ann.save(this.#db);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw xmodalError('STORE_ERROR', `collection ${this.info.name} is closed`);
+  }
+}

@@ -1,0 +1,36 @@
+// Picks the backend from the location: a postgres:// URL means pgvector, anything else is an embedded directory.
+import type { EmbeddedOptions } from './embedded/sqlite-hnsw-store.js';
+import type { CollectionInfo, OpenStoreOptions, Store, StoreBackend } from './store.js';
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+
+/**
+ * Opens one collection. `location` is either
+ * - a directory (created if missing), e.g. `~/.xmodal/store`: the embedded SQLite + HNSW store; or
+ * - a PostgreSQL connection string, e.g. `postgres://user:pass@host:5432/db` (also `postgresql://`, with any
+ *   libpq-style parameters such as `?sslmode=require`): the pgvector backend. The server needs the `vector`
+ *   extension (`CREATE EXTENSION vector`, done on first open when the role may). This is what the CLI's
+ *   `--store postgres://user:pass@host/db` option passes through.
+ */
+export async function openStore(
+  location: string,
+  options: OpenStoreOptions & EmbeddedOptions,
+): Promise<Store> {
+  return (await backendFor(location)).open(location, options);
+}
+
+/** Every collection at the location with its stamp (dim, metric, encoder id). */
+export async function listCollections(location: string): Promise<CollectionInfo[]> {
+  return (await backendFor(location)).listCollections(location);
+}
+
+/** Removes a collection and everything in it; resolves to false when there was none. */
+export async function dropCollection(location: string, name: string): Promise<boolean> {
+  return (await backendFor(location)).dropCollection(location, name);
+}
+
+// Imported lazily so the embedded path never loads `pg`, and the postgres path never loads native addons.
+async function backendFor(location: string): Promise<StoreBackend> {
+  if (POSTGRES_URL.test(location)) return (await import('./postgres/backend.js')).postgresBackend;
+  return (await import('./embedded/backend.js')).embeddedBackend;
+}
