@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
+import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
+import { registerSearch } from './search.js';
 import { registerSimilarity } from './similarity.js';
 
 function withModelFlags(command: Command): Command {
@@ -19,6 +21,11 @@ function withModelFlags(command: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('xmodal')
     .description('One embedding space for text, images and audio.')
+    .option('--home <dir>', 'where collections live (env XMODAL_HOME, default ~/.xmodal)')
+    .option(
+      '--store <url>',
+      'keep collections in PostgreSQL + pgvector instead: postgres://user:pass@host/db',
+    )
     .exitOverride()
     .configureOutput({
       outputError: (text, write) => write(`xmodal: ${text.replace(/^error: /, '').trim()}\n`),
@@ -26,6 +33,8 @@ export function buildProgram(): Command {
   registerEmbed(program, withModelFlags);
   registerSimilarity(program, withModelFlags);
   registerModels(program);
+  registerIndex(program, withModelFlags);
+  registerSearch(program, withModelFlags);
   registerDemo(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -34,7 +43,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished with partial failures (e.g. some files not indexed) sets its own exit code.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const failure = asXmodalError(error);

@@ -10,16 +10,17 @@ export interface DetectedMedia {
 
 const HEAD_BYTES = 4100;
 
-/** Tells image, audio and text apart by content (magic bytes), never by file name. */
+/** Tells image, audio and text apart by content (magic bytes), never by file name. Give the whole file when you have it. */
 export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | undefined> {
-  const type = await fileTypeFromBuffer(head);
+  // Some containers (TIFF) need more than the head to be recognised; a parse failure is "unknown", not fatal.
+  const type = await fileTypeFromBuffer(head).catch(() => undefined);
   if (type?.mime.startsWith('image/')) return { modality: 'image', mime: type.mime };
   if (type?.mime.startsWith('audio/')) return { modality: 'audio', mime: type.mime };
   // Ogg and WebM containers hold audio here; video is out of scope.
   if (type && ['application/ogg', 'video/ogg', 'video/webm'].includes(type.mime))
     return { modality: 'audio', mime: 'audio/ogg' };
   if (type) return undefined;
-  const text = decodeUtf8(head);
+  const text = decodeUtf8(head.subarray(0, 65536));
   if (text === undefined) return undefined;
   if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
     return { modality: 'image', mime: 'image/svg+xml' };

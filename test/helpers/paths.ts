@@ -13,3 +13,5 @@ export const AUDIO = join(FIXTURES, 'audio');
 export function tempDir(prefix = 'xmodal-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+/** tiny-clip + tiny-clap as one text/image/audio encoder (random weights: mechanics, not meaning). */
+export const TINY_BUNDLE = join(FIXTURES, 'models', 'tiny-bundle');

@@ -1,0 +1,125 @@
+import { type Command, Option } from 'commander';
+import type { Modality } from '../encoders/encoder.js';
+import { xmodalError } from '../errors.js';
+import type { Filter } from '../store/store.js';
+import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { openCollection } from '../tasks/workspace.js';
+import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
+
+interface SearchFlags extends ModelFlags {
+  collection: string;
+  text?: string[];
+  image?: string[];
+  audio?: string[];
+  like?: string[];
+  not?: string[];
+  modality?: Modality;
+  k: string;
+  minScore?: string;
+  tag?: string[];
+  allTags?: boolean;
+  pathPrefix?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const WEIGHTED = /^(.*)@(-?\d+(?:\.\d+)?)$/s;
+
+/** `VALUE@WEIGHT` → a query part; the suffix is optional. */
+function part(kind: QueryPart['kind'], raw: string, sign = 1, defaultWeight = 1): QueryPart {
+  const match = WEIGHTED.exec(raw);
+  const [value, weight] = match ? [match[1], Number(match[2])] : [raw, defaultWeight];
+  return { kind, value, weight: sign * weight };
+}
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw xmodalError('BAD_ARGUMENT', `${name} must be a number, got "${value}"`);
+  return n;
+}
+
+export function registerSearch(program: Command, withModelFlags: (c: Command) => Command): void {
+  withCollectionFlag(
+    withModelFlags(
+      program
+        .command('search')
+        .description(
+          'search a collection with text, an image, a sound or an indexed item, combined and weighted',
+        )
+        .argument('[query]', 'a text query (same as --text)')
+        .option('--text <text>', 'text query part; VALUE@WEIGHT weights it (repeatable)', collect)
+        .option('--image <path>', 'image query part (repeatable)', collect)
+        .option('--audio <path>', 'audio query part (repeatable)', collect)
+        .option('--like <id>', 'an indexed item as a query part (repeatable)', collect)
+        .option('--not <text>', 'text to steer away from; default weight 0.5 (repeatable)', collect)
+        .addOption(
+          new Option('--modality <modality>', 'only results of this modality').choices([
+            'image',
+            'audio',
+            'text',
+          ]),
+        )
+        .option('-k, --k <n>', 'number of results', '10')
+        .option('--min-score <score>', 'drop results below this cosine similarity')
+        .option('--tag <tag>', 'only items with this tag (repeatable: any of them)', collect)
+        .option('--all-tags', 'with several --tag, require all of them')
+        .option('--path-prefix <prefix>', 'only items whose path starts with this')
+        .option('--json', 'print {"results": [{"id","score","modality","uri","tags","meta"}]}'),
+    ),
+  ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
+    const parts: QueryPart[] = [
+      ...(query !== undefined ? [part('text', query)] : []),
+      ...(flags.text ?? []).map((t) => part('text', t)),
+      ...(flags.image ?? []).map((p) => part('image', p)),
+      ...(flags.audio ?? []).map((p) => part('audio', p)),
+      ...(flags.like ?? []).map((id) => part('like', id)),
+      ...(flags.not ?? []).map((t) => part('text', t, -1, 0.5)),
+    ];
+    if (parts.length === 0)
+      throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
+    const k = number('-k', flags.k);
+    if (k === undefined || !Number.isInteger(k) || k < 1)
+      throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
+    const filter: Filter = {
+      modality: flags.modality,
+      ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
+      uriPrefix: flags.pathPrefix,
+    };
+    const collection = await openCollection(workspaceOf(command), flags.collection, {
+      model: flags.model,
+      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    });
+    try {
+      const hits = await searchCollection(collection, {
+        parts,
+        k,
+        filter,
+        minScore: number('--min-score', flags.minScore),
+      });
+      if (flags.json) {
+        printJson({
+          results: hits.map((h) => ({
+            id: h.id,
+            score: h.score,
+            modality: h.modality,
+            uri: h.uri,
+            tags: h.tags,
+            meta: h.meta,
+          })),
+        });
+        return;
+      }
+      if (hits.length === 0) process.stdout.write('no results\n');
+      hits.forEach((hit, i) => {
+        const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
+        process.stdout.write(
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
+        );
+      });
+    } finally {
+      await collection.close();
+    }
+  });
+}

@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import fg from 'fast-glob';
+import type { Modality } from '../encoders/encoder.js';
+import { asXmodalError } from '../errors.js';
+import { detectMedia } from '../media/detect.js';
+import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
+import type { Item } from '../store/store.js';
+import { chunkText } from './text-chunks.js';
+import type { OpenCollection } from './workspace.js';
+
+export interface IngestOptions {
+  /** Files, folders (walked recursively) and glob patterns. */
+  paths: string[];
+  /** Remove items whose files no longer exist. */
+  prune?: boolean;
+  /** Tags given to every item indexed in this run. */
+  tags?: string[];
+  /** Files per model call. */
+  batchSize?: number;
+  onProgress?: (progress: IngestProgress) => void;
+}
+
+export interface IngestProgress {
+  total: number;
+  done: number;
+  indexed: number;
+  unchanged: number;
+  failed: number;
+}
+
+export interface IngestReport {
+  files: number;
+  indexed: number;
+  unchanged: number;
+  failed: { path: string; reason: string }[];
+  pruned: number;
+  /** Items in the collection after the run. */
+  items: number;
+  seconds: number;
+}
+
+/** A file read, hashed and recognised, ready to embed. */
+interface PreparedFile {
+  path: string;
+  hash: string;
+  modality: Modality;
+  mime: string;
+  bytes: Uint8Array;
+  chunks?: string[];
+}
+
+const LOOKAHEAD = 16;
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+/** Expands files, folders and globs into a sorted list of absolute file paths; missing literal paths are reported. */
+export async function expandPaths(paths: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
+  const files = new Set<string>();
+  const missing: string[] = [];
+  for (const path of paths) {
+    const absolute = resolve(path);
+    const info = await stat(absolute).catch(() => undefined);
+    if (info?.isFile()) files.add(absolute);
+    else if (info?.isDirectory()) {
+      for (const f of await fg('**/*', {
+        cwd: absolute,
+        absolute: true,
+        onlyFiles: true,
+        dot: false,
+        followSymbolicLinks: false,
+      }))
+        files.add(resolve(f));
+    } else if (GLOB_CHARS.test(path)) {
+      for (const f of await fg(path, { absolute: true, onlyFiles: true, dot: false })) files.add(resolve(f));
+    } else missing.push(path);
+  }
+  return { files: [...files].sort(), missing };
+}
+
+async function prepare(path: string): Promise<PreparedFile> {
+  const info = await stat(path);
+  if (info.size === 0) throw new Error('empty file');
+  if (info.size > DEFAULT_MAX_INPUT_BYTES) throw new Error(`file is over ${DEFAULT_MAX_INPUT_BYTES} bytes`);
+  const bytes = await readFile(path);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const detected = await detectMedia(bytes);
+  if (!detected) throw new Error('not an image, audio or text file');
+  const prepared: PreparedFile = { path, hash, bytes, ...detected };
+  if (detected.modality === 'text') {
+    prepared.chunks = chunkText(bytes.toString('utf8'));
+    if (prepared.chunks.length === 0) throw new Error('no text in file');
+  }
+  return prepared;
+}
+
+/**
+ * Indexes files into a collection: unchanged files (same content hash) are skipped, changed ones re-embedded,
+ * bad ones reported and skipped. Each file's items are written in one upsert, so a run killed at any point
+ * and run again ends with every file exactly once.
+ */
+export async function ingest(collection: OpenCollection, options: IngestOptions): Promise<IngestReport> {
+  const started = performance.now();
+  const { store, encoder } = collection;
+  const batchSize = options.batchSize ?? 16;
+  const { files, missing } = await expandPaths(options.paths);
+  const failed = missing.map((path) => ({ path, reason: 'no such file or folder' }));
+
+  // What the collection already holds, per file.
+  const known = new Map<string, { ids: string[]; hashes: Set<string> }>();
+  for await (const record of store.iterate()) {
+    if (!record.uri) continue;
+    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
+    entry.ids.push(record.id);
+    entry.hashes.add(record.contentHash ?? '');
+    known.set(record.uri, entry);
+  }
+
+  const progress: IngestProgress = {
+    total: files.length,
+    done: 0,
+    indexed: 0,
+    unchanged: 0,
+    failed: failed.length,
+  };
+  const report = () => options.onProgress?.({ ...progress });
+  const fail = (path: string, error: unknown) => {
+    failed.push({
+      path,
+      reason: asXmodalError(error)
+        .message.replace(`${path}: `, '')
+        .replace(/^<\d+ bytes>: /, ''),
+    });
+    progress.failed++;
+    progress.done++;
+    report();
+  };
+
+  const itemsFor = (file: PreparedFile, vectors: Float32Array[]): Item[] => {
+    const base = {
+      modality: file.modality,
+      uri: file.path,
+      contentHash: file.hash,
+      mime: file.mime,
+      tags: options.tags,
+    };
+    if (file.chunks)
+      return file.chunks.map((text, n) => ({
+        ...base,
+        id: `${file.path}#${n}`,
+        vector: vectors[n],
+        meta: { text, chunk: n },
+      }));
+    return [{ ...base, id: file.path, vector: vectors[0], meta: { bytes: file.bytes.byteLength } }];
+  };
+
+  const embedFiles = async (batch: PreparedFile[]): Promise<Float32Array[][]> => {
+    const modality = batch[0].modality;
+    if (modality === 'text') {
+      const rows = await encoder.embedText(batch.flatMap((f) => f.chunks!));
+      let next = 0;
+      return batch.map((f) => {
+        const start = next;
+        next += f.chunks!.length;
+        return rows.slice(start, next);
+      });
+    }
+    const rows =
+      modality === 'image'
+        ? await encoder.embedImages(batch.map((f) => f.bytes))
+        : await encoder.embedAudio(batch.map((f) => f.bytes));
+    return rows.map((row) => [row]);
+  };
+
+  const write = async (file: PreparedFile, vectors: Float32Array[]) => {
+    const items = itemsFor(file, vectors);
+    await store.upsert(items);
+    const fresh = new Set(items.map((i) => i.id));
+    const stale = (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id));
+    if (stale.length) await store.delete(stale);
+    progress.indexed++;
+    progress.done++;
+    report();
+  };
+
+  const flush = async (batch: PreparedFile[]) => {
+    if (batch.length === 0) return;
+    let vectors: Float32Array[][];
+    try {
+      vectors = await embedFiles(batch);
+    } catch {
+      // One bad file fails its whole batch: embed one by one to find it and keep the rest.
+      for (const file of batch) {
+        try {
+          await write(file, (await embedFiles([file]))[0]);
+        } catch (error) {
+          fail(file.path, error);
+        }
+      }
+      return;
+    }
+    for (const [i, file] of batch.entries()) await write(file, vectors[i]);
+  };
+
+  const pending = new Map<Modality, PreparedFile[]>();
+  const prepared: Promise<PreparedFile>[] = [];
+  const start = (i: number) => {
+    if (i < files.length && !prepared[i]) {
+      prepared[i] = prepare(files[i]);
+      prepared[i].catch(() => {});
+    }
+  };
+  for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
+  for (let i = 0; i < files.length; i++) {
+    start(i + LOOKAHEAD);
+    let file: PreparedFile;
+    try {
+      file = await prepared[i];
+    } catch (error) {
+      fail(files[i], error);
+      continue;
+    }
+    delete prepared[i];
+    const existing = known.get(file.path);
+    if (existing && existing.hashes.size === 1 && existing.hashes.has(file.hash)) {
+      progress.unchanged++;
+      progress.done++;
+      report();
+      continue;
+    }
+    const queue = pending.get(file.modality) ?? [];
+    queue.push(file);
+    pending.set(file.modality, queue);
+    const size = file.chunks ? queue.reduce((n, f) => n + (f.chunks?.length ?? 1), 0) : queue.length;
+    if (size >= batchSize) {
+      pending.set(file.modality, []);
+      await flush(queue);
+    }
+  }
+  for (const queue of pending.values()) await flush(queue);
+
+  let pruned = 0;
+  if (options.prune) {
+    for (const [uri, entry] of known) {
+      if (!existsSync(uri)) pruned += await store.delete(entry.ids);
+    }
+  }
+  return {
+    files: files.length,
+    indexed: progress.indexed,
+    unchanged: progress.unchanged,
+    failed,
+    pruned,
+    items: await store.count(),
+    seconds: (performance.now() - started) / 1000,
+  };
+}

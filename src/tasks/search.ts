@@ -1,0 +1,86 @@
+import { l2normalize } from '../encoders/vectors.js';
+import { xmodalError } from '../errors.js';
+import type { Filter, SearchHit } from '../store/store.js';
+import { embedInputs, type Input } from './embed.js';
+import type { OpenCollection } from './workspace.js';
+
+/** One part of a query: something to embed (or an indexed item's id), weighted; a negative weight pushes away. */
+export interface QueryPart {
+  kind: 'text' | 'image' | 'audio' | 'like';
+  value: string | Uint8Array;
+  weight?: number;
+}
+
+export interface SearchQuery {
+  parts: QueryPart[];
+  k?: number;
+  filter?: Filter;
+  /** Drop hits scoring below this cosine similarity. */
+  minScore?: number;
+  ef?: number;
+}
+
+export const DEFAULT_K = 10;
+
+/** The query vector: the normalised weighted sum of the parts' embeddings. */
+export async function queryVector(
+  collection: OpenCollection,
+  parts: readonly QueryPart[],
+): Promise<Float32Array> {
+  if (parts.length === 0)
+    throw xmodalError('BAD_ARGUMENT', 'empty query: give a text, an image, an audio clip or an item id');
+  const vectors: Float32Array[] = [];
+  const toEmbed: { index: number; input: Input }[] = [];
+  for (const [index, part] of parts.entries()) {
+    if (part.kind === 'like') {
+      const item = await collection.store.get(String(part.value));
+      if (!item)
+        throw xmodalError(
+          'NOT_FOUND',
+          `no item "${String(part.value)}" in collection "${collection.info.name}"`,
+        );
+      vectors[index] = item.vector;
+    } else if (part.kind === 'text') {
+      if (typeof part.value !== 'string' || !part.value.trim())
+        throw xmodalError('BAD_ARGUMENT', 'empty text query');
+      toEmbed.push({ index, input: { modality: 'text', text: part.value } });
+    } else {
+      toEmbed.push({ index, input: { modality: part.kind, source: part.value } });
+    }
+  }
+  const embedded = await embedInputs(
+    collection.encoder,
+    toEmbed.map((e) => e.input),
+  );
+  toEmbed.forEach((e, i) => {
+    vectors[e.index] = embedded[i];
+  });
+  const sum = new Float32Array(collection.encoder.dim);
+  parts.forEach((part, index) => {
+    const weight = part.weight ?? 1;
+    if (!Number.isFinite(weight))
+      throw xmodalError('BAD_ARGUMENT', `weight must be a number, got ${part.weight}`);
+    for (let d = 0; d < sum.length; d++) sum[d] += weight * vectors[index][d];
+  });
+  if (!sum.some((x) => x !== 0))
+    throw xmodalError('BAD_ARGUMENT', 'the query parts cancel out; change the weights');
+  return l2normalize(sum);
+}
+
+/** Searches a collection with a combined query; items used as `like` examples are left out of the results. */
+export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<SearchHit[]> {
+  const k = query.k ?? DEFAULT_K;
+  if (!Number.isInteger(k) || k < 1 || k > 10_000)
+    throw xmodalError('BAD_ARGUMENT', `k must be 1..10000, got ${query.k}`);
+  const vector = await queryVector(collection, query.parts);
+  const examples = new Set(query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value)));
+  const hits = await collection.store.search(vector, {
+    k: k + examples.size,
+    filter: query.filter,
+    ef: query.ef,
+  });
+  return hits
+    .filter((hit) => !examples.has(hit.id))
+    .filter((hit) => query.minScore === undefined || hit.score >= query.minScore)
+    .slice(0, k);
+}

@@ -1,0 +1,80 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
+import { loadEncoder, locateModel, modelId } from '../encoders/load.js';
+import { xmodalError } from '../errors.js';
+import { listCollections, openStore } from '../store/open.js';
+import type { CollectionInfo, Store } from '../store/store.js';
+
+export const DEFAULT_COLLECTION = 'default';
+
+/** Where collections live: `--home` / `XMODAL_HOME` (default ~/.xmodal), or a `--store postgres://...` URL. */
+export interface Workspace {
+  home?: string;
+  store?: string;
+}
+
+export function storeLocation(workspace: Workspace): string {
+  if (workspace.store) return workspace.store;
+  const home = workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal');
+  return join(resolve(home), 'collections');
+}
+
+export interface OpenCollection {
+  encoder: Encoder;
+  store: Store;
+  info: CollectionInfo;
+  close(): Promise<void>;
+}
+
+export async function findCollection(
+  workspace: Workspace,
+  name: string,
+): Promise<CollectionInfo | undefined> {
+  return (await listCollections(storeLocation(workspace))).find((c) => c.name === name);
+}
+
+/**
+ * Opens a collection with the encoder that made it. A new collection is created with `model` (or the
+ * default model) only when `create` is set; an existing one refuses a different model.
+ */
+export async function openCollection(
+  workspace: Workspace,
+  name: string,
+  options: { model?: string; create?: boolean; encoder?: EncoderOptions } = {},
+): Promise<OpenCollection> {
+  const existing = await findCollection(workspace, name);
+  if (!existing && !options.create)
+    throw xmodalError(
+      'NOT_FOUND',
+      `no collection "${name}" in ${storeLocation(workspace)}; index something first`,
+    );
+  if (existing && options.model) {
+    const wanted = modelId(locateModel(options.model));
+    if (wanted !== existing.encoderId)
+      throw xmodalError(
+        'ENCODER_MISMATCH',
+        `collection "${name}" was made with ${existing.encoderId}, not ${wanted}; use another --collection`,
+      );
+  }
+  const encoder = await loadEncoder(existing?.encoderId ?? options.model, options.encoder);
+  try {
+    const store = await openStore(storeLocation(workspace), {
+      collection: name,
+      dim: encoder.dim,
+      encoderId: encoder.id,
+    });
+    return {
+      encoder,
+      store,
+      info: store.info,
+      async close() {
+        await store.close();
+        await encoder.dispose();
+      },
+    };
+  } catch (error) {
+    await encoder.dispose();
+    throw error;
+  }
+}
