@@ -1,0 +1,111 @@
+import { rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Encoder } from '../encoders/encoder.js';
+import { xmodalError } from '../errors.js';
+import { dropCollection, listCollections } from '../store/open.js';
+import type { CollectionInfo } from '../store/store.js';
+import {
+  findCollection,
+  type OpenCollection,
+  openCollection,
+  storeLocation,
+  type Workspace,
+} from '../tasks/workspace.js';
+
+export const COLLECTION_NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+const NAME = new RegExp(COLLECTION_NAME);
+
+/** Where uploaded files are kept: beside the collections, one folder per collection. */
+export function uploadsRoot(workspace: Workspace): string {
+  return join(resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal')), 'uploads');
+}
+
+/**
+ * The collections a server has open, each kept open once opened. Collections made with the same model share
+ * one encoder (so concurrent requests batch together across collections): `share` wraps each new model once.
+ */
+export class CollectionPool {
+  private readonly open = new Map<string, Promise<OpenCollection>>();
+  private readonly encoders = new Map<string, Encoder>();
+
+  constructor(
+    readonly workspace: Workspace,
+    private readonly share: (encoder: Encoder) => Encoder,
+  ) {}
+
+  /** Registers an encoder already wrapped for sharing (the server's own model). */
+  adopt(encoder: Encoder): void {
+    this.encoders.set(encoder.id, encoder);
+  }
+
+  async list(): Promise<CollectionInfo[]> {
+    return listCollections(storeLocation(this.workspace));
+  }
+
+  get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
+    if (!NAME.test(name))
+      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    let pending = this.open.get(name);
+    if (!pending) {
+      pending = this.openShared(name, options);
+      pending.catch(() => this.open.delete(name));
+      this.open.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async openShared(
+    name: string,
+    options: { create?: boolean; model?: string },
+  ): Promise<OpenCollection> {
+    const opened = await openCollection(this.workspace, name, options);
+    // Models load their towers lazily, so the collection's own copy costs nothing when the shared one is used.
+    let shared = this.encoders.get(opened.encoder.id);
+    if (!shared) {
+      shared = this.share(opened.encoder);
+      this.encoders.set(shared.id, shared);
+    }
+    const own = opened.encoder === shared ? undefined : opened.encoder;
+    return {
+      encoder: shared,
+      store: opened.store,
+      info: opened.info,
+      async close() {
+        await opened.store.close();
+        await own?.dispose();
+      },
+    };
+  }
+
+  /** Opens a collection, creating it with `model` when there is none. */
+  async getOrCreate(name: string, model: string): Promise<OpenCollection> {
+    if (this.open.has(name) || (await findCollection(this.workspace, name))) return this.get(name);
+    return this.get(name, { create: true, model });
+  }
+
+  async create(name: string, model: string): Promise<OpenCollection> {
+    if (this.open.has(name) || (await findCollection(this.workspace, name)))
+      throw xmodalError('CONFLICT', `collection "${name}" already exists`);
+    return this.get(name, { create: true, model });
+  }
+
+  async drop(name: string): Promise<void> {
+    if (!NAME.test(name))
+      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    const pending = this.open.get(name);
+    this.open.delete(name);
+    if (pending) await (await pending.catch(() => undefined))?.close();
+    if (!(await dropCollection(storeLocation(this.workspace), name)))
+      throw xmodalError('NOT_FOUND', `no collection "${name}"`);
+    await rm(join(uploadsRoot(this.workspace), name), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+    await Promise.all([...this.encoders.values()].map((e) => e.dispose()));
+    this.encoders.clear();
+  }
+}

@@ -1,0 +1,40 @@
+import type { Encoder } from '../encoders/encoder.js';
+import type { CollectionPool } from './collections.js';
+import type { MediaLimits } from './media-inputs.js';
+import type { ServerMetrics } from './metrics.js';
+
+export interface ServerLimits extends MediaLimits {
+  /** Largest JSON body, bytes (base64 media count here). */
+  bodyBytes: number;
+  /** Largest uploaded file, bytes. */
+  fileBytes: number;
+  /** Most files in one multipart request. */
+  files: number;
+  /** Most inputs in one embedding request. */
+  inputs: number;
+  /** Whole request received within this, milliseconds. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  bodyBytes: 32 * 1024 * 1024,
+  fileBytes: 32 * 1024 * 1024,
+  files: 64,
+  inputs: 256,
+  maxPixels: 40_000_000,
+  requestTimeoutMs: 60_000,
+};
+
+/** What every route group is given. */
+export interface ServerContext {
+  /** The served model (batched when batching is on): for /embed, /similarity, /v1 and new collections. */
+  encoder: Encoder;
+  /** What to call the served model: its spec as given, so `model` fields can name it. */
+  modelNames: string[];
+  collections: CollectionPool;
+  defaultCollection: string;
+  limits: ServerLimits;
+  metrics: ServerMetrics;
+  /** Server-side folders that `POST /collections/:name/index` may read by path; none means uploads only. */
+  indexRoots: string[];
+}

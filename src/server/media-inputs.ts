@@ -1,0 +1,67 @@
+import sharp from 'sharp';
+import type { Modality } from '../encoders/encoder.js';
+import { xmodalError } from '../errors.js';
+import { detectMedia } from '../media/detect.js';
+
+const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,/i;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** A JSON media value (a `data:` URL or bare base64) as bytes. */
+export function decodeMediaString(value: string, what: string): Uint8Array {
+  let payload = value.trim();
+  const dataUrl = DATA_URL.exec(payload);
+  if (dataUrl) {
+    if (!dataUrl[3]) throw xmodalError('BAD_INPUT', `${what}: data URLs must be base64-encoded`);
+    payload = payload.slice(dataUrl[0].length);
+  } else if (/^https?:\/\//i.test(payload)) {
+    // The server never fetches URLs on a client's behalf.
+    throw xmodalError('BAD_INPUT', `${what}: send the file itself (base64 or a data: URL), not a link`);
+  }
+  payload = payload.replace(/\s+/g, '');
+  if (!payload) throw xmodalError('BAD_INPUT', `${what} is empty`);
+  if (!BASE64.test(payload)) throw xmodalError('BAD_INPUT', `${what} is not base64 or a base64 data: URL`);
+  return new Uint8Array(
+    Buffer.from(payload, payload.includes('-') || payload.includes('_') ? 'base64url' : 'base64'),
+  );
+}
+
+/** True when a string looks like a media data URL of that modality (the Jina/Infinity convention). */
+export function dataUrlModality(value: string): Modality | undefined {
+  const match = /^data:(image|audio)\//i.exec(value);
+  return match ? (match[1].toLowerCase() as Modality) : undefined;
+}
+
+export interface MediaLimits {
+  maxPixels: number;
+}
+
+/**
+ * Checks that bytes are the modality the client said, and that an image's header promises no more than
+ * `maxPixels` pixels, before anything decodes it (decompression bombs).
+ */
+export async function checkMedia(
+  bytes: Uint8Array,
+  modality: 'image' | 'audio',
+  what: string,
+  limits: MediaLimits,
+): Promise<void> {
+  const detected = await detectMedia(bytes.subarray(0, 4100));
+  if (detected?.modality !== modality)
+    throw xmodalError(
+      'UNSUPPORTED_FORMAT',
+      `${what} is not ${modality === 'image' ? 'an image' : 'audio'} xmodal can read`,
+    );
+  if (modality !== 'image') return;
+  let width = 0;
+  let height = 0;
+  try {
+    ({ width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata());
+  } catch (error) {
+    throw xmodalError('BAD_INPUT', `${what}: cannot read the image header`, error);
+  }
+  if (width * height > limits.maxPixels)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${what} is ${width}x${height} pixels, over the ${limits.maxPixels}-pixel limit`,
+    );
+}

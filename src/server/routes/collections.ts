@@ -1,0 +1,198 @@
+import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { xmodalError } from '../../errors.js';
+import { ingest } from '../../tasks/ingest.js';
+import type { OpenCollection } from '../../tasks/workspace.js';
+import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
+import type { ServerContext } from '../context.js';
+import { errorSchema } from '../schemas.js';
+import { readMultipart, requireFiles } from '../uploads.js';
+
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: COLLECTION_NAME } },
+} as const;
+
+async function stats(collection: OpenCollection) {
+  const { store, info } = collection;
+  const [items, text, image, audio] = await Promise.all([
+    store.count(),
+    store.count({ modality: 'text' }),
+    store.count({ modality: 'image' }),
+    store.count({ modality: 'audio' }),
+  ]);
+  return {
+    ...info,
+    items,
+    modalities: { text, image, audio },
+    modalitiesSupported: collection.encoder.modalities,
+  };
+}
+
+/** A file name safe to keep: no folders, no dot files, only plain characters. */
+function safeFileName(name: string, index: number): string {
+  const plain = basename(name)
+    .replace(/[^\w.-]+/g, '_')
+    .replace(/^\.+/, '');
+  return plain.slice(-120) || `upload-${index}`;
+}
+
+/** Whether a path (links resolved) lies inside one of the roots. */
+async function insideRoots(path: string, roots: string[]): Promise<boolean> {
+  const real = await realpath(path).catch(() => resolve(path));
+  for (const root of roots) {
+    const rel = relative(await realpath(root).catch(() => resolve(root)), real);
+    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) return true;
+  }
+  return false;
+}
+
+export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/collections', { schema: { summary: 'List collections', tags: ['collections'] } }, async () => ({
+    collections: await ctx.collections.list(),
+    default: ctx.defaultCollection,
+  }));
+
+  app.post(
+    '/collections',
+    {
+      schema: {
+        summary: 'Create a collection',
+        tags: ['collections'],
+        body: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { type: 'string', pattern: COLLECTION_NAME },
+            model: { type: 'string', minLength: 1, description: "default: the server's model" },
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { name, model } = request.body as { name: string; model?: string };
+      const collection = await ctx.collections.create(name, model ?? ctx.encoder.id);
+      return reply.status(201).send(await stats(collection));
+    },
+  );
+
+  app.get(
+    '/collections/:name/stats',
+    {
+      schema: {
+        summary: 'Items per modality and the model of a collection',
+        tags: ['collections'],
+        params: nameParams,
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => stats(await ctx.collections.get((request.params as { name: string }).name)),
+  );
+
+  app.delete(
+    '/collections/:name',
+    {
+      schema: {
+        summary: 'Delete a collection and its uploads',
+        tags: ['collections'],
+        params: nameParams,
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      await ctx.collections.drop(name);
+      return { deleted: name };
+    },
+  );
+
+  app.post(
+    '/collections/:name/index',
+    {
+      schema: {
+        summary:
+          'Index uploaded files (multipart) or server paths (JSON) into a collection, creating it if needed',
+        description:
+          'multipart/form-data: files, plus optional "tags" fields; or JSON {"paths": [...], "tags": [...], "prune": false} for folders under the roots the server was started with (--index-root)',
+        tags: ['collections'],
+        params: nameParams,
+        body: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['paths'],
+                properties: {
+                  paths: {
+                    type: 'array',
+                    items: { type: 'string', minLength: 1 },
+                    minItems: 1,
+                    maxItems: 1000,
+                  },
+                  tags: { type: 'array', items: { type: 'string', minLength: 1 } },
+                  prune: { type: 'boolean' },
+                },
+                additionalProperties: false,
+              },
+            },
+            'multipart/form-data': {
+              schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } },
+            },
+          },
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      let paths: string[];
+      let tags: string[] | undefined;
+      let prune = false;
+      const shown = new Map<string, string>();
+      if (request.isMultipart()) {
+        const { files, fields } = await readMultipart(request);
+        requireFiles(files);
+        const folder = join(uploadsRoot(ctx.collections.workspace), name);
+        await mkdir(folder, { recursive: true });
+        paths = [];
+        for (const [i, file] of files.entries()) {
+          const path = join(folder, safeFileName(file.filename, i));
+          await writeFile(path, file.bytes);
+          paths.push(path);
+          shown.set(path, file.filename);
+        }
+        tags = fields.tags
+          ?.flatMap((t) => t.split(','))
+          .map((t) => t.trim())
+          .filter(Boolean);
+      } else {
+        const body = request.body as { paths: string[]; tags?: string[]; prune?: boolean } | undefined;
+        if (!body?.paths)
+          throw xmodalError('BAD_ARGUMENT', 'send multipart files or a JSON body {"paths": [...]}');
+        if (ctx.indexRoots.length === 0)
+          throw xmodalError(
+            'BAD_ARGUMENT',
+            'this server indexes uploads only; start it with --index-root DIR to index server paths',
+          );
+        let outside: string | undefined;
+        for (const p of body.paths) if (!outside && !(await insideRoots(p, ctx.indexRoots))) outside = p;
+        if (outside)
+          throw xmodalError('BAD_ARGUMENT', `${outside} is outside the folders this server may index`);
+        paths = body.paths.map((p) => resolve(p));
+        tags = body.tags;
+        prune = body.prune ?? false;
+      }
+      const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
+      const report = await ingest(collection, { paths, tags, prune });
+      return {
+        collection: name,
+        ...report,
+        failed: report.failed.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
+      };
+    },
+  );
+}

@@ -1,0 +1,155 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { xmodalError } from '../../errors.js';
+import type { Filter, ItemRecord } from '../../store/store.js';
+import { type QueryPart, searchCollection } from '../../tasks/search.js';
+import type { ServerContext } from '../context.js';
+import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
+
+interface SearchBody {
+  collection?: string;
+  text?: string;
+  image?: string;
+  audio?: string;
+  like?: string;
+  parts?: { kind: QueryPart['kind']; value: string; weight?: number }[];
+  k?: number;
+  filter?: Filter;
+  minScore?: number;
+  ef?: number;
+}
+
+const partSchema = {
+  type: 'object',
+  required: ['kind', 'value'],
+  properties: {
+    kind: { type: 'string', enum: ['text', 'image', 'audio', 'like'] },
+    value: {
+      type: 'string',
+      minLength: 1,
+      description: 'text, base64/data URL media, or an item id for like',
+    },
+    weight: { type: 'number', description: 'default 1; negative pushes results away ("not")' },
+  },
+  additionalProperties: false,
+} as const;
+
+/** Where a client fetches an item's original file. */
+export function contentUrl(collection: string, id: string): string {
+  return `/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
+}
+
+function describe(collection: string, item: ItemRecord) {
+  return {
+    id: item.id,
+    modality: item.modality,
+    uri: item.uri,
+    mime: item.mime,
+    tags: item.tags,
+    meta: item.meta,
+    content: item.uri ? contentUrl(collection, item.id) : undefined,
+  };
+}
+
+async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPart[]> {
+  const given: { kind: QueryPart['kind']; value: string; weight?: number }[] = [...(body.parts ?? [])];
+  for (const kind of ['text', 'image', 'audio', 'like'] as const) {
+    if (body[kind] !== undefined) given.push({ kind, value: body[kind]! });
+  }
+  if (given.length === 0)
+    throw xmodalError('BAD_ARGUMENT', 'empty query: give text, image, audio, like or parts');
+  return Promise.all(
+    given.map(async (part, i) => {
+      if (part.kind !== 'image' && part.kind !== 'audio') return part;
+      const what = `${part.kind} query ${i}`;
+      const bytes = decodeMediaString(part.value, what);
+      await checkMedia(bytes, part.kind, what, ctx.limits);
+      return { ...part, value: bytes };
+    }),
+  );
+}
+
+export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post(
+    '/search',
+    {
+      schema: {
+        summary: 'Search a collection by text, image, audio or example items, with weights and filters',
+        tags: ['search'],
+        body: {
+          type: 'object',
+          properties: {
+            collection: { type: 'string' },
+            text: { type: 'string', minLength: 1 },
+            image: mediaString,
+            audio: mediaString,
+            like: { type: 'string', minLength: 1, description: 'an item id: find more like it' },
+            parts: { type: 'array', items: partSchema, maxItems: 16 },
+            k: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+            filter: filterSchema,
+            minScore: { type: 'number' },
+            ef: { type: 'integer', minimum: 1, maximum: 4096 },
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as SearchBody;
+      const name = body.collection ?? ctx.defaultCollection;
+      const collection = await ctx.collections.get(name);
+      const hits = await searchCollection(collection, {
+        parts: await queryParts(body, ctx),
+        k: body.k,
+        filter: body.filter,
+        minScore: body.minScore,
+        ef: body.ef,
+      });
+      return { collection: name, hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })) };
+    },
+  );
+
+  const itemSchema = (summary: string) => ({
+    summary,
+    tags: ['search'],
+    params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } },
+    querystring: collectionQuery,
+    response: { '4xx': errorSchema },
+  });
+
+  const findItem = async (id: string, collectionName: string | undefined) => {
+    const name = collectionName ?? ctx.defaultCollection;
+    const item = await (await ctx.collections.get(name)).store.get(id);
+    if (!item) throw xmodalError('NOT_FOUND', `no item "${id}" in collection "${name}"`);
+    return { name, item };
+  };
+
+  app.get('/items/:id', { schema: itemSchema('One item, without its vector') }, async (request) => {
+    const { id } = request.params as { id: string };
+    const { name, item } = await findItem(id, (request.query as { collection?: string }).collection);
+    return describe(name, item);
+  });
+
+  app.get(
+    '/items/:id/content',
+    { schema: itemSchema("The item's original file (only files the collection indexed)") },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { item } = await findItem(id, (request.query as { collection?: string }).collection);
+      // Only the path the item was indexed from is ever served: the URL names an item, never a file.
+      if (!item.uri) throw xmodalError('NOT_FOUND', `item "${id}" has no file`);
+      const info = await stat(item.uri).catch(() => undefined);
+      if (!info?.isFile()) throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" is gone`);
+      reply.header('content-type', item.mime ?? 'application/octet-stream');
+      reply.header('content-length', info.size);
+      reply.header('cache-control', 'private, max-age=60');
+      reply.header('x-content-type-options', 'nosniff');
+      // SVG can carry script: let the browser show it as an image only, never run it as a page.
+      reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+      return reply.send(createReadStream(item.uri));
+    },
+  );
+}
