@@ -9,7 +9,7 @@ const IMAGE_FILES = ['photo.png', 'photo.jpg', 'photo.gif', 'exif-orientation-6.
 
 async function upload(server: RunningServer, collection: string, files: [string, Buffer][], tags?: string) {
   const form = new FormData();
-  for (const [name, bytes] of files) form.append('file', new Blob([bytes]), name);
+  for (const [name, bytes] of files) form.append('file', new Blob([new Uint8Array(bytes)]), name);
   if (tags) form.append('tags', tags);
   const response = await fetch(`${server.base}/collections/${collection}/index`, {
     method: 'POST',
