@@ -1,0 +1,142 @@
+"""Stage 1: image tower + text tower with symmetric multi-positive InfoNCE on emoji and line icons.
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 training/train_image.py --out training/.data/run [--steps N] [--batch B]
+
+Logs one line per --log-every steps to OUT/image.log; evaluates on held-out OpenMoji every --eval-every steps
+and saves OUT/image.pt (towers, logit scale, config) at the end.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from xmodal.data import ImageSet, Texts, augment_images, normalise, seeded, to_tensor  # noqa: E402
+from xmodal.metrics import embed_in_batches, fmt, retrieval, zero_shot  # noqa: E402
+from xmodal.models import ImageTower, TextTower, multi_positive_nce  # noqa: E402
+
+HELDOUT_STYLES = {"openmoji"}
+
+
+def heldout_eval(img_tower, txt_tower, texts, held, device):
+    img_tower.eval()
+    txt_tower.eval()
+    with torch.no_grad():
+        img = embed_in_batches(lambda s: img_tower(normalise(to_tensor(held.pixels[s]).to(device))).cpu(), len(held.rows))
+        hexes = [r["hexcode"] for r in held.rows]
+        out = {}
+        emoji = texts.corpus["emoji"]
+        for lang in ("en", "it"):
+            q = [(i, emoji[h]["texts"][lang]["label"]) for i, h in enumerate(hexes) if lang in emoji[h]["texts"]]
+            sids = [texts.sid[s] for _, s in q]
+            t = embed_in_batches(lambda s: txt_tower(*[a.to(device) for a in texts.batch(sids[s])]).cpu(), len(sids))
+            labels = [emoji[h]["texts"][lang]["label"] for h in hexes]
+            match = torch.from_numpy(np.array([s for _, s in q])[:, None] == np.array(labels)[None, :])
+            out[f"t2i_{lang}"] = retrieval(t, img, match)
+        groups = sorted({str(emoji[h]["group"]) for h in hexes}, key=int)
+        g_sids = [texts.sid[texts.corpus["groups"][g]["en"]] for g in groups]
+        g_emb = txt_tower(*[a.to(device) for a in texts.batch(g_sids)]).cpu()
+        out["category"] = zero_shot(img, g_emb, [groups.index(str(emoji[h]["group"])) for h in hexes])
+    img_tower.train()
+    txt_tower.train()
+    return out
+
+
+def positive_mask(train, idx, sids):
+    """pos[i, j]: text j (a corpus string id) describes image i. Vectorised membership test over the batch."""
+    lists = [train.pos_lists[i] for i in idx]
+    rows = np.repeat(np.arange(len(idx)), [len(l) for l in lists])
+    vals = np.concatenate(lists)
+    uniq, inv = np.unique(sids, return_inverse=True)
+    at = np.clip(np.searchsorted(uniq, vals), 0, len(uniq) - 1)
+    hit = uniq[at] == vals
+    m = np.zeros((len(idx), len(uniq)), dtype=bool)
+    m[rows[hit], at[hit]] = True
+    return m[:, inv]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default=os.path.join(HERE, ".data"))
+    p.add_argument("--out", default=os.path.join(HERE, ".data", "run"))
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--emoji-share", type=float, default=0.7)
+    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=0, help="if set, the LR schedule follows wall time and training stops after it (GPU runs)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rng = seeded(args.seed)
+    device = torch.device(args.device)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(args.seed)
+
+    texts = Texts(args.data)
+    train = ImageSet(args.data, "train", texts)
+    held = ImageSet(args.data, "heldout", texts)
+    assert not any(r["style"] in HELDOUT_STYLES for r in train.rows), "held-out style in training data"
+    assert all(r["style"] in HELDOUT_STYLES for r in held.rows)
+    size = train.size
+    pixels = torch.from_numpy(train.pixels).to(device)  # uint8, small enough to keep on the device
+    train.pos_lists = [np.array(sorted(d.positives), dtype=np.int64) for d in train.describe]
+
+    img_tower = ImageTower().to(device)
+    txt_tower = TextTower(texts.vocab_size).to(device)
+    log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0), device=device))
+    decay, no_decay = [], []
+    for m in (img_tower, txt_tower):
+        for n, prm in m.named_parameters():
+            (no_decay if prm.ndim < 2 or "embed" in n else decay).append(prm)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay + [log_scale], "weight_decay": 0.0}], lr=args.lr)
+    warm = min(300, args.steps // 10)
+    t0 = time.time()
+    progress = (lambda s: (time.time() - t0) / (60 * args.minutes)) if args.minutes else (lambda s: s / args.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress(s)))))
+
+    log = open(os.path.join(args.out, "image.log"), "a")
+    say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
+    say(f"# stage image: {len(train.rows)} train images ({len(train.emoji_idx)} emoji, {len(train.icon_idx)} icons), {len(held.rows)} held-out, vocab {texts.vocab_size}, {json.dumps(vars(args))}")
+    n_emoji = int(round(args.batch * args.emoji_share))
+    running = []
+    for step in range(10**9 if args.minutes else args.steps):
+        idx = np.concatenate([np.array([rng.choice(train.emoji_idx) for _ in range(n_emoji)]), np.array([rng.choice(train.icon_idx) for _ in range(args.batch - n_emoji)])])
+        sids = np.array([train.describe[i].sample(rng) for i in idx])
+        pos = torch.from_numpy(positive_mask(train, idx, sids)).to(device)
+        ids, mask = texts.batch(sids)
+        x = augment_images(pixels[torch.from_numpy(idx).to(device)].permute(0, 3, 1, 2).float() / 255.0, gen)
+        img = img_tower(normalise(x))
+        txt = txt_tower(ids.to(device), mask.to(device))
+        loss = multi_positive_nce(img, txt, pos, log_scale.exp().clamp(max=100))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if (step + 1) % args.log_every == 0:
+            el = time.time() - t0
+            say(f"step {step + 1} loss {np.mean(running):.4f} scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} {(step + 1) * args.batch / el:.0f} img/s {el / 60:.1f} min")
+            running = []
+        done = step + 1 == args.steps or (args.minutes and progress(step) >= 1.0)
+        if (step + 1) % args.eval_every == 0 or done:
+            ev = heldout_eval(img_tower, txt_tower, texts, held, device)
+            say(f"eval step {step + 1} " + " | ".join(f"{k}: {fmt(v)}" for k, v in ev.items()))
+            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": float(log_scale.exp().clamp(max=100)), "image_size": size, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
+            torch.save({k: ({n: t.cpu() for n, t in v.items()} if isinstance(v, dict) and k in ("image", "text") else v) for k, v in ckpt.items()}, os.path.join(args.out, "image.pt"))
+        if done:
+            break
+    say(f"saved {os.path.join(args.out, 'image.pt')} after {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
