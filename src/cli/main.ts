@@ -6,6 +6,7 @@ import { registerEmbed } from './embed.js';
 import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
 import { registerSearch } from './search.js';
+import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
 
 function withModelFlags(command: Command): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerIndex(program, withModelFlags);
   registerSearch(program, withModelFlags);
+  registerServe(program, withModelFlags);
   registerDemo(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;

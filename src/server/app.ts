@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Encoder } from '../encoders/encoder.js';
+import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { loadEncoder } from '../encoders/load.js';
 import { DEFAULT_COLLECTION, findCollection, type Workspace } from '../tasks/workspace.js';
 import { installApiKey } from './auth.js';
@@ -25,6 +25,8 @@ export interface ServerOptions {
   collection?: string;
   /** Served model; default: the default collection's model, else the shipped default. */
   model?: string;
+  /** dtype, offline mode, cache folder for every model the server loads. */
+  encoderOptions?: EncoderOptions;
   /** Bearer key required for everything but /health, the UI files and the docs. Default `XMODAL_API_KEY`. */
   apiKey?: string;
   /** `false` runs every request's model call on its own. */
@@ -57,8 +59,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       ? encoder
       : new BatchingEncoder(encoder, { ...options.batching, onBatch: metrics.onBatch });
   const spec = await servedModel(options, workspace, defaultCollection);
-  const encoder = share(await loadEncoder(spec));
-  const collections = new CollectionPool(workspace, share);
+  const encoder = share(await loadEncoder(spec, options.encoderOptions));
+  const collections = new CollectionPool(workspace, share, options.encoderOptions);
   collections.adopt(encoder);
   const ctx: ServerContext = {
     encoder,

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Encoder } from '../encoders/encoder.js';
+import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { dropCollection, listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
@@ -32,6 +32,7 @@ export class CollectionPool {
   constructor(
     readonly workspace: Workspace,
     private readonly share: (encoder: Encoder) => Encoder,
+    private readonly encoderOptions: EncoderOptions = {},
   ) {}
 
   /** Registers an encoder already wrapped for sharing (the server's own model). */
@@ -59,7 +60,7 @@ export class CollectionPool {
     name: string,
     options: { create?: boolean; model?: string },
   ): Promise<OpenCollection> {
-    const opened = await openCollection(this.workspace, name, options);
+    const opened = await openCollection(this.workspace, name, { ...options, encoder: this.encoderOptions });
     // Models load their towers lazily, so the collection's own copy costs nothing when the shared one is used.
     let shared = this.encoders.get(opened.encoder.id);
     if (!shared) {
