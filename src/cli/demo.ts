@@ -1,6 +1,8 @@
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { DEFAULT_MODEL, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import type { SearchHit } from '../store/store.js';
 import { buildDemoCollection } from '../tasks/demo.js';
 import { searchCollection } from '../tasks/search.js';
@@ -46,12 +48,18 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
     program.command('demo').description('build a demo collection from shipped media and search it (offline)'),
   ).action(async (flags: ModelFlags, command: Command) => {
     process.stdout.write('xmodal demo: indexing shipped emoji and sounds (first run only) ...\n');
+    // Until xmodal-mini ships, the demo runs on the random-weight fixture bundle: the plumbing, not the quality.
+    const fallback = existsSync(join(SHIPPED_MODELS_DIR, DEFAULT_MODEL))
+      ? undefined
+      : join(SHIPPED_MODELS_DIR, '..', 'test', 'fixtures', 'models', 'tiny-bundle');
+    if (fallback && !flags.model)
+      process.stdout.write('  (xmodal-mini is not shipped yet: using the random-weight fixture model)\n');
     const collection = await buildDemoCollection(workspaceOf(command), {
-      model: flags.model,
+      model: flags.model ?? process.env.XMODAL_MODEL ?? fallback,
       onProgress: (stage, report) =>
         process.stdout.write(
           report
-            ? `  ${stage}: ${report.indexed} new, ${report.unchanged} unchanged (${report.seconds.toFixed(1)} s)\n`
+            ? `  ${stage}: ${report.indexed} new, ${report.unchanged} unchanged, ${report.failed.length} failed (${report.seconds.toFixed(1)} s)\n`
             : `  ${stage}\n`,
         ),
     });

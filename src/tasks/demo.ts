@@ -2,9 +2,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { SHIPPED_MODELS_DIR } from '../encoders/load.js';
+import { locateModel, modelId, SHIPPED_MODELS_DIR } from '../encoders/load.js';
+import { dropCollection } from '../store/open.js';
 import { type IngestReport, ingest } from './ingest.js';
-import { type OpenCollection, openCollection, storeLocation, type Workspace } from './workspace.js';
+import {
+  findCollection,
+  type OpenCollection,
+  openCollection,
+  storeLocation,
+  type Workspace,
+} from './workspace.js';
 
 export const DEMO_COLLECTION = 'demo';
 /** Clips rendered once from held-out sound sources and committed (demo/build_demo_audio.py). */
@@ -66,6 +73,10 @@ export async function buildDemoCollection(
   const mediaDir = join(resolve(storeLocation({ home: workspace.home })), '..', 'demo-media');
   options.onProgress?.('rendering demo images');
   await renderDemoImages(join(mediaDir, 'emoji'));
+  // The demo collection is xmodal's own: when the model changes, it is rebuilt rather than refused.
+  const existing = await findCollection(workspace, DEMO_COLLECTION);
+  if (existing && existing.encoderId !== modelId(locateModel(options.model)))
+    await dropCollection(storeLocation(workspace), DEMO_COLLECTION);
   const collection = await openCollection(workspace, DEMO_COLLECTION, { model: options.model, create: true });
   try {
     const images = await ingest(collection, { paths: [join(mediaDir, 'emoji', '*.png')], tags: ['emoji'] });
