@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer, CLIPTextModelWithProjection, Tensor } from '@huggingface/transformers';
@@ -100,18 +101,29 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
       await assert.rejects(call, { code: 'MODALITY_UNSUPPORTED' });
     });
 
-    test('q8 weights load from *_quantized.onnx and stay close to fp32', async () => {
-      const q8 = await loadEncoder(modelPath, { dtype: 'q8' });
-      try {
-        const [a, b] = [await encoder.embedText(TEXTS.slice(0, 3)), await q8.embedText(TEXTS.slice(0, 3))];
-        for (let i = 0; i < a.length; i++) {
-          const c = cosine(a[i], b[i]);
-          assert.ok(c > 0.95 && c < 1 - 1e-9, `q8 vs fp32 cosine ${c}: close, but not the same file`);
+    for (const [dtype, suffix] of [
+      ['q8', '_quantized'],
+      ['int8', '_int8'],
+      ['fp16', '_fp16'],
+    ] as const) {
+      test(`${dtype} weights load from *${suffix}.onnx and stay close to fp32`, async (t) => {
+        if (!existsSync(join(modelPath, 'onnx', `text_model${suffix}.onnx`)))
+          return t.skip(`no ${dtype} files in ${name}`);
+        const variant = await loadEncoder(modelPath, { dtype });
+        try {
+          const [a, b] = [
+            await encoder.embedText(TEXTS.slice(0, 3)),
+            await variant.embedText(TEXTS.slice(0, 3)),
+          ];
+          for (let i = 0; i < a.length; i++) {
+            const c = cosine(a[i], b[i]);
+            assert.ok(c > 0.95 && c < 1 - 1e-9, `${dtype} vs fp32 cosine ${c}: close, but not the same file`);
+          }
+        } finally {
+          await variant.dispose();
         }
-      } finally {
-        await q8.dispose();
-      }
-    });
+      });
+    }
   });
 }
 
