@@ -1,0 +1,247 @@
+// The xmodal web UI: one search box (words, or a dropped / pasted image or audio file), a results grid.
+// Plain DOM, no build step; everything goes through the same HTTP API as any client.
+
+const $ = (id) => document.getElementById(id);
+const state = { media: null, collection: null, lastQuery: null };
+
+function apiKey() {
+  return localStorage.getItem('xmodal-api-key') || '';
+}
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (apiKey()) headers.authorization = `Bearer ${apiKey()}`;
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) {
+    const key = prompt('This server needs an API key (XMODAL_API_KEY):');
+    if (key) {
+      localStorage.setItem('xmodal-api-key', key.trim());
+      return api(path, options);
+    }
+  }
+  const isJson = (response.headers.get('content-type') || '').includes('json');
+  if (!response.ok) {
+    const body = isJson ? await response.json() : { error: { message: response.statusText } };
+    throw new Error(body.error?.message || `HTTP ${response.status}`);
+  }
+  return isJson ? response.json() : response;
+}
+
+function status(text, isError = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', isError);
+}
+
+async function loadCollections() {
+  const { collections, default: fallback } = await api('/collections');
+  const select = $('collection');
+  const names = collections.map((c) => c.name);
+  if (!names.includes(fallback)) names.unshift(fallback);
+  select.replaceChildren(...names.map((name) => new Option(name, name)));
+  state.collection = state.collection && names.includes(state.collection) ? state.collection : fallback;
+  select.value = state.collection;
+  await loadStats();
+}
+
+async function loadStats() {
+  try {
+    const s = await api(`/collections/${encodeURIComponent(state.collection)}/stats`);
+    const model = s.encoderId.split('/').at(-1);
+    $('stats').textContent =
+      `${s.items} items · ${s.modalities.image} images · ${s.modalities.audio} audio · ${s.modalities.text} text · ${model} (${s.dim}-d)`;
+  } catch {
+    $('stats').textContent = 'empty collection: index some files to start';
+  }
+}
+
+function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function setMediaQuery(file) {
+  const kind = file.type.startsWith('audio/') ? 'audio' : file.type.startsWith('image/') ? 'image' : null;
+  if (!kind) {
+    status(`${file.name || 'that file'} is not an image or audio file`, true);
+    return;
+  }
+  state.media = { kind, dataUrl: await readAsDataUrl(file), name: file.name || kind };
+  const preview = kind === 'image' ? new Image() : document.createElement('audio');
+  preview.src = state.media.dataUrl;
+  if (kind === 'audio') preview.controls = true;
+  else preview.alt = state.media.name;
+  $('query-media-preview').replaceChildren(preview);
+  $('query-media').hidden = false;
+  $('query').placeholder = 'add words to refine, or press Search';
+  await search();
+}
+
+function clearMedia() {
+  state.media = null;
+  $('query-media').hidden = true;
+  $('query-media-preview').replaceChildren();
+  $('query').placeholder = 'Search by words, or drop / paste an image or audio file';
+}
+
+function currentQuery() {
+  const parts = [];
+  const text = $('query').value.trim();
+  if (text) parts.push({ kind: 'text', value: text });
+  if (state.media) parts.push({ kind: state.media.kind, value: state.media.dataUrl });
+  return parts;
+}
+
+async function search(query) {
+  const body = query ?? { parts: currentQuery() };
+  if (!body.like && body.parts.length === 0) {
+    status('type something, or drop an image or audio file');
+    return;
+  }
+  const modality = $('modality').value;
+  state.lastQuery = body;
+  status('searching…');
+  const started = performance.now();
+  try {
+    const result = await api('/search', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...body,
+        collection: state.collection,
+        k: 24,
+        ...(modality ? { filter: { modality } } : {}),
+      }),
+    });
+    render(result.hits);
+    status(`${result.hits.length} results in ${Math.round(performance.now() - started)} ms`);
+  } catch (error) {
+    $('results').replaceChildren();
+    status(error.message, true);
+  }
+}
+
+const blobUrls = [];
+
+async function attachContent(hit, container) {
+  // Fetched (not linked) so the API key, when one is set, goes along.
+  const response = await api(hit.content);
+  const url = URL.createObjectURL(await response.blob());
+  blobUrls.push(url);
+  if (hit.modality === 'image') {
+    const img = new Image();
+    img.alt = hit.uri?.split('/').at(-1) ?? hit.id;
+    img.src = url;
+    container.replaceChildren(img);
+  } else if (hit.modality === 'audio') {
+    const audio = document.createElement('audio');
+    audio.controls = true;
+    audio.preload = 'none';
+    audio.src = url;
+    container.replaceChildren(audio);
+  }
+}
+
+function render(hits) {
+  for (const url of blobUrls.splice(0)) URL.revokeObjectURL(url);
+  const cards = hits.map((hit) => {
+    const card = document.createElement('li');
+    card.className = 'result';
+    card.dataset.id = hit.id;
+    card.dataset.modality = hit.modality;
+    const thumb = document.createElement('div');
+    thumb.className = 'thumb';
+    if (hit.modality === 'text') {
+      const text = document.createElement('div');
+      text.className = 'text';
+      text.textContent = hit.meta?.text ?? hit.id;
+      thumb.append(text);
+    } else if (hit.content) {
+      attachContent(hit, thumb).catch(() => {
+        thumb.textContent = 'file unavailable';
+      });
+    }
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = (hit.uri ?? hit.id).split('/').at(-1);
+    name.title = hit.uri ?? hit.id;
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.textContent = hit.score.toFixed(3);
+    const more = document.createElement('button');
+    more.className = 'more';
+    more.type = 'button';
+    more.textContent = 'more like this';
+    more.addEventListener('click', () => {
+      clearMedia();
+      $('query').value = '';
+      search({ like: hit.id });
+    });
+    meta.append(name, score, more);
+    card.append(thumb, meta);
+    return card;
+  });
+  $('results').replaceChildren(...cards);
+}
+
+async function upload(files) {
+  if (files.length === 0) return;
+  const form = new FormData();
+  for (const file of files) form.append('file', file, file.name);
+  status(`indexing ${files.length} files…`);
+  try {
+    const report = await api(`/collections/${encodeURIComponent(state.collection)}/index`, {
+      method: 'POST',
+      body: form,
+    });
+    status(
+      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}`,
+      report.failed.length > 0,
+    );
+    await loadCollections();
+  } catch (error) {
+    status(error.message, true);
+  }
+}
+
+function wire() {
+  $('search').addEventListener('submit', (event) => {
+    event.preventDefault();
+    search();
+  });
+  $('modality').addEventListener('change', () => state.lastQuery && search(state.lastQuery));
+  $('collection').addEventListener('change', () => {
+    state.collection = $('collection').value;
+    loadStats();
+    $('results').replaceChildren();
+  });
+  $('clear-media').addEventListener('click', clearMedia);
+  $('upload').addEventListener('change', (event) => upload([...event.target.files]));
+  const zone = $('dropzone');
+  for (const type of ['dragenter', 'dragover'])
+    zone.addEventListener(type, (event) => {
+      event.preventDefault();
+      zone.classList.add('over');
+    });
+  for (const type of ['dragleave', 'drop']) zone.addEventListener(type, () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer?.files?.[0];
+    if (file) setMediaQuery(file);
+  });
+  document.addEventListener('paste', (event) => {
+    const file = [...(event.clipboardData?.files ?? [])][0];
+    if (file) {
+      event.preventDefault();
+      setMediaQuery(file);
+    }
+  });
+}
+
+wire();
+loadCollections().catch((error) => status(error.message, true));
