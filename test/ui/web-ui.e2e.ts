@@ -85,7 +85,7 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
   });
 
   test('the page shows the collection and its stats', async () => {
-    assert.match(await page.textContent('#stats'), /12 items · 12 images · 0 audio/);
+    assert.match((await page.textContent('#stats')) ?? '', /12 items · 12 images · 0 audio/);
     assert.equal(await page.inputValue('#collection'), 'default');
   });
 
