@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
+import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
 import { registerIndex } from './index-command.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerSearch(program, withModelFlags);
   registerServe(program, withModelFlags);
   registerDemo(program, withModelFlags);
+  registerClassify(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

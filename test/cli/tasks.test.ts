@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { errorLines, runCli } from '../helpers/cli.js';
+import { AUDIO, IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+
+const work = tempDir('xmodal-tasks-cli-');
+after(() => rmSync(work, { recursive: true, force: true }));
+
+async function expectError(args: string[], exitCode: number, message: RegExp): Promise<void> {
+  const result = await runCli(args);
+  assert.equal(result.code, exitCode, result.stderr);
+  const lines = errorLines(result);
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0], message);
+}
+
+describe('xmodal classify', () => {
+  test('--json prints labels best first with probabilities', async () => {
+    const result = await runCli([
+      'classify',
+      join(IMAGES, 'photo.jpg'),
+      '--labels',
+      'dog,cat,car',
+      '--model',
+      TINY_BUNDLE,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const { labels } = JSON.parse(result.stdout);
+    assert.equal(labels.length, 3);
+    assert.deepEqual(Object.keys(labels[0]).sort(), ['label', 'score']);
+    assert.ok(labels[0].score >= labels[1].score && labels[1].score >= labels[2].score);
+    assert.ok(Math.abs(labels.reduce((n: number, l: { score: number }) => n + l.score, 0) - 1) < 1e-6);
+  });
+
+  test('text output: one line per label with a percentage; labels file and -k', async () => {
+    const file = join(work, 'labels.txt');
+    writeFileSync(file, 'piano\ndrum\nbird\n');
+    const result = await runCli([
+      'classify',
+      join(AUDIO, 'sine.ogg'),
+      '--labels-file',
+      file,
+      '-k',
+      '2',
+      '--model',
+      TINY_BUNDLE,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^(piano|drum|bird)\s+\d+\.\d%$/);
+  });
+
+  test('errors: no labels, a modality the model lacks, a missing labels file', async () => {
+    await expectError(['classify', join(IMAGES, 'photo.png'), '--model', TINY_BUNDLE], 2, /give --labels/);
+    await expectError(
+      ['classify', join(AUDIO, 'sine.ogg'), '--labels', 'a,b', '--model', TINY_CLIP],
+      5,
+      /does not embed audio/,
+    );
+    await expectError(
+      [
+        'classify',
+        join(IMAGES, 'photo.png'),
+        '--labels-file',
+        join(work, 'nope.txt'),
+        '--model',
+        TINY_BUNDLE,
+      ],
+      4,
+      /cannot read labels file/,
+    );
+  });
+});
