@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, SHIPPED_MODELS_DIR } from '../encoders/load.js';
+import { xmodalError } from '../errors.js';
+import { buildApp } from '../server/app.js';
 import type { SearchHit } from '../store/store.js';
-import { buildDemoCollection } from '../tasks/demo.js';
+import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { searchCollection } from '../tasks/search.js';
-import type { OpenCollection } from '../tasks/workspace.js';
 import type { ModelFlags } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
@@ -19,34 +19,17 @@ function show(query: string, hits: SearchHit[]): void {
   process.stdout.write(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
 }
 
-async function ask(collection: OpenCollection): Promise<void> {
-  const prompt = createInterface({ input: process.stdin, output: process.stdout });
-  process.stdout.write('\nType a query (text, or a path to an image or audio file); empty line to quit.\n');
-  try {
-    for (;;) {
-      const line = (await prompt.question('search> ')).trim();
-      if (!line) return;
-      const kind = /\.(png|jpe?g|webp|gif)$/i.test(line)
-        ? 'image'
-        : /\.(wav|mp3|ogg|flac|opus)$/i.test(line)
-          ? 'audio'
-          : 'text';
-      try {
-        show(line, await searchCollection(collection, { parts: [{ kind, value: line }], k: 5 }));
-      } catch (error) {
-        process.stdout.write(`  ${(error as Error).message}\n`);
-      }
-    }
-  } finally {
-    prompt.close();
-  }
-}
-
-/** `npm start`: builds the demo collection from shipped media (once), shows a few searches, then asks for more. */
+/** `npm start`: builds the demo collection from shipped media (once), shows a few searches, then serves the web UI on it. */
 export function registerDemo(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
-    program.command('demo').description('build a demo collection from shipped media and search it (offline)'),
-  ).action(async (flags: ModelFlags, command: Command) => {
+    program
+      .command('demo')
+      .description(
+        'build a demo collection from shipped media, search it, and serve the web UI on it (offline)',
+      )
+      .option('-p, --port <port>', 'port for the web UI', '7700')
+      .option('--no-serve', 'only build the collection and print the example searches'),
+  ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
     process.stdout.write('xmodal demo: indexing shipped emoji and sounds (first run only) ...\n');
     // Until xmodal-mini ships, the demo runs on the random-weight fixture bundle: the plumbing, not the quality.
     const fallback = existsSync(join(SHIPPED_MODELS_DIR, DEFAULT_MODEL))
@@ -54,8 +37,9 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       : join(SHIPPED_MODELS_DIR, '..', 'test', 'fixtures', 'models', 'tiny-bundle');
     if (fallback && !flags.model)
       process.stdout.write('  (xmodal-mini is not shipped yet: using the random-weight fixture model)\n');
+    const model = flags.model ?? process.env.XMODAL_MODEL ?? fallback;
     const collection = await buildDemoCollection(workspaceOf(command), {
-      model: flags.model ?? process.env.XMODAL_MODEL ?? fallback,
+      model,
       onProgress: (stage, report) =>
         process.stdout.write(
           report
@@ -85,9 +69,22 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
           }),
         );
       }
-      if (process.stdin.isTTY) await ask(collection);
     } finally {
       await collection.close();
     }
+    if (!flags.serve) return;
+    const port = Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw xmodalError('BAD_ARGUMENT', `bad --port ${flags.port}`);
+    const app = await buildApp({ workspace: workspaceOf(command), collection: DEMO_COLLECTION, model });
+    const address = await app.listen({ port, host: '127.0.0.1' });
+    process.stdout.write(
+      `\nOpen ${address}/ to search the demo collection (API docs at ${address}/docs). Ctrl-C stops.\n`,
+    );
+    const stop = () => {
+      app.close().finally(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
 }
