@@ -49,17 +49,16 @@ export function mixToMono(channels: readonly Float32Array[]): Float32Array {
   return mono;
 }
 
-/** Band-limited sinc resampling (libsamplerate compiled to WebAssembly). */
-export async function resample(
-  samples: Float32Array,
-  fromRate: number,
-  toRate: number,
-): Promise<Float32Array> {
+/**
+ * Band-limited sinc resampling (libsamplerate compiled to WebAssembly, its fastest sinc converter: about
+ * 97 dB SNR, far below what an embedding model can hear, and 3x faster than the medium one).
+ */
+export async function resample(samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array> {
   if (fromRate === toRate) return samples;
   const { create, ConverterType } = libsamplerate;
-  const converter = await create(1, fromRate, toRate, {
-    converterType: ConverterType.SRC_SINC_MEDIUM_QUALITY,
-  });
+  // A fresh converter per clip: a reused one carries filter state over, which would make embeddings depend
+  // on the clip before.
+  const converter = await create(1, fromRate, toRate, { converterType: ConverterType.SRC_SINC_FASTEST });
   try {
     return converter.simple(samples);
   } finally {
