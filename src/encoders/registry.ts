@@ -28,7 +28,7 @@ export interface Family {
   towers: Partial<Record<Modality, Tower>>;
   /** Pad every text to the model's length (SigLIP was trained that way) instead of to the longest. */
   padTextToMaxLength?: boolean;
-  /** The text tower pools at the end-of-text token, so truncation must keep it (CLIP). */
+  /** Truncation must keep the end-of-text token, as Python's tokenizers do: CLIP pools at it, SigLIP at the last position. */
   poolsAtEndOfText?: boolean;
   /** Reads the embedding size from config.json. */
   dim(config: ModelConfig): number | undefined;
@@ -62,6 +62,7 @@ const FAMILIES: Family[] = [
       image: { modelClass: SiglipVisionModel, outputs: ['pooler_output'] },
     },
     padTextToMaxLength: true,
+    poolsAtEndOfText: true,
     dim: (c) =>
       (c.text_config?.hidden_size as number | undefined) ??
       (c.vision_config?.hidden_size as number | undefined),

@@ -63,8 +63,9 @@ export function imagePreprocessingFromConfig(config: RawConfig): ImagePreprocess
         : typeof config.rescale_factor === 'number'
           ? config.rescale_factor
           : 1 / 255,
-    mean: doNormalize ? triple(config.image_mean, 0.5) : [0, 0, 0],
-    std: doNormalize ? triple(config.image_std, 0.5) : [1, 1, 1],
+    // Jina-CLIP spells them `mean`/`std`.
+    mean: doNormalize ? triple(config.image_mean ?? config.mean, 0.5) : [0, 0, 0],
+    std: doNormalize ? triple(config.image_std ?? config.std, 0.5) : [1, 1, 1],
   };
 }
 

@@ -2,12 +2,21 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AutoTokenizer, CLIPTextModelWithProjection, Tensor } from '@huggingface/transformers';
+import {
+  AutoImageProcessor,
+  AutoTokenizer,
+  CLIPTextModelWithProjection,
+  JinaCLIPVisionModel,
+  RawImage,
+  SiglipTextModel,
+  Tensor,
+} from '@huggingface/transformers';
+import sharp from 'sharp';
 import type { Encoder, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
 import { meanDirection } from '../../src/encoders/vectors.js';
 import { loadAudio, splitIntoWindows } from '../../src/media/audio.js';
-import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
+import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP, TINY_JINA_CLIP, TINY_SIGLIP } from '../helpers/paths.js';
 import { assertRowsClose, cosine, norm } from '../helpers/vectors.js';
 
 const TEXTS = ['a dog', 'a photo of a red car', 'piano', 'un gatto che dorme sul divano', '', 'ünïcödé ✓ 🐶'];
@@ -129,6 +138,8 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
 
 encoderConformance('tiny CLIP', TINY_CLIP, ['text', 'image']);
 encoderConformance('tiny CLAP', TINY_CLAP, ['text', 'audio']);
+encoderConformance('tiny SigLIP', TINY_SIGLIP, ['text', 'image']);
+encoderConformance('tiny Jina-CLIP', TINY_JINA_CLIP, ['text', 'image']);
 
 describe('CLIP text longer than the model window', () => {
   const longText = Array.from({ length: 120 }, (_, i) => `word${i % 17} and`).join(' ');
@@ -158,5 +169,54 @@ describe('CLIP text longer than the model window', () => {
     await model.dispose();
     assertRowsClose([ours], [expected], 1e-5);
     assert.ok(cosine(ours, naive) < 0.999, 'the naive truncation (EOS dropped) gives a different embedding');
+  });
+});
+
+describe('SigLIP text longer than the model window', () => {
+  const longText = Array.from({ length: 80 }, (_, i) => `word${i % 13} and`).join(' ');
+
+  test('keeps the end-of-text token at the last position, as Python truncation does', async () => {
+    const encoder = await loadEncoder(TINY_SIGLIP);
+    const [ours] = await encoder.embedText([longText]);
+    await encoder.dispose();
+
+    const tokenizer = await AutoTokenizer.from_pretrained(TINY_SIGLIP);
+    const model = await SiglipTextModel.from_pretrained(TINY_SIGLIP, { dtype: 'fp32' });
+    const full: number[] = tokenizer.encode(longText);
+    assert.ok(full.length > 64, `the test text must be longer than 64 tokens (got ${full.length})`);
+    const embed = async (ids: number[]) => {
+      const out = await model({
+        input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+      });
+      const v = out.pooler_output.data as Float32Array;
+      const n = Math.hypot(...v);
+      return Float32Array.from(v, (x) => x / n);
+    };
+    const expected = await embed([...full.slice(0, 63), tokenizer.eos_token_id as number]);
+    const naive = await embed(full.slice(0, 64));
+    await model.dispose();
+    assertRowsClose([ours], [expected], 1e-5);
+    assert.ok(cosine(ours, naive) < 0.999, 'the naive truncation (EOS dropped) gives a different embedding');
+  });
+});
+
+describe('Jina-CLIP image preprocessing', () => {
+  test('normalises with the `mean`/`std` of its preprocessor_config.json, like transformers.js', async () => {
+    // One flat colour at the model's input size: no resize or crop, so only normalisation can differ.
+    const png = await sharp({
+      create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 60, b: 30 } },
+    })
+      .png()
+      .toBuffer();
+    const encoder = await loadEncoder(TINY_JINA_CLIP);
+    const [ours] = await encoder.embedImages([new Uint8Array(png)]);
+    await encoder.dispose();
+
+    const processor = await AutoImageProcessor.from_pretrained(TINY_JINA_CLIP);
+    const model = await JinaCLIPVisionModel.from_pretrained(TINY_JINA_CLIP, { dtype: 'fp32' });
+    const { pixel_values } = await processor(await RawImage.fromBlob(new Blob([png])));
+    const reference = (await model({ pixel_values })).l2norm_image_embeddings.data as Float32Array;
+    await model.dispose();
+    assertRowsClose([ours], [reference], 1e-5);
   });
 });

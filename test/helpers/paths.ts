@@ -7,6 +7,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const TINY_CLIP = join(FIXTURES, 'models', 'tiny-clip');
 export const TINY_CLAP = join(FIXTURES, 'models', 'tiny-clap');
+export const TINY_SIGLIP = join(FIXTURES, 'models', 'tiny-siglip');
+export const TINY_JINA_CLIP = join(FIXTURES, 'models', 'tiny-jina-clip');
 export const IMAGES = join(FIXTURES, 'images');
 export const AUDIO = join(FIXTURES, 'audio');
 
