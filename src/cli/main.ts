@@ -6,6 +6,7 @@ import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
 import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
+import { registerModerate } from './moderate.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerServe(program, withModelFlags);
   registerDemo(program, withModelFlags);
   registerClassify(program, withModelFlags);
+  registerModerate(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { errorLines, runCli } from '../helpers/cli.js';
@@ -72,6 +72,89 @@ describe('xmodal classify', () => {
       ],
       4,
       /cannot read labels file/,
+    );
+  });
+});
+
+describe('xmodal moderate', () => {
+  const policy = join(work, 'policy.json');
+  writeFileSync(
+    policy,
+    JSON.stringify({
+      name: 'test',
+      unsafe: [{ name: 'weapons', prompts: ['pistol', 'knife'], threshold: 0 }],
+      safe: [{ name: 'animals', prompts: ['dog'] }],
+    }),
+  );
+
+  test('--json says safe or not, the flagged categories and every score', async () => {
+    const result = await runCli([
+      'moderate',
+      join(IMAGES, 'photo.png'),
+      '--policy',
+      policy,
+      '--model',
+      TINY_BUNDLE,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout);
+    assert.equal(out.safe, false);
+    assert.equal(out.flagged[0].category, 'weapons');
+    assert.deepEqual(out.scores.map((s: { category: string }) => s.category).sort(), ['animals', 'weapons']);
+  });
+
+  test('the shipped policy is used without --policy; text output starts with the verdict', async () => {
+    const result = await runCli(['moderate', join(AUDIO, 'sine.ogg'), '--model', TINY_BUNDLE]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^(safe|unsafe: [a-z, ]+)\n/);
+  });
+
+  test('calibrate writes the calibrated policy and reports both splits', async () => {
+    const manifest = join(work, 'labelled.jsonl');
+    const rows = [
+      ...['photo.png', 'photo.jpg', 'photo.webp'].map((f) => ({
+        file: join(IMAGES, f),
+        labels: ['weapons'],
+      })),
+      ...['photo.gif', 'photo.avif', 'photo.svg'].map((f) => ({ file: join(IMAGES, f), labels: [] })),
+    ];
+    writeFileSync(manifest, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = join(work, 'calibrated.json');
+    const result = await runCli([
+      'moderate',
+      'calibrate',
+      '--policy',
+      policy,
+      '--manifest',
+      manifest,
+      '--target-precision',
+      '0.5',
+      '--out',
+      out,
+      '--model',
+      TINY_BUNDLE,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^4 calibration \/ 2 held-out examples, target precision 0\.5\n/);
+    assert.match(result.stdout, /weapons: threshold \d\.\d{3}/);
+    assert.match(result.stdout, /held-out +precision/);
+    const calibrated = JSON.parse(readFileSync(out, 'utf8'));
+    assert.notEqual(calibrated.unsafe[0].threshold, 0);
+  });
+
+  test('errors: a broken policy, a missing manifest', async () => {
+    const broken = join(work, 'broken.json');
+    writeFileSync(broken, '{"unsafe": [{"name": "x", "prompts": ["a"]}], "safe": []}');
+    await expectError(
+      ['moderate', join(IMAGES, 'photo.png'), '--policy', broken, '--model', TINY_BUNDLE],
+      3,
+      /needs a threshold/,
+    );
+    await expectError(
+      ['moderate', 'calibrate', '--manifest', join(work, 'none.jsonl'), '--model', TINY_BUNDLE],
+      4,
+      /cannot read manifest/,
     );
   });
 });

@@ -1,0 +1,101 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  type CategoryCalibration,
+  calibratePolicy,
+  type PrecisionRecall,
+  readManifest,
+} from '../tasks/calibrate.js';
+import { parseInput } from '../tasks/embed.js';
+import { moderate, type Policy, readPolicy } from '../tasks/moderate.js';
+import { DEFAULT_POLICY } from '../tasks/policies/default.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
+
+interface ModerateFlags extends ModelFlags {
+  policy?: string;
+  json?: boolean;
+}
+
+interface CalibrateFlags extends ModerateFlags {
+  manifest: string;
+  targetPrecision: string;
+  holdout: string;
+  out?: string;
+}
+
+async function policyOf(flags: ModerateFlags): Promise<Policy> {
+  return flags.policy ? readPolicy(flags.policy) : DEFAULT_POLICY;
+}
+
+const percent = (x: number | null) => (x === null ? '  n/a' : `${(100 * x).toFixed(0).padStart(4)}%`);
+const pr = (m: PrecisionRecall) =>
+  `precision ${percent(m.precision)} recall ${percent(m.recall)} (${m.flagged} flagged, ${m.positives} positive)`;
+
+const note = (c: CategoryCalibration) =>
+  c.calibration.positives === 0 ? ' (no positive examples: kept)' : c.reached ? '' : ' (target not reached)';
+
+export function registerModerate(program: Command, withModelFlags: (c: Command) => Command): void {
+  const command = withModelFlags(
+    program
+      .command('moderate')
+      .description(
+        'check an image or a sound against a moderation policy (zero-shot: see the README for limits)',
+      )
+      .argument('<file>', 'an image or audio file (or text:... to check a text)')
+      .option('--policy <file>', 'policy JSON (default: the shipped policy)')
+      .option('--json', 'print {"safe","flagged":[{"category","score","threshold"}],"scores":[...]}'),
+  ).action(async (arg: string, flags: ModerateFlags) => {
+    const policy = await policyOf(flags);
+    const input = await parseInput(arg);
+    const encoder = await openEncoder(flags);
+    try {
+      const result = await moderate(encoder, input, policy);
+      if (flags.json) return printJson(result);
+      process.stdout.write(
+        result.safe ? 'safe\n' : `unsafe: ${result.flagged.map((f) => f.category).join(', ')}\n`,
+      );
+      for (const s of result.scores.slice(0, 5))
+        process.stdout.write(`  ${s.category.padEnd(12)} ${s.kind.padEnd(6)} ${s.score.toFixed(3)}\n`);
+    } finally {
+      await encoder.dispose();
+    }
+  });
+
+  withModelFlags(
+    command
+      .command('calibrate')
+      .description("choose each unsafe category's threshold for a target precision from labelled examples")
+      .requiredOption('--manifest <file>', 'JSON Lines: {"file": "path", "labels": ["weapons"]} ([] = safe)')
+      .option('--policy <file>', 'policy JSON (default: the shipped policy)')
+      .option('--target-precision <p>', 'precision each category should reach', '0.9')
+      .option('--holdout <share>', 'share of examples held out to report on', '0.3')
+      .option('--out <file>', 'write the policy with the chosen thresholds here')
+      .option('--json', 'print the calibration report as JSON'),
+  ).action(async (_options: CalibrateFlags, self: Command) => {
+    // The parent `moderate` has the same model flags and takes them wherever they stand.
+    const flags = self.optsWithGlobals() as CalibrateFlags;
+    const policy = await policyOf(flags);
+    const examples = await readManifest(flags.manifest);
+    const encoder = await openEncoder(flags);
+    try {
+      const report = await calibratePolicy(encoder, policy, examples, {
+        targetPrecision: Number(flags.targetPrecision),
+        holdout: Number(flags.holdout),
+      });
+      if (flags.out) writeFileSync(flags.out, `${JSON.stringify(report.policy, null, 2)}\n`);
+      if (flags.json) return printJson(report);
+      process.stdout.write(
+        `${report.examples.calibration} calibration / ${report.examples.heldOut} held-out examples, target precision ${report.targetPrecision}\n`,
+      );
+      for (const c of report.categories) {
+        process.stdout.write(
+          `${c.category}: threshold ${c.threshold.toFixed(3)}${note(c)}\n` +
+            `  calibration ${pr(c.calibration)}\n  held-out    ${pr(c.heldOut)}\n`,
+        );
+      }
+      if (flags.out) process.stdout.write(`calibrated policy written to ${flags.out}\n`);
+    } finally {
+      await encoder.dispose();
+    }
+  });
+}

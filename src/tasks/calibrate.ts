@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Encoder } from '../encoders/encoder.js';
+import { xmodalError } from '../errors.js';
+import { detectFile } from '../media/detect.js';
+import type { Input } from './embed.js';
+import { checkPolicy, moderateInputs, type Policy } from './moderate.js';
+
+/** One labelled example: the unsafe categories it belongs to (none: it is safe). */
+export interface LabelledExample {
+  /** The file path or text, as the manifest names it; also what the split is keyed on. */
+  ref: string;
+  input: Input;
+  labels: string[];
+}
+
+export interface PrecisionRecall {
+  /** Flagged examples that truly belong; null when nothing was flagged. */
+  precision: number | null;
+  /** Examples that belong and were flagged; null when none belong. */
+  recall: number | null;
+  positives: number;
+  flagged: number;
+}
+
+export interface CategoryCalibration {
+  category: string;
+  threshold: number;
+  /** Whether the calibration split reached the target precision at this threshold. */
+  reached: boolean;
+  calibration: PrecisionRecall;
+  heldOut: PrecisionRecall;
+}
+
+export interface CalibrationReport {
+  /** The input policy with the chosen thresholds. */
+  policy: Policy;
+  targetPrecision: number;
+  examples: { calibration: number; heldOut: number };
+  categories: CategoryCalibration[];
+}
+
+export interface CalibrateOptions {
+  targetPrecision: number;
+  /** Share of the examples kept out of threshold choice and used to report on. Default 0.3. */
+  holdout?: number;
+}
+
+/**
+ * Chooses each unsafe category's threshold on a calibration split: the lowest one whose precision reaches
+ * the target (so recall is as high as it can be there), then reports precision and recall on held-out data.
+ */
+export async function calibratePolicy(
+  encoder: Encoder,
+  policy: Policy,
+  examples: readonly LabelledExample[],
+  options: CalibrateOptions,
+): Promise<CalibrationReport> {
+  checkPolicy(policy);
+  const target = options.targetPrecision;
+  if (!(target > 0 && target <= 1))
+    throw xmodalError('BAD_ARGUMENT', `target precision must be in (0, 1], got ${target}`);
+  const unsafe = new Set(policy.unsafe.map((c) => c.name));
+  for (const example of examples)
+    for (const label of example.labels)
+      if (!unsafe.has(label))
+        throw xmodalError(
+          'BAD_INPUT',
+          `${example.ref}: label "${label}" is not an unsafe category of the policy`,
+        );
+  const { calibration, heldOut } = splitExamples(examples, options.holdout ?? 0.3);
+  if (calibration.length === 0 || heldOut.length === 0)
+    throw xmodalError('BAD_INPUT', `too few examples (${examples.length}) to keep some held out`);
+
+  const score = async (split: LabelledExample[]) => {
+    const results = await moderateInputs(
+      encoder,
+      split.map((e) => e.input),
+      policy,
+    );
+    return results.map((r) => new Map(r.scores.map((s) => [s.category, s.score])));
+  };
+  const [calibrationScores, heldOutScores] = [await score(calibration), await score(heldOut)];
+
+  const categories = policy.unsafe.map((category): CategoryCalibration => {
+    const points = (split: LabelledExample[], scores: Map<string, number>[]) =>
+      split.map((e, i) => ({
+        score: scores[i].get(category.name)!,
+        positive: e.labels.includes(category.name),
+      }));
+    const fit = points(calibration, calibrationScores);
+    const chosen = chooseThreshold(fit, target) ?? { threshold: category.threshold!, reached: false };
+    return {
+      category: category.name,
+      threshold: chosen.threshold,
+      reached: chosen.reached,
+      calibration: precisionRecall(fit, chosen.threshold),
+      heldOut: precisionRecall(points(heldOut, heldOutScores), chosen.threshold),
+    };
+  });
+  const thresholds = new Map(categories.map((c) => [c.category, c.threshold]));
+  return {
+    policy: { ...policy, unsafe: policy.unsafe.map((c) => ({ ...c, threshold: thresholds.get(c.name)! })) },
+    targetPrecision: target,
+    examples: { calibration: calibration.length, heldOut: heldOut.length },
+    categories,
+  };
+}
+
+type Point = { score: number; positive: boolean };
+
+/**
+ * The lowest threshold at which precision reaches `target`, set halfway to the next lower score; when none
+ * does, the most precise one. Undefined when the split has no positive example.
+ */
+export function chooseThreshold(
+  points: readonly Point[],
+  target: number,
+): { threshold: number; reached: boolean } | undefined {
+  const positives = points.filter((p) => p.positive).length;
+  if (positives === 0) return undefined;
+  const sorted = [...points].sort((a, b) => b.score - a.score);
+  let best: { index: number; precision: number; recall: number } | undefined;
+  let lowestReaching: number | undefined;
+  let tp = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (sorted[i].positive) tp++;
+    // Cut only between distinct scores: everything at this score is in.
+    if (i + 1 < sorted.length && sorted[i + 1].score === sorted[i].score) continue;
+    const precision = tp / (i + 1);
+    const recall = tp / positives;
+    if (precision >= target) lowestReaching = i;
+    if (!best || precision > best.precision || (precision === best.precision && recall > best.recall))
+      best = { index: i, precision, recall };
+  }
+  const index = lowestReaching ?? best!.index;
+  const below = sorted[index + 1]?.score;
+  const threshold = below === undefined ? sorted[index].score : (sorted[index].score + below) / 2;
+  return { threshold, reached: lowestReaching !== undefined };
+}
+
+export function precisionRecall(points: readonly Point[], threshold: number): PrecisionRecall {
+  const flagged = points.filter((p) => p.score >= threshold);
+  const positives = points.filter((p) => p.positive).length;
+  const tp = flagged.filter((p) => p.positive).length;
+  return {
+    precision: flagged.length ? tp / flagged.length : null,
+    recall: positives ? tp / positives : null,
+    positives,
+    flagged: flagged.length,
+  };
+}
+
+/**
+ * A stable split: examples grouped by their label set, each group ordered by a hash of its ref, and every
+ * n-th kept out, so each category has held-out examples and re-runs agree.
+ */
+export function splitExamples(
+  examples: readonly LabelledExample[],
+  holdout: number,
+): { calibration: LabelledExample[]; heldOut: LabelledExample[] } {
+  if (!(holdout > 0 && holdout < 1))
+    throw xmodalError('BAD_ARGUMENT', `holdout must be in (0, 1), got ${holdout}`);
+  const groups = new Map<string, LabelledExample[]>();
+  for (const e of examples) {
+    const key = [...e.labels].sort().join('\n');
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const hash = (ref: string) => createHash('sha1').update(ref).digest('hex');
+  const calibration: LabelledExample[] = [];
+  const heldOut: LabelledExample[] = [];
+  for (const group of groups.values()) {
+    const ordered = group.map((e) => ({ e, h: hash(e.ref) })).sort((a, b) => (a.h < b.h ? -1 : 1));
+    // Running rounding spreads the held-out share evenly through each group.
+    ordered.forEach(({ e }, i) => {
+      (Math.round((i + 1) * holdout) > Math.round(i * holdout) ? heldOut : calibration).push(e);
+    });
+  }
+  return { calibration, heldOut };
+}
+
+/**
+ * A labelled manifest: JSON Lines of `{"file": "path", "labels": ["weapons"]}` (paths relative to the
+ * manifest) or `{"text": "...", "labels": []}`; an empty or missing `labels` means safe.
+ */
+export async function readManifest(path: string): Promise<LabelledExample[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw xmodalError('FILE_NOT_FOUND', `cannot read manifest ${path}`, error);
+  }
+  const examples: LabelledExample[] = [];
+  for (const [n, line] of text.split(/\r?\n/).entries()) {
+    if (!line.trim()) continue;
+    const where = `${path}:${n + 1}`;
+    let row: { file?: unknown; text?: unknown; labels?: unknown };
+    try {
+      row = JSON.parse(line);
+    } catch (error) {
+      throw xmodalError('BAD_INPUT', `${where}: not valid JSON`, error);
+    }
+    const labels = row.labels ?? [];
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string'))
+      throw xmodalError('BAD_INPUT', `${where}: "labels" must be a list of category names`);
+    if (typeof row.text === 'string') {
+      examples.push({ ref: row.text, input: { modality: 'text', text: row.text }, labels });
+    } else if (typeof row.file === 'string') {
+      const file = resolve(dirname(path), row.file);
+      const detected = await detectFile(file);
+      if (!detected || detected.modality === 'text')
+        throw xmodalError('UNSUPPORTED_FORMAT', `${where}: ${row.file} is not an image or audio file`);
+      examples.push({ ref: row.file, input: { modality: detected.modality, source: file }, labels });
+    } else throw xmodalError('BAD_INPUT', `${where}: needs "file" or "text"`);
+  }
+  return examples;
+}

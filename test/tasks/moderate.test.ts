@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Encoder } from '../../src/encoders/encoder.js';
+import { loadEncoder } from '../../src/encoders/load.js';
+import {
+  calibratePolicy,
+  chooseThreshold,
+  type LabelledExample,
+  precisionRecall,
+  readManifest,
+  splitExamples,
+} from '../../src/tasks/calibrate.js';
+import { moderate, moderateInputs, type Policy, readPolicy } from '../../src/tasks/moderate.js';
+import { DEFAULT_POLICY } from '../../src/tasks/policies/default.js';
+import { softmaxScores } from '../../src/tasks/prompts.js';
+import { MINI, MINI_MISSING } from '../helpers/mini.js';
+import { openMojiNames, renderOpenMoji } from '../helpers/openmoji.js';
+import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+
+const POLICY: Policy = {
+  name: 'test',
+  templates: { image: ['{}'], audio: ['{}'] },
+  unsafe: [{ name: 'weapons', prompts: ['pistol', 'knife'], threshold: 0.5 }],
+  safe: [{ name: 'animals', prompts: ['dog'] }],
+};
+
+describe('moderation mechanics (fixture model)', () => {
+  let encoder: Encoder;
+  const dir = tempDir();
+  before(async () => {
+    encoder = await loadEncoder(TINY_BUNDLE);
+  });
+  after(async () => {
+    await encoder.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a category's score is the softmax mass of its prompts; flagged at its threshold", async () => {
+    const image = join(IMAGES, 'photo.png');
+    const result = await moderate(encoder, { modality: 'image', source: image }, POLICY);
+    const [v] = await encoder.embedImages([image]);
+    const prompts = await encoder.embedText(['pistol', 'knife', 'dog']);
+    const p = softmaxScores(v, prompts, 100).map((s) => s.probability);
+    const score = (c: string) => result.scores.find((s) => s.category === c)!.score;
+    assert.ok(Math.abs(score('weapons') - (p[0] + p[1])) < 1e-5);
+    assert.ok(Math.abs(score('animals') - p[2]) < 1e-5);
+    assert.equal(result.safe, score('weapons') < 0.5);
+
+    const always = { ...POLICY, unsafe: [{ ...POLICY.unsafe[0], threshold: 0 }] };
+    const flagged = await moderate(encoder, { modality: 'image', source: image }, always);
+    assert.equal(flagged.safe, false);
+    assert.deepEqual(flagged.flagged, [{ category: 'weapons', score: score('weapons'), threshold: 0 }]);
+  });
+
+  test('images and sounds in one call; the shipped policy is valid', async () => {
+    const results = await moderateInputs(
+      encoder,
+      [
+        { modality: 'image', source: join(IMAGES, 'photo.jpg') },
+        { modality: 'audio', source: join(AUDIO, 'sine.ogg') },
+      ],
+      DEFAULT_POLICY,
+    );
+    assert.equal(results.length, 2);
+    for (const r of results) {
+      assert.equal(r.scores.length, DEFAULT_POLICY.unsafe.length + DEFAULT_POLICY.safe.length);
+      assert.ok(Math.abs(r.scores.reduce((n, s) => n + s.score, 0) - 1) < 1e-5);
+    }
+  });
+
+  test('bad policies are refused with the reason', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ unsafe: [], safe: [] }, /no unsafe category/],
+      [{ unsafe: [{ name: 'x', prompts: ['a'] }], safe: [] }, /needs a threshold/],
+      [{ unsafe: [{ name: 'x', prompts: [], threshold: 0.5 }], safe: [] }, /needs a list of prompts/],
+      [
+        { unsafe: [{ name: 'x', prompts: ['a'], threshold: 0.5 }], safe: [{ name: 'x', prompts: ['b'] }] },
+        /appears twice/,
+      ],
+    ];
+    for (const [policy, message] of cases) {
+      const file = join(dir, 'policy.json');
+      writeFileSync(file, JSON.stringify(policy));
+      await assert.rejects(
+        readPolicy(file),
+        (e: Error & { code: string }) => e.code === 'BAD_INPUT' && message.test(e.message),
+      );
+    }
+  });
+});
+
+describe('calibration arithmetic', () => {
+  const points = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3].map((score, i) => ({
+    score,
+    positive: [0, 1, 3, 5].includes(i),
+  }));
+
+  test('the lowest threshold reaching the target, halfway to the next score', () => {
+    // Cuts: precision 1, 1, 2/3, 3/4, 3/5, 4/6, 4/7; recall 1/4, 2/4, 2/4, 3/4, 3/4, 1, 1.
+    assert.deepEqual(chooseThreshold(points, 0.75), { threshold: 0.55, reached: true });
+    assert.deepEqual(chooseThreshold(points, 0.6), { threshold: 0.35, reached: true });
+    assert.deepEqual(chooseThreshold(points, 1), { threshold: 0.75, reached: true });
+    assert.deepEqual(precisionRecall(points, 0.55), {
+      precision: 0.75,
+      recall: 0.75,
+      positives: 4,
+      flagged: 4,
+    });
+  });
+
+  test('unreachable target: the most precise cut, said so; no positives: nothing to choose', () => {
+    const hard = [
+      { score: 0.9, positive: false },
+      { score: 0.8, positive: true },
+    ];
+    assert.deepEqual(chooseThreshold(hard, 0.9), { threshold: 0.8, reached: false });
+    assert.equal(chooseThreshold([{ score: 0.5, positive: false }], 0.9), undefined);
+    assert.deepEqual(precisionRecall(hard, 0.95), { precision: null, recall: 0, positives: 1, flagged: 0 });
+  });
+
+  test('tied scores are cut together', () => {
+    const tied = [
+      { score: 0.8, positive: true },
+      { score: 0.8, positive: false },
+      { score: 0.2, positive: false },
+    ];
+    assert.deepEqual(chooseThreshold(tied, 0.5), { threshold: 0.5, reached: true });
+  });
+
+  test('the split is stable, stratified by labels, and holds out the asked share', () => {
+    const examples: LabelledExample[] = Array.from({ length: 40 }, (_, i) => ({
+      ref: `f${i}.png`,
+      input: { modality: 'text', text: `t${i}` },
+      labels: i < 10 ? ['weapons'] : [],
+    }));
+    const a = splitExamples(examples, 0.3);
+    const b = splitExamples([...examples].reverse(), 0.3);
+    assert.deepEqual(a.heldOut.map((e) => e.ref).sort(), b.heldOut.map((e) => e.ref).sort());
+    assert.equal(a.heldOut.length, 12);
+    assert.equal(a.heldOut.filter((e) => e.labels.length).length, 3);
+  });
+});
+
+describe('calibrate end to end (fixture model)', () => {
+  let encoder: Encoder;
+  const dir = tempDir();
+  before(async () => {
+    encoder = await loadEncoder(TINY_BUNDLE);
+  });
+  after(async () => {
+    await encoder.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('reads a manifest, reports both splits and returns the policy with new thresholds', async () => {
+    const lines = [
+      ...['photo.png', 'photo.jpg', 'photo.webp', 'photo.gif'].map((f) =>
+        JSON.stringify({ file: join(IMAGES, f), labels: ['weapons'] }),
+      ),
+      ...['photo.avif', 'exif-orientation-6.jpg', 'photo.svg'].map((f) =>
+        JSON.stringify({ file: join(IMAGES, f) }),
+      ),
+      JSON.stringify({ file: join(AUDIO, 'sine.flac'), labels: [] }),
+      JSON.stringify({ text: 'a friendly dog', labels: [] }),
+    ];
+    const manifest = join(dir, 'labelled.jsonl');
+    writeFileSync(manifest, `${lines.join('\n')}\n`);
+    const examples = await readManifest(manifest);
+    assert.equal(examples.length, 9);
+    const report = await calibratePolicy(encoder, POLICY, examples, { targetPrecision: 0.8, holdout: 0.3 });
+    assert.equal(report.examples.calibration + report.examples.heldOut, 9);
+    const [weapons] = report.categories;
+    assert.equal(weapons.category, 'weapons');
+    assert.equal(report.policy.unsafe[0].threshold, weapons.threshold);
+    assert.equal(weapons.calibration.positives + weapons.heldOut.positives, 4);
+    if (weapons.reached) assert.ok(weapons.calibration.precision! >= 0.8);
+  });
+
+  test('a label that is not an unsafe category of the policy is refused', async () => {
+    const manifest = join(dir, 'bad.jsonl');
+    writeFileSync(manifest, `${JSON.stringify({ text: 'x', labels: ['gambling'] })}\n`);
+    await assert.rejects(
+      calibratePolicy(encoder, POLICY, await readManifest(manifest), { targetPrecision: 0.9 }),
+      /label "gambling" is not an unsafe category/,
+    );
+  });
+});
+
+/** OpenMoji emoji that show weapons; the model never saw this emoji style. */
+const WEAPON_EMOJI = [
+  'pistol',
+  'dagger',
+  'bomb',
+  'crossed-swords',
+  'kitchen-knife',
+  'axe',
+  'water-pistol',
+  'bow-and-arrow',
+];
+
+describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
+  let encoder: Encoder;
+  const dir = tempDir();
+  before(async () => {
+    encoder = await loadEncoder(MINI);
+  });
+  after(async () => {
+    await encoder?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the shipped policy flags weapons and lets a dog and a guitar through', async () => {
+    const [pistol, bomb, dog, guitar] = await Promise.all(
+      ['pistol', 'bomb', 'dog', 'guitar'].map((n) => renderOpenMoji(n, dir)),
+    );
+    const results = await moderateInputs(
+      encoder,
+      [pistol, bomb, dog, guitar].map((source) => ({ modality: 'image' as const, source })),
+      DEFAULT_POLICY,
+    );
+    const summary = results.map((r) =>
+      r.safe ? 'safe' : r.flagged.map((f) => `${f.category} ${f.score.toFixed(2)}`),
+    );
+    console.log(`# pistol, bomb, dog, guitar: ${JSON.stringify(summary)}`);
+    assert.ok(results[0].flagged.some((f) => f.category === 'weapons'));
+    assert.ok(results[1].flagged.some((f) => f.category === 'weapons'));
+    assert.ok(results[2].safe && results[3].safe);
+  });
+
+  test('calibrate hits its target precision on the held-out split', async () => {
+    const others = openMojiNames().filter((n, i) => i % 37 === 0 && !WEAPON_EMOJI.includes(n));
+    const rows: string[] = [];
+    for (const name of [...WEAPON_EMOJI, ...others]) {
+      const file = await renderOpenMoji(name, dir);
+      rows.push(JSON.stringify({ file, labels: WEAPON_EMOJI.includes(name) ? ['weapons'] : [] }));
+    }
+    const manifest = join(dir, 'labelled.jsonl');
+    writeFileSync(manifest, rows.join('\n'));
+    const report = await calibratePolicy(encoder, DEFAULT_POLICY, await readManifest(manifest), {
+      targetPrecision: 0.8,
+    });
+    const weapons = report.categories.find((c) => c.category === 'weapons')!;
+    console.log(`# weapons: ${JSON.stringify(weapons)}`);
+    assert.ok(weapons.reached);
+    assert.ok(weapons.heldOut.precision !== null && weapons.heldOut.precision >= 0.8);
+    assert.ok(weapons.heldOut.recall !== null && weapons.heldOut.recall >= 0.5);
+  });
+});
