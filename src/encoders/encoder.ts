@@ -26,6 +26,8 @@ export interface EncoderOptions {
   cacheDir?: string;
   /** Rows per model call; larger inputs are split. */
   batchSize?: number;
+  /** Worker threads preparing audio clips (decode, resample, features); default one per core, at most 4. */
+  audioWorkers?: number;
   /** Called while files download from the hub. */
   onProgress?: (event: { file: string; loaded: number; total: number }) => void;
 }

@@ -1,6 +1,6 @@
 import { AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer, Tensor } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
-import { type AudioInput, loadAudio, splitIntoWindows } from '../media/audio.js';
+import type { AudioInput } from '../media/audio.js';
 import {
   type ImageInput,
   type ImageLimits,
@@ -9,6 +9,7 @@ import {
   inputSize,
   preprocessImage,
 } from '../media/image.js';
+import { AudioFeaturePool } from './audio-features.js';
 import type { Dtype, Encoder, Modality } from './encoder.js';
 import type { Family, ModelConfig, Tower } from './registry.js';
 import { chunk, meanDirection, normalizedRows } from './vectors.js';
@@ -26,6 +27,8 @@ export interface HfEncoderSettings {
   dtype: Dtype;
   batchSize: number;
   imageLimits?: ImageLimits;
+  /** Worker threads preparing audio clips; default: one per core, at most 4. */
+  audioWorkers?: number;
   /** transformers.js loading options shared by every file (cache, progress, local-only). */
   loadOptions: Record<string, unknown>;
 }
@@ -37,6 +40,7 @@ export class HfEncoder implements Encoder {
   readonly modalities: readonly Modality[];
   private readonly settings: HfEncoderSettings;
   private readonly loaded = new Map<string, Promise<Loose>>();
+  private pool: AudioFeaturePool | undefined;
 
   constructor(settings: HfEncoderSettings) {
     this.settings = settings;
@@ -175,44 +179,57 @@ export class HfEncoder implements Encoder {
     return out;
   }
 
+  private audioPool(): AudioFeaturePool {
+    if (!this.pool) {
+      // Functions cannot cross into a worker; the progress callback only matters for the first download anyway.
+      const { progress_callback: _, ...loadOptions } = this.settings.loadOptions;
+      this.pool = new AudioFeaturePool(this.settings.source, loadOptions, this.settings.audioWorkers);
+    }
+    return this.pool;
+  }
+
   async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     await this.tower('audio');
-    const extractor = await this.audioFeatures();
-    const sampleRate: number = extractor.config.sampling_rate;
-    const windowLength: number =
-      extractor.config.nb_max_samples ?? Math.round(extractor.config.max_length_s * sampleRate);
+    await this.audioFeatures(); // fail here, once, if the model has no usable feature extractor
+    const pool = this.audioPool();
+    const batches = chunk(inputs, this.settings.batchSize);
+    const prepare = (batch: readonly AudioInput[]) => {
+      const pending = Promise.all(batch.map((input) => pool.features(input)));
+      pending.catch(() => {});
+      return pending;
+    };
     const out: Float32Array[] = [];
-    for (const batch of chunk(inputs, this.settings.batchSize)) {
-      const clips = await Promise.all(batch.map((input) => loadAudio(input, sampleRate)));
+    // Workers prepare the next batch of clips while the model runs this one.
+    let next = prepare(batches[0]);
+    for (let b = 0; b < batches.length; b++) {
+      const windowsPerClip = await next;
+      if (b + 1 < batches.length) next = prepare(batches[b + 1]);
       // Every window of every clip goes through the model; each clip's embedding is its windows' mean.
-      const windowsPerClip = clips.map((clip) => splitIntoWindows(clip, windowLength));
-      const features: Tensor[] = [];
-      for (const windows of windowsPerClip)
-        for (const window of windows) features.push((await extractor(window)).input_features);
+      const windows = windowsPerClip.flat();
       const rows: Float32Array[] = [];
-      for (const group of chunk(features, this.settings.batchSize)) {
-        const dims = [group.length, ...group[0].dims.slice(1)];
-        const data = new Float32Array(group.reduce((n, t) => n + t.data.length, 0));
+      for (const group of chunk(windows, this.settings.batchSize)) {
+        const data = new Float32Array(group.reduce((n, w) => n + w.data.length, 0));
         let offset = 0;
-        for (const t of group) {
-          data.set(t.data as Float32Array, offset);
-          offset += t.data.length;
+        for (const w of group) {
+          data.set(w.data, offset);
+          offset += w.data.length;
         }
-        rows.push(
-          ...(await this.run('audio', { input_features: new Tensor('float32', data, dims) }, group.length)),
-        );
+        const tensor = new Tensor('float32', data, [group.length, ...group[0].dims.slice(1)]);
+        rows.push(...(await this.run('audio', { input_features: tensor }, group.length)));
       }
-      let next = 0;
-      for (const windows of windowsPerClip) {
-        out.push(meanDirection(rows.slice(next, next + windows.length)));
-        next += windows.length;
+      let first = 0;
+      for (const clip of windowsPerClip) {
+        out.push(meanDirection(rows.slice(first, first + clip.length)));
+        first += clip.length;
       }
     }
     return out;
   }
 
   async dispose(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
     const models = [...this.loaded.entries()].filter(([key]) => key.startsWith('model:'));
     this.loaded.clear();
     for (const [, pending] of models) {

@@ -97,6 +97,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     dim,
     dtype,
     batchSize: options.batchSize ?? 16,
+    audioWorkers: options.audioWorkers,
     loadOptions,
   });
 }
