@@ -4,6 +4,7 @@ import { asXmodalError } from '../errors.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
+import { registerEval } from './eval.js';
 import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
 import { registerModerate } from './moderate.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEmbed(program, withModelFlags);
   registerSimilarity(program, withModelFlags);
   registerModels(program);
+  registerEval(program, withModelFlags);
   registerIndex(program, withModelFlags);
   registerSearch(program, withModelFlags);
   registerServe(program, withModelFlags);

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { evaluate } from '../tasks/eval.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
+
+export function registerEval(program: Command, withModelFlags: (c: Command) => Command): void {
+  withModelFlags(
+    program
+      .command('eval')
+      .description('retrieval recall, zero-shot accuracy and modality gap of a model on a labelled manifest')
+      .requiredOption('--manifest <file>', 'JSONL: {"id","modality","path"|"text","label","lang"?} per line')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (flags: ModelFlags & { manifest: string; json?: boolean }) => {
+    const encoder = await openEncoder(flags);
+    try {
+      const report = await evaluate(encoder, flags.manifest);
+      if (flags.json) {
+        printJson(report);
+        return;
+      }
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
+      process.stdout.write(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
+      process.stdout.write('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
+      for (const r of report.retrieval)
+        process.stdout.write(
+          `${`${r.query} → ${r.target}`.padEnd(16)} ${String(r.queries).padStart(7)} ${String(r.candidates).padStart(11)} ` +
+            `${pct(r['recall@1'])} ${pct(r['recall@5'])} ${pct(r['recall@10'])} ${String(r.median_rank).padStart(12)}\n`,
+        );
+      process.stdout.write('\nzero-shot        items  labels  accuracy\n');
+      for (const z of report.zero_shot)
+        process.stdout.write(
+          `${z.modality.padEnd(16)} ${String(z.items).padStart(5)} ${String(z.labels).padStart(7)} ${pct(z.accuracy).padStart(9)}\n`,
+        );
+      process.stdout.write('\nmodality gap (centroid distance)\n');
+      for (const [pair, gap] of Object.entries(report.modality_gap))
+        process.stdout.write(`${pair.padEnd(16)} ${gap.toFixed(3)}\n`);
+    } finally {
+      await encoder.dispose();
+    }
+  });
+}

@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Encoder, Modality } from '../encoders/encoder.js';
+import { dot, meanDirection } from '../encoders/vectors.js';
+import { xmodalError } from '../errors.js';
+
+/** One line of an evaluation manifest. Text items are queries; items sharing a `label` match each other. */
+export interface ManifestItem {
+  id: string;
+  modality: Modality;
+  /** Media file, relative to the manifest. */
+  path?: string;
+  text?: string;
+  label: string;
+  lang?: string;
+}
+
+export interface RetrievalResult {
+  query: Modality;
+  target: Modality;
+  queries: number;
+  /** Distinct target items searched over. */
+  candidates: number;
+  'recall@1': number;
+  'recall@5': number;
+  'recall@10': number;
+  median_rank: number;
+}
+
+export interface ZeroShotResult {
+  modality: Modality;
+  items: number;
+  labels: number;
+  accuracy: number;
+}
+
+export interface EvalReport {
+  model: string;
+  manifest: string;
+  retrieval: RetrievalResult[];
+  zero_shot: ZeroShotResult[];
+  modality_gap: Record<string, number>;
+}
+
+export interface EmbeddedItem {
+  id: string;
+  modality: Modality;
+  label: string;
+  vector: Float32Array;
+}
+
+const ORDER: Modality[] = ['text', 'image', 'audio'];
+
+/** Reads a JSONL manifest, checking every line; media paths become absolute. */
+export async function readManifest(path: string): Promise<ManifestItem[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw xmodalError('FILE_NOT_FOUND', `no such manifest: ${path}`);
+  }
+  const items: ManifestItem[] = [];
+  for (const [n, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue;
+    let item: ManifestItem;
+    try {
+      item = JSON.parse(line);
+    } catch {
+      throw xmodalError('BAD_INPUT', `${path}:${n + 1}: not a JSON object`);
+    }
+    const where = `${path}:${n + 1}`;
+    if (typeof item.id !== 'string' || typeof item.label !== 'string')
+      throw xmodalError('BAD_INPUT', `${where}: "id" and "label" must be strings`);
+    if (!ORDER.includes(item.modality))
+      throw xmodalError('BAD_INPUT', `${where}: "modality" must be text, image or audio`);
+    if (item.modality === 'text' ? typeof item.text !== 'string' : typeof item.path !== 'string')
+      throw xmodalError(
+        'BAD_INPUT',
+        `${where}: a ${item.modality} item needs "${item.modality === 'text' ? 'text' : 'path'}"`,
+      );
+    items.push(item.path ? { ...item, path: resolve(dirname(path), item.path) } : item);
+  }
+  if (items.length === 0) throw xmodalError('BAD_INPUT', `${path} has no items`);
+  return items;
+}
+
+/** Embeds every manifest item with the encoder (modalities it lacks are left out). */
+export async function embedManifest(
+  encoder: Encoder,
+  items: readonly ManifestItem[],
+): Promise<EmbeddedItem[]> {
+  const out: EmbeddedItem[] = [];
+  for (const modality of ORDER) {
+    if (!encoder.modalities.includes(modality)) continue;
+    const group = items.filter((item) => item.modality === modality);
+    if (group.length === 0) continue;
+    const vectors =
+      modality === 'text'
+        ? await encoder.embedText(group.map((item) => item.text!))
+        : modality === 'image'
+          ? await encoder.embedImages(group.map((item) => item.path!))
+          : await encoder.embedAudio(group.map((item) => item.path!));
+    group.forEach((item, i) => {
+      out.push({ id: item.id, modality, label: item.label, vector: vectors[i] });
+    });
+  }
+  return out;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Rank (1-based) of the best-scoring candidate that shares the query's label. */
+function firstMatchRank(query: EmbeddedItem, candidates: readonly EmbeddedItem[]): number | undefined {
+  const scores = candidates.map((c) => dot(query.vector, c.vector));
+  let best = Number.NEGATIVE_INFINITY;
+  candidates.forEach((c, i) => {
+    if (c.label === query.label && scores[i] > best) best = scores[i];
+  });
+  if (best === Number.NEGATIVE_INFINITY) return undefined;
+  return 1 + scores.filter((s) => s > best).length;
+}
+
+function retrieval(
+  items: readonly EmbeddedItem[],
+  query: Modality,
+  target: Modality,
+): RetrievalResult | undefined {
+  const queries = items.filter((i) => i.modality === query);
+  const candidates = items.filter((i) => i.modality === target);
+  const ranks = queries.flatMap((q) => firstMatchRank(q, candidates) ?? []);
+  if (ranks.length === 0) return undefined;
+  const recall = (k: number) => ranks.filter((r) => r <= k).length / ranks.length;
+  return {
+    query,
+    target,
+    queries: ranks.length,
+    candidates: candidates.length,
+    'recall@1': recall(1),
+    'recall@5': recall(5),
+    'recall@10': recall(10),
+    median_rank: median(ranks),
+  };
+}
+
+/** Each image/audio item classified among all labels' texts (a label's texts are averaged). */
+function zeroShot(items: readonly EmbeddedItem[], modality: Modality): ZeroShotResult | undefined {
+  const byLabel = new Map<string, Float32Array[]>();
+  for (const t of items.filter((i) => i.modality === 'text'))
+    byLabel.set(t.label, [...(byLabel.get(t.label) ?? []), t.vector]);
+  const labels = [...byLabel.entries()].map(([label, vectors]) => ({
+    label,
+    vector: meanDirection(vectors),
+  }));
+  const targets = items.filter((i) => i.modality === modality && byLabel.has(i.label));
+  if (targets.length === 0 || labels.length < 2) return undefined;
+  let correct = 0;
+  for (const item of targets) {
+    const best = labels.reduce((a, b) => (dot(item.vector, b.vector) > dot(item.vector, a.vector) ? b : a));
+    if (best.label === item.label) correct++;
+  }
+  return { modality, items: targets.length, labels: labels.length, accuracy: correct / targets.length };
+}
+
+/** Euclidean distance between the centroids of two modalities' embeddings. */
+function centroidGap(a: readonly EmbeddedItem[], b: readonly EmbeddedItem[]): number {
+  const centroid = (group: readonly EmbeddedItem[]) => {
+    const c = new Float32Array(group[0].vector.length);
+    for (const item of group) for (let d = 0; d < c.length; d++) c[d] += item.vector[d] / group.length;
+    return c;
+  };
+  const [ca, cb] = [centroid(a), centroid(b)];
+  return Math.sqrt(ca.reduce((s, x, d) => s + (x - cb[d]) ** 2, 0));
+}
+
+/** Retrieval in every cross-modal direction, zero-shot accuracy and the modality gap, from embedded items. */
+export function evaluateEmbeddings(items: readonly EmbeddedItem[]): Omit<EvalReport, 'model' | 'manifest'> {
+  const present = ORDER.filter((m) => items.some((i) => i.modality === m));
+  const retrievalResults: RetrievalResult[] = [];
+  for (const query of present)
+    for (const target of present) {
+      if (query === target) continue;
+      const result = retrieval(items, query, target);
+      if (result) retrievalResults.push(result);
+    }
+  const zero = (['image', 'audio'] as const).flatMap((m) => zeroShot(items, m) ?? []);
+  const gap: Record<string, number> = {};
+  const nonText = present.filter((m) => m !== 'text');
+  for (const [i, a] of nonText.entries()) {
+    if (present.includes('text'))
+      gap[`${a}-text`] = centroidGap(
+        items.filter((x) => x.modality === a),
+        items.filter((x) => x.modality === 'text'),
+      );
+    for (const b of nonText.slice(i + 1))
+      gap[`${a}-${b}`] = centroidGap(
+        items.filter((x) => x.modality === a),
+        items.filter((x) => x.modality === b),
+      );
+  }
+  return { retrieval: retrievalResults, zero_shot: zero, modality_gap: gap };
+}
+
+export async function evaluate(encoder: Encoder, manifestPath: string): Promise<EvalReport> {
+  const items = await readManifest(manifestPath);
+  const embedded = await embedManifest(encoder, items);
+  return { model: encoder.id, manifest: resolve(manifestPath), ...evaluateEmbeddings(embedded) };
+}
