@@ -158,3 +158,39 @@ describe('xmodal moderate', () => {
     );
   });
 });
+
+describe('xmodal quality', () => {
+  const home = join(work, 'home-quality');
+  test('text and --json reports, and an SVG plot', async () => {
+    const indexed = await runCli([
+      '--home',
+      home,
+      'index',
+      join(IMAGES, 'photo.png'),
+      join(IMAGES, 'photo.jpg'),
+      join(IMAGES, 'photo.webp'),
+      join(AUDIO, 'sine.ogg'),
+      '--model',
+      TINY_BUNDLE,
+    ]);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    const plot = join(work, 'plot.svg');
+    const text = await runCli(['--home', home, 'quality', '--plot', plot]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^collection "default": text 0, image 3, audio 1; 4 measured\n/);
+    assert.match(text.stdout, /k-means k=2 silhouette/);
+    assert.match(text.stdout, /modality gap image–audio/);
+    assert.match(readFileSync(plot, 'utf8'), /^<svg /);
+    const json = await runCli(['--home', home, 'quality', '--json', '-k', '3']);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.clusters.k, 3);
+    assert.deepEqual(report.counts, { text: 0, image: 3, audio: 1 });
+    assert.equal(report.alignment, null);
+  });
+
+  test('errors: no such collection, a bad k', async () => {
+    await expectError(['--home', home, 'quality', '-c', 'nope'], 4, /no collection "nope"/);
+    await expectError(['--home', home, 'quality', '-k', '9'], 2, /k must be an integer from 2 to 3/);
+  });
+});

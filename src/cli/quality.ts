@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { xmodalError } from '../errors.js';
+import { collectionQuality } from '../tasks/quality.js';
+import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
+import { openCollection } from '../tasks/workspace.js';
+import { printJson } from './shared.js';
+import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
+
+interface QualityFlags {
+  collection: string;
+  k?: string;
+  sample: string;
+  plot?: string;
+  json?: boolean;
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw xmodalError('BAD_ARGUMENT', `${name} must be an integer, got "${value}"`);
+  return n;
+}
+
+const fixed = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
+
+export function registerQuality(program: Command): void {
+  withCollectionFlag(
+    program
+      .command('quality')
+      .description('embedding-quality metrics of a collection, and a 2-D plot of it')
+      .option('-k, --k <n>', 'k-means clusters (default √(n/2), 2..10)')
+      .option('--sample <n>', 'measure at most n items, evenly spread', '2000')
+      .option('--plot <file>', 'write a 2-D PCA projection to an .svg or .png file')
+      .option('--json', 'print the metrics as JSON'),
+  ).action(async (flags: QualityFlags, command: Command) => {
+    const collection = await openCollection(workspaceOf(command), flags.collection);
+    try {
+      const { records, vectors, ...report } = await collectionQuality(collection, {
+        k: integer('-k', flags.k),
+        sample: integer('--sample', flags.sample),
+      });
+      if (flags.plot) {
+        const title = `${report.collection}: ${report.n} items, ${collection.encoder.id.split('/').at(-1)}`;
+        await writePlot(flags.plot, scatterSvg(projectTo2d(vectors), records, title));
+      }
+      if (flags.json) return printJson(report);
+      const counts = Object.entries(report.counts)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ');
+      const lines = [
+        `collection "${report.collection}": ${counts}; ${report.n} measured`,
+        `mean pairwise cosine distance  ${fixed(report.meanPairwiseDistance)}`,
+        `k-means k=${report.clusters.k} silhouette       ${fixed(report.clusters.silhouette)}  (sizes ${report.clusters.sizes.join(' ')})`,
+        `alignment                      ${fixed(report.alignment)}  (${report.positivePairs} cross-modal pairs in documents; lower is closer)`,
+        `uniformity                     ${fixed(report.uniformity)}  (lower is more spread)`,
+        ...report.modalityGap.map(
+          (g) => `modality gap ${`${g.modalities[0]}–${g.modalities[1]}`.padEnd(18)}${fixed(g.distance)}`,
+        ),
+        ...(flags.plot ? [`plot written to ${flags.plot}`] : []),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      await collection.close();
+    }
+  });
+}
