@@ -8,6 +8,7 @@ import { registerEval } from './eval.js';
 import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
 import { registerModerate } from './moderate.js';
+import { registerQuality } from './quality.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDemo(program, withModelFlags);
   registerClassify(program, withModelFlags);
   registerModerate(program, withModelFlags);
+  registerQuality(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
