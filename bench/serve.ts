@@ -1,0 +1,204 @@
+/**
+ * The HTTP server under load: 32 concurrent clients on POST /v1/embeddings (autocannon), in one run
+ *   unbatched — every request its own model call (`serve --no-batching`);
+ *   batched   — dynamic micro-batching (the default);
+ * measured in alternating rounds, then a soak on the batched server, reading its RSS from /metrics before and
+ * after.
+ * Usage: npx tsx bench/serve.ts [--quick] [--model PATH] [--seconds N] [--soak-seconds N]
+ * Default model: models/xmodal-mini when it exists, else a CLIP ViT-B/32-sized text tower with random weights
+ * built once with Debian's python3-torch into bench/.models/clip-b32-text (not committed).
+ * Last line: RESULT serve batching_speedup=<x> p99_ms=<x> rss_growth_mb=<x>
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const quick = process.argv.includes('--quick');
+const flag = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const CONNECTIONS = 32;
+const SECONDS = Number(flag('--seconds') ?? (quick ? 16 : 60));
+const SOAK_SECONDS = Number(flag('--soak-seconds') ?? (quick ? 20 : 300));
+const WARMUP_SECONDS = 5;
+const ROUNDS = quick ? 2 : 3;
+const BENCH_MODEL = join(ROOT, 'bench', '.models', 'clip-b32-text');
+
+function ensureBenchModel(): string {
+  const shipped = join(ROOT, 'models', 'xmodal-mini');
+  if (existsSync(shipped)) return shipped;
+  if (existsSync(join(BENCH_MODEL, 'onnx', 'text_model.onnx'))) return BENCH_MODEL;
+  console.log('building a ViT-B/32-sized CLIP text tower (once) ...');
+  const script = [
+    'import sys',
+    `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'test', 'fixtures'))})`,
+    'import build_models as b',
+    `b.build_clip(${JSON.stringify(BENCH_MODEL)}, text=dict(width=512, layers=12, heads=8, mlp=2048),`,
+    '  vision=dict(image=32, patch=16, width=32, layers=1, heads=2, mlp=64), proj=512, seed=7, flavours=())',
+  ].join('\n');
+  execFileSync('/usr/bin/python3', ['-c', script], { stdio: 'inherit' });
+  return BENCH_MODEL;
+}
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  home: string;
+}
+
+async function startServer(model: string, batching: boolean): Promise<Server> {
+  const home = mkdtempSync(join(tmpdir(), 'xmodal-bench-serve-'));
+  const args = [
+    '--import',
+    'tsx',
+    join(ROOT, 'src', 'cli', 'main.ts'),
+    '--home',
+    home,
+    'serve',
+    '--port',
+    '0',
+    '--model',
+    model,
+  ];
+  if (!batching) args.push('--no-batching');
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const base = await new Promise<string>((done, fail) => {
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+      const match = /serving .* on (http:\/\/[\d.]+:\d+)/.exec(stderr);
+      if (match) done(match[1]);
+    });
+    child.on('exit', (code) => fail(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  return { child, base, home };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((done) => server.child.on('exit', done));
+  server.child.kill('SIGTERM');
+  await exited;
+  rmSync(server.home, { recursive: true, force: true });
+}
+
+async function rssMb(server: Server): Promise<number> {
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)![1]) / 1024 / 1024;
+}
+
+const WORDS =
+  'dog cat bird guitar piano car train rain thunder city forest beach night red blue small large'.split(' ');
+
+/** Different short sentences per request, like real traffic (and no cache to hit). */
+function sentence(n: number): string {
+  const pick = (k: number) => WORDS[(n * 7 + k * 13) % WORDS.length];
+  return `a photo of a ${pick(1)} ${pick(2)} near the ${pick(3)} number ${n}`;
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+async function load(server: Server, seconds: number): Promise<Load> {
+  let n = 0;
+  const result = await autocannon({
+    url: `${server.base}/v1/embeddings`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    // Clients wait as long as it takes: throughput, not give-ups, is what is compared.
+    timeout: 120,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ input: sentence(n++) }) }),
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+/** One request answered after everything queued before it: the server is idle again (and its towers loaded). */
+async function drain(server: Server): Promise<void> {
+  const response = await fetch(`${server.base}/v1/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input: 'warm up' }),
+  });
+  if (!response.ok) throw new Error(`server answered ${response.status}: ${await response.text()}`);
+}
+
+/** Loads the model, warms the routes and queues up, then waits for the leftovers autocannon walked away from. */
+async function warmUp(server: Server): Promise<void> {
+  await drain(server);
+  await load(server, WARMUP_SECONDS);
+  await drain(server);
+}
+
+/** Rounds as one run: total throughput, the median p50 and the worst p99. */
+function combine(runs: Load[]): Load {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const p50s = runs.map((r) => r.p50).sort((a, b) => a - b);
+  return {
+    rps: runs.reduce((n, r) => n + r.rps, 0) / runs.length,
+    p50: p50s[Math.floor(p50s.length / 2)],
+    p99: Math.max(...runs.map((r) => r.p99)),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    requests,
+  };
+}
+
+function show(name: string, r: Load): void {
+  console.log(
+    `${name.padEnd(10)} ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${String(r.p50).padStart(5)} ms  p99 ${String(r.p99).padStart(5)} ms  (${r.requests} requests, ${r.errors} errors)`,
+  );
+}
+
+const model = flag('--model') ?? ensureBenchModel();
+console.log(`model ${model}; ${CONNECTIONS} clients; ${SECONDS} s per mode; soak ${SOAK_SECONDS} s`);
+
+// Both servers up at once, measured in alternating rounds, so a busy neighbour on a shared box slows both alike.
+const unbatchedServer = await startServer(model, false);
+const batchedServer = await startServer(model, true);
+await warmUp(unbatchedServer);
+await warmUp(batchedServer);
+const rounds: { unbatched: Load[]; batched: Load[] } = { unbatched: [], batched: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  rounds.unbatched.push(await load(unbatchedServer, SECONDS / ROUNDS));
+  await drain(unbatchedServer);
+  rounds.batched.push(await load(batchedServer, SECONDS / ROUNDS));
+  await drain(batchedServer);
+}
+await stopServer(unbatchedServer);
+const unbatched = combine(rounds.unbatched);
+const batched = combine(rounds.batched);
+show('unbatched', unbatched);
+show('batched', batched);
+
+const before = await rssMb(batchedServer);
+const soak = await load(batchedServer, SOAK_SECONDS);
+await drain(batchedServer);
+const afterSoak = await rssMb(batchedServer);
+show('soak', soak);
+console.log(`rss before soak ${before.toFixed(1)} MB, after ${afterSoak.toFixed(1)} MB`);
+await stopServer(batchedServer);
+
+if (unbatched.errors + batched.errors + soak.errors > 0) console.log('WARNING: some requests failed');
+const speedup = batched.rps / unbatched.rps;
+console.log(
+  `RESULT serve batching_speedup=${speedup.toFixed(2)} p99_ms=${batched.p99} rss_growth_mb=${(afterSoak - before).toFixed(1)}`,
+);
