@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { IMAGES, ROOT, TINY_CLIP } from '../helpers/paths.js';
+import { AUDIO, IMAGES, ROOT, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,11 +34,14 @@ async function launch(): Promise<Browser> {
   });
 }
 
-async function indexFiles(server: RunningServer, paths: string[]): Promise<void> {
+async function indexFiles(server: RunningServer, paths: string[], collection = 'default'): Promise<void> {
   const form = new FormData();
   for (const path of paths)
     form.append('file', new Blob([new Uint8Array(readFileSync(path))]), path.split('/').at(-1));
-  const response = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
+  const response = await fetch(`${server.base}/collections/${collection}/index`, {
+    method: 'POST',
+    body: form,
+  });
   assert.equal(response.status, 200, await response.text());
 }
 
@@ -124,6 +127,27 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
     await page.waitForFunction(
       () => document.querySelectorAll('#results .result[data-modality="image"]').length === 12,
     );
+  });
+  test('switch to an audio collection, drop a clip: players come back, the clip itself first', async () => {
+    const created = await server.call('POST', '/collections', { name: 'sounds', model: TINY_CLAP });
+    assert.equal(created.status, 201);
+    await indexFiles(
+      server,
+      ['sine.flac', 'sine-s16.wav', 'long-25s-16k.wav'].map((f) => join(AUDIO, f)),
+      'sounds',
+    );
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#collection option').length === 2);
+    await page.selectOption('#collection', 'sounds');
+    await page.waitForFunction(() =>
+      /3 items · 0 images · 3 audio/.test(document.getElementById('stats')?.textContent ?? ''),
+    );
+    await page.selectOption('#modality', '');
+    await dropFile(page, join(AUDIO, 'long-25s-16k.wav'), 'audio/wav');
+    await page.waitForFunction(() => document.querySelectorAll('#results .result audio').length === 3);
+    assert.match((await resultIds(page))[0], /long-25s-16k\.wav$/);
+    assert.equal(await page.isVisible('#query-media audio'), true, 'the dropped clip plays as the query');
+    await page.screenshot({ path: artifact('ui-audio.png'), fullPage: true });
   });
 });
 
