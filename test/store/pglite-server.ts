@@ -6,6 +6,8 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 export interface PgliteServer {
   /** A `postgres://` connection string for `openStore`. */
   url: string;
+  /** The in-process database itself, for direct inspection. */
+  db: PGlite;
   stop(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export async function startPgliteServer(): Promise<PgliteServer> {
   await server.start();
   return {
     url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
+    db,
     async stop() {
       await server.stop();
       await db.close();

@@ -16,9 +16,10 @@ CREATE TABLE IF NOT EXISTS items (
   mime TEXT,
   tags TEXT,
   meta TEXT,
-  vector BLOB NOT NULL,
   gen INTEGER NOT NULL
 );
+-- Vectors apart from the metadata, so a metadata page holds many rows and search hits stay in the page cache.
+CREATE TABLE IF NOT EXISTS vectors (rid INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS items_uri ON items (uri);
 CREATE INDEX IF NOT EXISTS items_modality ON items (modality);
 CREATE INDEX IF NOT EXISTS items_gen ON items (gen);
@@ -34,16 +35,19 @@ CREATE TABLE IF NOT EXISTS tombstones (rid INTEGER PRIMARY KEY, gen INTEGER NOT 
 
 const RECORD_COLUMNS = 'i.rid, i.id, i.modality, i.uri, i.content_hash, i.mime, i.tags, i.meta';
 
-interface RecordRow {
-  rid: number;
-  id: string;
-  modality: Item['modality'];
-  uri: string | null;
-  content_hash: string | null;
-  mime: string | null;
-  tags: string | null;
-  meta: string | null;
-}
+/** A row of RECORD_COLUMNS in raw (array) mode, which skips building an object per row on the hot path. */
+type RecordRow = [
+  rid: number,
+  id: string,
+  modality: Item['modality'],
+  uri: string | null,
+  contentHash: string | null,
+  mime: string | null,
+  tags: string | null,
+  meta: string | null,
+];
+// Statements for `records(rids)` with one placeholder per rid, up to this many; more go through json_each.
+const MAX_LISTED_RIDS = 128;
 
 export interface RidVector {
   rid: number;
@@ -64,11 +68,13 @@ export class ItemsDb {
       generation: db.prepare<[], string>("SELECT value FROM collection WHERE key = 'generation'").pluck(),
       setGeneration: db.prepare("UPDATE collection SET value = ? WHERE key = 'generation'"),
       byId: db.prepare<[string], { rid: number; vector: Buffer }>(
-        'SELECT rid, vector FROM items WHERE id = ?',
+        'SELECT i.rid, v.vector FROM items i JOIN vectors v ON v.rid = i.rid WHERE i.id = ?',
       ),
       insert: db.prepare(
-        'INSERT INTO items (id, modality, uri, content_hash, mime, tags, meta, vector, gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO items (id, modality, uri, content_hash, mime, tags, meta, gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      insertVector: db.prepare('INSERT INTO vectors (rid, vector) VALUES (?, ?)'),
+      deleteVector: db.prepare('DELETE FROM vectors WHERE rid = ?'),
       updateRecord: db.prepare(
         'UPDATE items SET modality = ?, uri = ?, content_hash = ?, mime = ?, tags = ?, meta = ?, gen = ? WHERE rid = ?',
       ),
@@ -78,23 +84,21 @@ export class ItemsDb {
       insertTag: db.prepare('INSERT OR IGNORE INTO item_tags (tag, rid) VALUES (?, ?)'),
       insertMeta: db.prepare('INSERT OR IGNORE INTO item_meta (key, kind, value, rid) VALUES (?, ?, ?, ?)'),
       tombstone: db.prepare('INSERT OR REPLACE INTO tombstones (rid, gen) VALUES (?, ?)'),
-      getItem: db.prepare<[string], RecordRow & { vector: Buffer }>(
-        `SELECT ${RECORD_COLUMNS}, i.vector FROM items i WHERE i.id = ?`,
-      ),
-      recordByRid: db.prepare<[number], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid = ?`),
-      recordWithVectorByRid: db.prepare<[number], RecordRow & { vector: Buffer }>(
-        `SELECT ${RECORD_COLUMNS}, i.vector FROM items i WHERE i.rid = ?`,
-      ),
+      getItem: db
+        .prepare<[string], [...RecordRow, Buffer]>(
+          `SELECT ${RECORD_COLUMNS}, v.vector FROM items i JOIN vectors v ON v.rid = i.rid WHERE i.id = ?`,
+        )
+        .raw(),
       vectorsByRids: db.prepare<[string], { rid: number; vector: Buffer }>(
-        'SELECT rid, vector FROM items WHERE rid IN (SELECT value FROM json_each(?))',
+        'SELECT rid, vector FROM vectors WHERE rid IN (SELECT value FROM json_each(?))',
       ),
       count: db.prepare<[], number>('SELECT count(*) FROM items').pluck(),
       changedSince: db.prepare<[number], { rid: number; vector: Buffer }>(
-        'SELECT rid, vector FROM items WHERE gen > ?',
+        'SELECT i.rid, v.vector FROM items i JOIN vectors v ON v.rid = i.rid WHERE i.gen > ?',
       ),
       removedSince: db.prepare<[number], number>('SELECT rid FROM tombstones WHERE gen > ?').pluck(),
       allVectors: db.prepare<[], { rid: number; vector: Buffer }>(
-        'SELECT rid, vector FROM items ORDER BY rid',
+        'SELECT rid, vector FROM vectors ORDER BY rid',
       ),
       pruneTombstones: db.prepare('DELETE FROM tombstones WHERE gen <= ?'),
     };
@@ -109,6 +113,9 @@ export class ItemsDb {
       // FULL: an acknowledged upsert survives power loss, not only a killed process.
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
+      // Search reads a few metadata rows per query: keep them in memory rather than paying a read() each.
+      db.pragma('cache_size = -65536');
+      db.pragma('mmap_size = 1073741824');
       db.exec(SCHEMA);
       const stamp = db.prepare('INSERT OR IGNORE INTO collection (key, value) VALUES (?, ?)');
       db.transaction(() => {
@@ -176,7 +183,8 @@ export class ItemsDb {
           s.deleteMeta.run(rid);
         } else {
           if (existing) this.#removeRow(existing.rid, gen);
-          rid = Number(s.insert.run(item.id, ...record, blob, gen).lastInsertRowid);
+          rid = Number(s.insert.run(item.id, ...record, gen).lastInsertRowid);
+          s.insertVector.run(rid, blob);
         }
         for (const tag of tags ?? []) s.insertTag.run(tag, rid);
         for (const [key, value] of Object.entries(meta ?? {}))
@@ -204,15 +212,26 @@ export class ItemsDb {
   #prepare<Row>(sql: string): Database.Statement<unknown[], Row> {
     let statement = this.#byShape.get(sql);
     if (!statement) {
-      if (this.#byShape.size > 256) this.#byShape.clear();
+      if (this.#byShape.size > 512) this.#byShape.clear();
       statement = this.db.prepare(sql);
       this.#byShape.set(sql, statement);
     }
     return statement as Database.Statement<unknown[], Row>;
   }
 
+  #prepareRaw(sql: string): Database.Statement<unknown[], RecordRow> {
+    const key = `raw:${sql}`;
+    let statement = this.#byShape.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw();
+      this.#byShape.set(key, statement);
+    }
+    return statement as Database.Statement<unknown[], RecordRow>;
+  }
+
   #removeRow(rid: number, gen: number): void {
     this.#statements.deleteRow.run(rid);
+    this.#statements.deleteVector.run(rid);
     this.#statements.deleteTags.run(rid);
     this.#statements.deleteMeta.run(rid);
     this.#statements.tombstone.run(rid, gen);
@@ -220,17 +239,21 @@ export class ItemsDb {
 
   get(id: string): Item | undefined {
     const row = this.#statements.getItem.get(id);
-    return row && { ...toRecord(row), vector: blobToVector(row.vector) };
+    return row && { ...toRecord(row as unknown as RecordRow), vector: blobToVector(row[8]) };
   }
 
-  record(rid: number): ItemRecord | undefined {
-    const row = this.#statements.recordByRid.get(rid);
-    return row && toRecord(row);
-  }
-
-  recordWithVector(rid: number): { record: ItemRecord; vector: Float32Array } | undefined {
-    const row = this.#statements.recordWithVectorByRid.get(rid);
-    return row && { record: toRecord(row), vector: blobToVector(row.vector) };
+  /** Records of those `rids` that exist, keyed by rid: one statement for a whole result page. */
+  records(rids: readonly number[]): Map<number, ItemRecord> {
+    if (rids.length === 0) return new Map();
+    const rows =
+      rids.length <= MAX_LISTED_RIDS
+        ? this.#prepareRaw(
+            `SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid IN (${'?,'.repeat(rids.length - 1)}?)`,
+          ).all(...rids)
+        : this.#prepareRaw(
+            `SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid IN (SELECT value FROM json_each(?))`,
+          ).all(JSON.stringify(rids));
+    return new Map(rows.map((row) => [row[0], toRecord(row)]));
   }
 
   count(filter?: NormalisedFilter): number {
@@ -251,10 +274,10 @@ export class ItemsDb {
   /** Records of those `rids` that match the filter, keyed by rid. */
   matchingRecords(rids: readonly number[], filter: NormalisedFilter): Map<number, ItemRecord> {
     const where = filterToSql(filter);
-    const rows = this.#prepare<RecordRow>(
+    const rows = this.#prepareRaw(
       `SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid IN (SELECT value FROM json_each(?)) AND ${where.sql}`,
     ).all(JSON.stringify(rids), ...where.params);
-    return new Map(rows.map((row) => [row.rid, toRecord(row)]));
+    return new Map(rows.map((row) => [row[0], toRecord(row)]));
   }
 
   vectors(rids: readonly number[]): IterableIterator<RidVector> {
@@ -264,7 +287,7 @@ export class ItemsDb {
   matchingVectors(filter: NormalisedFilter): IterableIterator<RidVector> {
     const where = filterToSql(filter);
     const statement = this.#prepare<{ rid: number; vector: Buffer }>(
-      `SELECT i.rid, i.vector FROM items i WHERE ${where.sql}`,
+      `SELECT i.rid, v.vector FROM items i JOIN vectors v ON v.rid = i.rid WHERE ${where.sql}`,
     );
     return mapRows(statement.iterate(...where.params));
   }
@@ -291,7 +314,7 @@ export class ItemsDb {
     const where = filterToSql(filter);
     const after = afterId === undefined ? '' : 'AND i.id > ?';
     const params = afterId === undefined ? where.params : [...where.params, afterId];
-    const rows = this.#prepare<RecordRow>(
+    const rows = this.#prepareRaw(
       `SELECT ${RECORD_COLUMNS} FROM items i WHERE ${where.sql} ${after} ORDER BY i.id LIMIT ?`,
     ).all(...params, limit);
     return rows.map(toRecord);
@@ -313,13 +336,13 @@ function readStamp(db: Database.Database): CollectionInfo {
   };
 }
 
-function toRecord(row: RecordRow): ItemRecord {
-  const record: ItemRecord = { id: row.id, modality: row.modality };
-  if (row.uri !== null) record.uri = row.uri;
-  if (row.content_hash !== null) record.contentHash = row.content_hash;
-  if (row.mime !== null) record.mime = row.mime;
-  if (row.tags !== null) record.tags = JSON.parse(row.tags) as string[];
-  if (row.meta !== null) record.meta = JSON.parse(row.meta) as Record<string, MetaValue>;
+function toRecord([, id, modality, uri, contentHash, mime, tags, meta]: RecordRow): ItemRecord {
+  const record: ItemRecord = { id, modality };
+  if (uri !== null) record.uri = uri;
+  if (contentHash !== null) record.contentHash = contentHash;
+  if (mime !== null) record.mime = mime;
+  if (tags !== null) record.tags = JSON.parse(tags) as string[];
+  if (meta !== null) record.meta = JSON.parse(meta) as Record<string, MetaValue>;
   return record;
 }
 

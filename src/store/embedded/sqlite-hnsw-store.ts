@@ -147,16 +147,29 @@ export class SqliteHnswStore implements Store {
     }
   }
 
+  /**
+   * Asks the graph for exactly k when the default beam suffices (as a bare usearch query would), for ef when the
+   * query wants a wider beam. Rows are read only for the hits returned, in one statement; a key SQLite no longer
+   * has (a graph that lags another process) is skipped and more candidates are fetched.
+   */
   #searchAll(query: Float32Array, k: number, ef: number): SearchHit[] {
-    const { keys, scores } = this.#ann.search(query, ef);
-    if (this.#quantised) return this.#hits(this.#rescore(query, Array.from(keys, Number), 2 * k).slice(0, k));
-    // Rows are read only for the hits returned; a key SQLite no longer has (a stale graph) is skipped.
-    const hits: SearchHit[] = [];
-    for (let i = 0; i < keys.length && hits.length < k; i++) {
-      const record = this.#db.record(Number(keys[i]));
-      if (record) hits.push({ ...record, score: scores[i] });
+    let count = this.#quantised ? Math.max(2 * k, ef) : ef > this.#options.defaultEf ? ef : k;
+    for (;;) {
+      const { keys, scores } = this.#ann.search(query, count);
+      const rids = Array.from(keys, Number);
+      if (this.#quantised) return this.#hits(this.#rescore(query, rids, 2 * k).slice(0, k));
+      const records = this.#db.records(rids);
+      const hits: SearchHit[] = [];
+      for (let i = 0; i < rids.length && hits.length < k; i++) {
+        const record = records.get(rids[i]) as SearchHit | undefined;
+        if (record) {
+          record.score = scores[i];
+          hits.push(record);
+        }
+      }
+      if (hits.length === k || keys.length < count) return hits;
+      count *= 2;
     }
-    return hits;
   }
 
   /**
@@ -205,9 +218,10 @@ export class SqliteHnswStore implements Store {
   }
 
   #hits(scored: readonly ScoredKey[]): SearchHit[] {
+    const records = this.#db.records(scored.map((s) => s.rid));
     const hits: SearchHit[] = [];
     for (const { rid, score } of scored) {
-      const record = this.#db.record(rid);
+      const record = records.get(rid);
       if (record) hits.push({ ...record, score });
     }
     return hits;
