@@ -73,6 +73,9 @@ def main():
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", help="start from this image.pt (fine-tuning)")
+    p.add_argument("--freeze-text", action="store_true", help="train the image tower only, against the text tower of --init (keeps a bound audio tower valid)")
+    p.add_argument("--cartoon", action="store_true", help="also fake outlined flat-colour art (see data.cartoonise)")
     p.add_argument("--minutes", type=float, default=0, help="if set, the LR schedule follows wall time and training stops after it (GPU runs)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
@@ -94,12 +97,19 @@ def main():
     img_tower = ImageTower().to(device)
     txt_tower = TextTower(texts.vocab_size).to(device)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0), device=device))
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        img_tower.load_state_dict(init["image"])
+        txt_tower.load_state_dict(init["text"])
+        log_scale.data.fill_(math.log(init["logit_scale"]))
+    if args.freeze_text:
+        txt_tower.eval().requires_grad_(False)
     decay, no_decay = [], []
-    for m in (img_tower, txt_tower):
+    for m in (img_tower,) if args.freeze_text else (img_tower, txt_tower):
         for n, prm in m.named_parameters():
             (no_decay if prm.ndim < 2 or "embed" in n else decay).append(prm)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay + [log_scale], "weight_decay": 0.0}], lr=args.lr)
-    warm = min(300, args.steps // 10)
+    warm = max(1, min(300, args.steps // 10))
     t0 = time.time()
     progress = (lambda s: (time.time() - t0) / (60 * args.minutes)) if args.minutes else (lambda s: s / args.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress(s)))))
@@ -114,9 +124,10 @@ def main():
         sids = np.array([train.describe[i].sample(rng) for i in idx])
         pos = torch.from_numpy(positive_mask(train, idx, sids)).to(device)
         ids, mask = texts.batch(sids)
-        x = augment_images(pixels[torch.from_numpy(idx).to(device)].permute(0, 3, 1, 2).float() / 255.0, gen)
+        x = augment_images(pixels[torch.from_numpy(idx).to(device)].permute(0, 3, 1, 2).float() / 255.0, gen, cartoon=args.cartoon)
         img = img_tower(normalise(x))
-        txt = txt_tower(ids.to(device), mask.to(device))
+        with torch.set_grad_enabled(not args.freeze_text):
+            txt = txt_tower(ids.to(device), mask.to(device))
         loss = multi_positive_nce(img, txt, pos, log_scale.exp().clamp(max=100))
         opt.zero_grad(set_to_none=True)
         loss.backward()

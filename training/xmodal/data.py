@@ -129,7 +129,29 @@ def normalise(x):
     return (x - mean) / std
 
 
-def augment_images(x, gen):
+SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 4
+
+
+def cartoonise(x, gen):
+    """Unseen styles (OpenMoji) draw flat colours inside dark outlines: fake that on some images of every style."""
+    b = x.shape[0]
+    dev = x.device
+    k = torch.stack([SOBEL, SOBEL.T]).unsqueeze(1).to(dev)  # [2,1,3,3]
+    xp = torch.nn.functional.pad(x.reshape(b * 3, 1, *x.shape[2:]), (1, 1, 1, 1), mode="replicate")
+    g = torch.nn.functional.conv2d(xp, k).abs().sum(1).reshape(b, 3, *x.shape[2:]).amax(1, keepdim=True)
+    thr = 0.08 + 0.15 * torch.rand(b, 1, 1, 1, device=dev, generator=gen)
+    edge = (g > thr).float()
+    wide = (torch.rand(b, 1, 1, 1, device=dev, generator=gen) < 0.3).float()
+    edge = wide * torch.nn.functional.max_pool2d(edge, 3, 1, 1) + (1 - wide) * edge
+    levels = torch.randint(3, 7, (b, 1, 1, 1), device=dev, generator=gen).float()
+    flat = torch.round(x * levels) / levels
+    ink = 0.25 * torch.rand(b, 1, 1, 1, device=dev, generator=gen)
+    out = flat * (1 - edge) + ink * edge
+    use = (torch.rand(b, 1, 1, 1, device=dev, generator=gen) < 0.3).float()
+    return use * out + (1 - use) * x
+
+
+def augment_images(x, gen, cartoon=False):
     """x [b,3,S,S] in 0..1 over white. Random affine (white fill), outline thickening, blur, colour jitter."""
     b = x.shape[0]
     dev = x.device
@@ -141,6 +163,8 @@ def augment_images(x, gen):
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
     x = 1 - torch.nn.functional.grid_sample(1 - x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if cartoon:
+        x = cartoonise(x, gen)
     thick = (torch.rand(b, device=dev, generator=gen) < 0.15).view(b, 1, 1, 1)
     x = torch.where(thick, -torch.nn.functional.max_pool2d(-x, 3, 1, 1), x)
     blur = (torch.rand(b, device=dev, generator=gen) < 0.2).view(b, 1, 1, 1)

@@ -4,13 +4,13 @@ import numpy as np
 import torch
 
 
-def normalise(x):
+def l2(x):
     return torch.nn.functional.normalize(x.float(), dim=-1)
 
 
 def retrieval(queries, candidates, match):
     """queries [q,D], candidates [c,D], match [q,c] bool -> recall@1/5/10 and median rank of the first match."""
-    sims = normalise(queries) @ normalise(candidates).T
+    sims = l2(queries) @ l2(candidates).T
     best_pos = sims.masked_fill(~match, -1e9).amax(1, keepdim=True)
     ranks = (sims > best_pos).sum(1) + 1  # 1-based rank of the best-scored match
     r = ranks.float()
@@ -20,7 +20,7 @@ def retrieval(queries, candidates, match):
 
 def zero_shot(items, label_embeds, labels):
     """items [n,D], label_embeds [k,D] (one per label), labels [n] index -> accuracy."""
-    pred = (normalise(items) @ normalise(label_embeds).T).argmax(1)
+    pred = (l2(items) @ l2(label_embeds).T).argmax(1)
     return {"items": int(len(labels)), "labels": int(label_embeds.shape[0]), "accuracy": float((pred == torch.as_tensor(labels)).float().mean())}
 
 

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Rebuild xmodal-mini from npm + Debian packages: data -> train -> export -> verify -> eval.
+#   sh training/build.sh            (all stages; RUN=training/.data/run, OUT=models/xmodal-mini)
+#   STAGES="export verify eval" sh training/build.sh     (a subset)
+# Needs /usr/bin/python3 with Debian python3-torch/onnx/numpy/PIL, libopenblas0-pthread, fluidsynth,
+# fluid-soundfont-gm, musescore-general-soundfont-small, timgm6mb-soundfont, espeak-ng, node 20.
+# Stage 1 runs wherever torch finds a device: the shipped model's stage 1 ran on one H200 (3.7 min,
+# training/gpu/image_stage.sh); the same 6046 x 1024 samples take many hours on 2 CPU cores.
+set -e
+cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=1
+PY=/usr/bin/python3
+D=training/.data
+RUN=${RUN:-$D/run}
+OUT=${OUT:-models/xmodal-mini}
+STAGES=${STAGES:-"data image finetune audio export verify eval"}
+has() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+if has data; then
+  npm ci --prefix training --no-audit --no-fund
+  node training/data/render-images.mjs $D 48          # emoji styles + line icons; OpenMoji held out
+  $PY training/data/corpus.py $D                      # every text, 28 emojibase languages
+  $PY training/data/build_tokenizer.py $D 16000       # WordPiece -> tokenizer.json
+  node training/data/tokenize-corpus.mjs $D           # token ids from transformers.js itself
+  $PY training/data/render_audio.py $D                # fluidsynth GM + espeak-ng words; TimGM6mb, voices held out
+  $PY training/data/check_audio_features.py $D        # torch log-mel == transformers.js ClapFeatureExtractor
+fi
+if has image; then   # stage 1: image + text towers
+  $PY training/train_image.py --data $D --out $RUN --batch 1024 --lr 2e-3 --steps ${IMAGE_STEPS:-6046} --eval-every 1000 --seed 0
+fi
+if has finetune; then   # stage 1b: image tower only, frozen text, outlined flat-colour augmentation
+  $PY training/train_image.py --data $D --out $RUN/ft --init $RUN/image.pt --freeze-text --cartoon --batch 256 --lr ${FT_LR:-5e-4} --steps ${FT_STEPS:-1200} --eval-every 400 --seed 1
+  cp $RUN/ft/image.pt $RUN/image.pt
+fi
+if has audio; then   # stage 2: audio tower against the frozen text tower (ImageBind-style)
+  $PY training/train_audio.py --data $D --run $RUN --steps ${AUDIO_STEPS:-1500} --batch 128 --seed 0
+fi
+if has export; then
+  $PY training/export.py --data $D --run $RUN --out $OUT     # ONNX + configs + tokenizer + _quantized
+fi
+if has verify; then
+  node training/data/verify-export.mjs $OUT $RUN/export-check.json
+fi
+if has eval; then
+  $PY training/evaluate.py --data $D --run $RUN
+  node training/data/build-manifest.mjs $D test/fixtures/heldout
+  npx tsx src/cli/main.ts eval --model $OUT --manifest test/fixtures/heldout/manifest.jsonl
+fi

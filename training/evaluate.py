@@ -1,0 +1,110 @@
+"""Held-out numbers for a trained run (torch towers; the ONNX export matches them, see data/verify-export.mjs).
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 training/evaluate.py --run training/.data/run  -> RUN/eval.json
+
+Held out: OpenMoji art (1,903 base emoji), the TimGM6mb soundfont, espeak-ng voices en-gb-scotland/en-us-nyc
+and one in six voice variants. None of it was seen in training (the data scripts assert it).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from train_audio import AudioSet, embed_clips  # noqa: E402
+from xmodal.audio_features import load_filters  # noqa: E402
+from xmodal.data import ImageSet, Texts, normalise, to_tensor  # noqa: E402
+from xmodal.metrics import embed_in_batches, retrieval, zero_shot  # noqa: E402
+from xmodal.models import AudioTower, ImageTower, TextTower  # noqa: E402
+
+TARGETS = {"t2i_en.recall@10": 0.7, "t2i_it.recall@10": 0.6, "category_9.accuracy": 0.6, "gm_family_16_timgm6mb.accuracy": 0.5, "speech_en_a2t.recall@1": 0.6}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default=os.path.join(HERE, ".data"))
+    p.add_argument("--run", default=os.path.join(HERE, ".data", "run"))
+    p.add_argument("--langs", default="en,it,de,fr,es,ja,zh,ru")
+    args = p.parse_args()
+    texts = Texts(args.data)
+    corpus = texts.corpus
+    s1 = torch.load(os.path.join(args.run, "image.pt"), map_location="cpu")
+    txt = TextTower(s1["vocab_size"])
+    txt.load_state_dict(s1["text"])
+    img = ImageTower()
+    img.load_state_dict(s1["image"])
+    txt.eval()
+    img.eval()
+    has_audio = os.path.exists(os.path.join(args.run, "audio.pt"))
+
+    @torch.no_grad()
+    def embed_text(strings):
+        return embed_in_batches(lambda s: txt(*texts.batch([texts.sid[x] for x in strings[s]])), len(strings))
+
+    res = {}
+    held = ImageSet(args.data, "heldout", texts)
+    with torch.no_grad():
+        I = embed_in_batches(lambda s: img(normalise(to_tensor(held.pixels[s]))), len(held.rows))
+    hexes = np.array([r["hexcode"] for r in held.rows])
+    emoji = corpus["emoji"]
+    for lang in args.langs.split(","):
+        q = [h for h in hexes if lang in emoji[h]["texts"]]
+        labels = [emoji[h]["texts"][lang]["label"] for h in q]
+        all_labels = np.array([emoji[h]["texts"].get(lang, {}).get("label", "") for h in hexes])
+        res[f"t2i_{lang}"] = retrieval(embed_text(labels), I, torch.from_numpy(np.array(labels)[:, None] == all_labels[None, :]))
+    groups = sorted({emoji[h]["group"] for h in hexes})
+    G = embed_text([corpus["groups"][str(g)]["en"] for g in groups])
+    res["category_9"] = zero_shot(I, G, [groups.index(emoji[h]["group"]) for h in hexes])
+    G_it = embed_text([corpus["groups"][str(g)]["it"] for g in groups])
+    res["category_9_it"] = zero_shot(I, G_it, [groups.index(emoji[h]["group"]) for h in hexes])
+    res["i2t_en"] = retrieval(I, embed_text([emoji[h]["texts"]["en"]["label"] for h in hexes]), torch.eye(len(hexes), dtype=torch.bool))
+
+    if has_audio:
+        aud = AudioTower()
+        aud.load_state_dict(torch.load(os.path.join(args.run, "audio.pt"), map_location="cpu")["audio"])
+        aud.eval()
+        mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
+        ha = AudioSet(args.data, "heldout")
+        gm = [i for i, r in enumerate(ha.rows) if r["kind"] == "gm"]
+        A = embed_clips(aud, ha, gm, mel, window, "cpu")
+        res["gm_family_16_timgm6mb"] = zero_shot(A, embed_text(corpus["gm_families"]), [ha.rows[i]["program"] // 8 for i in gm])
+        res["gm_program_128_timgm6mb"] = zero_shot(A, embed_text(corpus["gm_programs"]), [ha.rows[i]["program"] for i in gm])
+        dr = [i for i, r in enumerate(ha.rows) if r["kind"] == "drum"]
+        drum_names = sorted(set(corpus["gm_drums"].values()))
+        res["drum_47_timgm6mb"] = zero_shot(embed_clips(aud, ha, dr, mel, window, "cpu"), embed_text(drum_names), [drum_names.index(corpus["gm_drums"][str(ha.rows[i]["key"])]) for i in dr])
+        for lang in ("en", "it"):
+            sp = [i for i, r in enumerate(ha.rows) if r["kind"] == "speech" and r["lang"] == lang]
+            words = sorted({ha.rows[i]["word"] for i in sp})
+            A = embed_clips(aud, ha, sp, mel, window, "cpu")
+            spoken = np.array([ha.rows[i]["word"] for i in sp])
+            res[f"speech_{lang}_a2t"] = retrieval(A, embed_text(words), torch.from_numpy(spoken[:, None] == np.array(words)[None, :]))
+            # audio -> image through the shared text space only: the spoken name of an emoji finds its OpenMoji picture
+            word_hex = corpus["spoken"][lang]
+            keep = [k for k, w in enumerate(spoken) if word_hex.get(w) in set(hexes)]
+            match = torch.from_numpy(np.array([word_hex[spoken[k]] for k in keep])[:, None] == hexes[None, :])
+            r = retrieval(A[keep], I, match)
+            r["chance@10"] = float(match.sum(1).float().mean() * 10 / len(hexes))
+            res[f"speech_{lang}_a2i"] = r
+    summary = {}
+    for key, floor in TARGETS.items():
+        name, metric = key.split(".", 1)
+        if name in res:
+            summary[key] = {"value": round(res[name][metric], 4), "target": floor, "met": res[name][metric] >= floor}
+    if "speech_en_a2i" in res:
+        r = res["speech_en_a2i"]
+        summary["speech_en_a2i.recall@10"] = {"value": round(r["recall@10"], 4), "target": f"> 5x chance ({5 * r['chance@10']:.4f})", "met": r["recall@10"] > 5 * r["chance@10"]}
+    out = {"results": res, "targets": summary}
+    with open(os.path.join(args.run, "eval.json"), "w") as f:
+        json.dump(out, f, indent=2)
+    for k, v in res.items():
+        print(f"{k:28s} " + " ".join(f"{m}={x:.3f}" if isinstance(x, float) else f"{m}={x}" for m, x in v.items()))
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
