@@ -1,0 +1,142 @@
+"""Stage 1c: make the text tower read prompt templates ("a picture of {}", "il suono di {}") as the bare label.
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 training/train_prompts.py --run training/.data/run [--steps N]
+
+Stage 1 trained on bare names and tags, so a template's words dilute the mean of token embeddings. Here a
+copy of the text tower learns, by distillation from the frozen stage-1 tower, to map template(x) AND x to the
+stage-1 embedding of x (cosine + in-batch InfoNCE). The image and audio towers never move: every space stays
+the one they were trained against. Token ids of template(x) are [CLS] + ids(prefix) + ids(x) + ids(suffix) +
+[SEP] — exact, because BERT pre-tokenisation splits at the spaces around {} (prefix/suffix ids come from
+transformers.js, see data/tokenize-corpus.mjs). Writes RUN/image.pt (text replaced) after moving the old one to
+RUN/image-stage1.pt.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from xmodal.data import MAX_TOKENS, Texts, seeded  # noqa: E402
+from xmodal.models import TextTower  # noqa: E402
+
+# The product's templates (src/tasks/prompts.ts) plus a few plain ones.
+TEMPLATES = {
+    "en": ["a picture of {}", "an image of {}", "an emoji of {}", "a drawing of {}", "the sound of {}", "a recording of {}", "a sound of {}", "a photo of {}", "a {}", "the {}", "an icon of {}", "{} emoji", "{} icon"],
+    "it": ["una foto di {}", "un'immagine di {}", "una emoji di {}", "un disegno di {}", "il suono di {}", "una registrazione di {}", "un {}", "una {}", "il {}", "la {}", "icona {}"],
+    "de": ["ein Bild von {}", "ein Foto von {}", "ein Emoji von {}", "eine Zeichnung von {}", "das Geräusch von {}", "eine Aufnahme von {}"],
+    "fr": ["une photo de {}", "une image de {}", "un emoji de {}", "un dessin de {}", "le son de {}", "un enregistrement de {}"],
+    "es": ["una foto de {}", "una imagen de {}", "un emoji de {}", "un dibujo de {}", "el sonido de {}", "una grabación de {}"],
+}
+CLS, SEP = 2, 3
+
+
+def fragment_ids(data_dir):
+    """Token ids (no [CLS]/[SEP]) of every template prefix and suffix, from transformers.js."""
+    frags = sorted({p.strip() for ts in TEMPLATES.values() for t in ts for p in t.split("{}") if p.strip()})
+    out = os.path.join(data_dir, "template-fragments.json")
+    script = (
+        "import('@huggingface/transformers').then(async ({AutoTokenizer, env}) => { env.allowRemoteModels = false;"
+        "const fs = await import('node:fs'); const tk = await AutoTokenizer.from_pretrained(process.argv[1]);"
+        "const f = JSON.parse(process.argv[2]); fs.writeFileSync(process.argv[3], JSON.stringify(Object.fromEntries(f.map((s) => [s, tk.encode(s).slice(1, -1)])))); })"
+    )
+    subprocess.run(["node", "-e", script, os.path.abspath(os.path.join(data_dir, "tokenizer")), json.dumps(frags), out], check=True, cwd=os.path.join(HERE, ".."))
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default=os.path.join(HERE, ".data"))
+    p.add_argument("--run", default=os.path.join(HERE, ".data", "run"))
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--template-share", type=float, default=0.6)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    rng = seeded(args.seed)
+    texts = Texts(args.data)
+    frag = fragment_ids(args.data)
+    src = os.path.join(args.run, "image-stage1.pt")
+    if not os.path.exists(src):
+        shutil.copy(os.path.join(args.run, "image.pt"), src)
+    ckpt = torch.load(src, map_location="cpu")
+    teacher = TextTower(ckpt["vocab_size"])
+    teacher.load_state_dict(ckpt["text"])
+    teacher.eval().requires_grad_(False)
+    student = TextTower(ckpt["vocab_size"])
+    student.load_state_dict(ckpt["text"])
+    student.train()
+
+    # strings by language, to pick templates in the label's language (English for icons, GM names and tags)
+    lang_of = {}
+    for item in texts.corpus["emoji"].values():
+        for lang, t in item["texts"].items():
+            for s in [t["label"], *t["tags"]]:
+                lang_of.setdefault(s, lang)
+    for lang, words in texts.corpus["spoken"].items():
+        for w in words:
+            lang_of.setdefault(w, lang)
+    lens = texts.mask.sum(1)
+    n = len(texts.strings)
+    weights = np.array([4.0 if lang_of.get(s, "en") in ("en", "it") else 1.0 for s in texts.strings])
+    weights /= weights.sum()
+
+    def templated(sid):
+        lang = lang_of.get(texts.strings[sid], "en")
+        t = rng.choice(TEMPLATES.get(lang, TEMPLATES["en"]) if rng.random() < 0.9 else TEMPLATES["en"])
+        pre, post = t.split("{}")
+        body = texts.tokens[sid, 1 : lens[sid] - 1].tolist()
+        ids = [CLS] + frag.get(pre.strip(), []) + body + frag.get(post.strip(), []) + [SEP]
+        return ids[: MAX_TOKENS - 1] + [SEP] if len(ids) > MAX_TOKENS else ids
+
+    opt = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
+    log = open(os.path.join(args.run, "prompts.log"), "a")
+    say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
+    say(f"# stage prompts: {n} strings, {sum(len(v) for v in TEMPLATES.values())} templates, {json.dumps(vars(args))}")
+    t0 = time.time()
+    running = []
+    for step in range(args.steps):
+        sids = np.random.choice(n, args.batch, p=weights)
+        rows = [templated(s) if rng.random() < args.template_share else texts.tokens[s, : lens[s]].tolist() for s in sids]
+        L = max(len(r) for r in rows)
+        ids = torch.zeros(len(rows), L, dtype=torch.long)
+        mask = torch.zeros(len(rows), L, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        with torch.no_grad():
+            target = torch.nn.functional.normalize(teacher(*texts.batch(sids)), dim=-1)
+        out = torch.nn.functional.normalize(student(ids, mask), dim=-1)
+        cos = (out * target).sum(1)
+        logits = 30.0 * out @ target.T
+        same = torch.from_numpy(sids[:, None] == sids[None, :])
+        nce = -(torch.logsumexp(logits.masked_fill(~same, -1e9), 1) - torch.logsumexp(logits, 1)).mean()
+        loss = (1 - cos).mean() * 10 + nce
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running.append((loss.item(), cos.mean().item()))
+        if (step + 1) % 100 == 0:
+            l, c = np.mean(running, 0)
+            say(f"step {step + 1} loss {l:.4f} cos {c:.4f} {(time.time() - t0) / 60:.1f} min")
+            running = []
+    ckpt["text"] = student.state_dict()
+    ckpt["prompts"] = {"templates": TEMPLATES, "args": vars(args)}
+    torch.save(ckpt, os.path.join(args.run, "image.pt"))
+    say(f"saved {os.path.join(args.run, 'image.pt')} (text tower distilled for templates)")
+
+
+if __name__ == "__main__":
+    main()
