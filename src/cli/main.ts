@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
+import { modelWithAdapter, registerAdapt } from './adapt.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
@@ -20,7 +21,12 @@ function withModelFlags(command: Command): Command {
       new Option('--dtype <dtype>', 'weight variant').choices(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4']),
     )
     .option('--offline', 'never download; hub models must be cached (env XMODAL_OFFLINE=1)')
-    .option('--cache-dir <dir>', 'where hub downloads are cached (env XMODAL_CACHE)');
+    .option('--cache-dir <dir>', 'where hub downloads are cached (env XMODAL_CACHE)')
+    .option('--adapter <dir>', 'apply an adapter trained by `xmodal adapt` on top of its model')
+    .hook('preAction', (self) => {
+      const flags = self.opts();
+      if (flags.adapter) self.setOptionValue('model', modelWithAdapter(flags.adapter, flags.model));
+    });
 }
 
 export function buildProgram(): Command {
@@ -46,6 +52,7 @@ export function buildProgram(): Command {
   registerClassify(program, withModelFlags);
   registerModerate(program, withModelFlags);
   registerQuality(program);
+  registerAdapt(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoConfig, env } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
+import { AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
 import { BundleEncoder } from './bundle.js';
 import { DTYPE_FILE_SUFFIX } from './dtypes.js';
 import { DTYPES, type Dtype, type Encoder, type EncoderOptions } from './encoder.js';
@@ -63,6 +64,17 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   if (location.local) {
     const bundleFile = join(location.source, 'xmodal.json');
     if (existsSync(bundleFile)) return loadBundle(location, bundleFile, options);
+    // An adapter folder (xmodal adapt) is a model: its base model with the adapter on top.
+    if (isAdapterFolder(location.source)) {
+      const adapter = readAdapter(location.source);
+      const base = await loadEncoder(adapter.model, options);
+      try {
+        return new AdaptedEncoder(modelId(location), base, adapter);
+      } catch (error) {
+        await base.dispose();
+        throw error;
+      }
+    }
   }
   // transformers.js keeps these globally; each load sets them for its own files.
   env.allowLocalModels = true;

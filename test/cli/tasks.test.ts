@@ -194,3 +194,103 @@ describe('xmodal quality', () => {
     await expectError(['--home', home, 'quality', '-k', '9'], 2, /k must be an integer from 2 to 3/);
   });
 });
+
+describe('xmodal adapt and --adapter', () => {
+  const home = join(work, 'home-adapt');
+  const adapter = join(work, 'adapter');
+  const pairs = join(work, 'pairs.jsonl');
+  const images = [
+    'photo.png',
+    'photo.jpg',
+    'photo.webp',
+    'photo.gif',
+    'photo.avif',
+    'photo.svg',
+    'exif-orientation-6.jpg',
+  ];
+  writeFileSync(
+    pairs,
+    [
+      ...images.map((f, i) => JSON.stringify({ text: `picture ${i}`, image: join(IMAGES, f) })),
+      ...['sine.ogg', 'sine.flac', 'sine.mp3', 'sine-s16.wav'].map((f, i) =>
+        JSON.stringify({ text: `tone ${i}`, audio: join(AUDIO, f) }),
+      ),
+    ].join('\n'),
+  );
+
+  test('trains, writes the adapter next to its model id, and reports before/after', async () => {
+    const result = await runCli([
+      'adapt',
+      '--pairs',
+      pairs,
+      '--test',
+      pairs,
+      '--out',
+      adapter,
+      '--epochs',
+      '3',
+      '--model',
+      TINY_BUNDLE,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^trained on \d+ pairs, validated on \d+: \d+ epochs \(best \d+\)/);
+    assert.match(result.stdout, /test Recall@10 +\d+\.\d% → \d+\.\d%/);
+    assert.equal(JSON.parse(readFileSync(join(adapter, 'adapter.json'), 'utf8')).model, TINY_BUNDLE);
+  });
+
+  test('--adapter is applied at index and query time; the collection remembers it', async () => {
+    const indexed = await runCli([
+      '--home',
+      home,
+      'index',
+      join(IMAGES, 'photo.png'),
+      join(IMAGES, 'photo.jpg'),
+      '--adapter',
+      adapter,
+    ]);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    const search = await runCli([
+      '--home',
+      home,
+      'search',
+      '--image',
+      join(IMAGES, 'photo.png'),
+      '-k',
+      '1',
+      '--json',
+    ]);
+    assert.equal(search.code, 0, search.stderr);
+    const [hit] = JSON.parse(search.stdout).results;
+    assert.equal(hit.uri, join(IMAGES, 'photo.png'));
+    assert.ok(Math.abs(hit.score - 1) < 1e-4, 'the query went through the same adapter as the index');
+    // The base model is another embedding space: the collection refuses it.
+    await expectError(
+      ['--home', home, 'index', join(IMAGES, 'photo.gif'), '--model', TINY_BUNDLE],
+      6,
+      /was made with/,
+    );
+    const classified = await runCli([
+      'classify',
+      join(IMAGES, 'photo.png'),
+      '--labels',
+      'a,b',
+      '--adapter',
+      adapter,
+      '--json',
+    ]);
+    assert.equal(classified.code, 0, classified.stderr);
+  });
+
+  test('errors: an adapter for another model, a missing pairs file', async () => {
+    await expectError(
+      ['classify', join(IMAGES, 'photo.png'), '--labels', 'a,b', '--adapter', adapter, '--model', TINY_CLIP],
+      6,
+      /was trained on/,
+    );
+    await expectError(
+      ['adapt', '--pairs', join(work, 'none.jsonl'), '--out', adapter, '--model', TINY_BUNDLE],
+      4,
+      /cannot read pairs file/,
+    );
+  });
+});

@@ -1,0 +1,123 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { readAdapter, saveAdapter } from '../encoders/adapter.js';
+import type { Modality } from '../encoders/encoder.js';
+import { locateModel, modelId } from '../encoders/load.js';
+import { xmodalError } from '../errors.js';
+import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
+
+interface AdaptFlags extends ModelFlags {
+  pairs: string;
+  out: string;
+  test?: string;
+  validation: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  modalities?: string;
+  json?: boolean;
+}
+
+function positive(name: string, value: string, integer = false): number {
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw xmodalError(
+      'BAD_ARGUMENT',
+      `${name} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`,
+    );
+  return n;
+}
+
+/**
+ * `--adapter DIR` selects an adapter folder as the model; with `--model` too, the adapter must be for that model.
+ * Returns what `--model` should be.
+ */
+export function modelWithAdapter(adapter: string | undefined, model: string | undefined): string | undefined {
+  if (!adapter) return model;
+  const folder = resolve(adapter);
+  const base = readAdapter(folder).model;
+  if (model && modelId(locateModel(model)) !== base)
+    throw xmodalError('ENCODER_MISMATCH', `adapter ${adapter} was trained on ${base}, not ${model}`);
+  return folder;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function registerAdapt(program: Command, withModelFlags: (c: Command) => Command): void {
+  withModelFlags(
+    program
+      .command('adapt')
+      .description(
+        'train a small adapter on frozen embeddings from matching pairs (a new domain, style or language)',
+      )
+      .requiredOption(
+        '--pairs <file>',
+        'JSON Lines: {"text": "...", "image": "path"} (or "audio"), one pair a line',
+      )
+      .requiredOption('--out <dir>', 'folder to write the adapter to (use it with --adapter DIR)')
+      .option('--test <file>', 'held-out pairs to report Recall before and after on')
+      .option('--validation <share>', 'share of pairs for early stopping', '0.2')
+      .option('--epochs <n>', 'most passes over the pairs', '60')
+      .option('--batch-size <n>', 'pairs per step', '128')
+      .option('--lr <rate>', 'Adam learning rate', '0.001')
+      .option('--modalities <list>', 'adapt only these, e.g. image (default: both sides)')
+      .option('--json', 'print the training report as JSON'),
+  ).action(async (flags: AdaptFlags) => {
+    const pairs = await readPairs(flags.pairs);
+    const test = flags.test ? await readPairs(flags.test) : undefined;
+    const modalities = flags.modalities?.split(',').map((m) => m.trim()) as Modality[] | undefined;
+    for (const m of modalities ?? [])
+      if (!['text', 'image', 'audio'].includes(m))
+        throw xmodalError('BAD_ARGUMENT', `--modalities takes text, image or audio, not "${m}"`);
+    const encoder = await openEncoder(flags);
+    try {
+      const { adapter, report } = await trainAdapter(encoder, pairs, {
+        validation: Number(flags.validation),
+        epochs: positive('--epochs', flags.epochs, true),
+        batchSize: positive('--batch-size', flags.batchSize, true),
+        learningRate: positive('--lr', flags.lr),
+        modalities,
+        onEpoch: process.stderr.isTTY
+          ? (e) =>
+              process.stderr.write(
+                `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
+              )
+          : undefined,
+      });
+      const folder = resolve(flags.out);
+      saveAdapter(folder, adapter);
+      let testReport: { before: RetrievalScores; after: RetrievalScores } | undefined;
+      if (test) {
+        const adapted = await openEncoder({ ...flags, model: folder });
+        try {
+          testReport = {
+            before: await pairRetrieval(encoder, test),
+            after: await pairRetrieval(adapted, test),
+          };
+        } finally {
+          await adapted.dispose();
+        }
+      }
+      if (flags.json)
+        return printJson({ adapter: folder, model: adapter.model, ...report, test: testReport });
+      const v = report.validation;
+      const lines = [
+        `trained on ${report.pairs.train} pairs, validated on ${report.pairs.validation}: ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
+        `validation loss       ${report.validationLoss.before.toFixed(4)} → ${report.validationLoss.after.toFixed(4)}`,
+        `validation Recall@1   ${pct(v.before['recall@1'])} → ${pct(v.after['recall@1'])}`,
+        `validation Recall@10  ${pct(v.before['recall@10'])} → ${pct(v.after['recall@10'])}`,
+        ...(testReport
+          ? [
+              `test Recall@1         ${pct(testReport.before['recall@1'])} → ${pct(testReport.after['recall@1'])}  (${test!.length} held-out pairs)`,
+              `test Recall@10        ${pct(testReport.before['recall@10'])} → ${pct(testReport.after['recall@10'])}`,
+            ]
+          : []),
+        `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    } finally {
+      await encoder.dispose();
+    }
+  });
+}
