@@ -215,6 +215,29 @@ describe('embedded store: the index is a cache of SQLite', () => {
   });
 });
 
+describe('embedded store: two handles on one collection (as two processes)', () => {
+  it("each sees the other's upserts and deletes, even after the other saved and pruned its tombstones", async () => {
+    const items = clustered(300, 3);
+    const home = newHome();
+    const options = { exactScanMax: 0 };
+    const writer = await openAt(home, options);
+    await writer.upsert(items.slice(0, 200));
+    const reader = await openAt(home, options);
+    await assertFindsThemselves(reader, items.slice(0, 10));
+    await writer.upsert(items.slice(200));
+    const deleted = items.slice(0, 50).map((i) => i.id);
+    await writer.delete(deleted);
+    await writer.close();
+    assert.equal(await reader.count(), 250);
+    await assertFindsThemselves(reader, items.slice(200, 220));
+    for (const item of items.slice(0, 50)) {
+      const hits = await reader.search(item.vector, { k: 3 });
+      assert.ok(!hits.some((h) => deleted.includes(h.id)), 'a deleted item came back');
+    }
+    await reader.close();
+  });
+});
+
 describe('embedded store: kill -9 mid-upsert', () => {
   it('loses nothing that was acknowledged', async () => {
     const home = newHome();

@@ -107,6 +107,14 @@ export class AnnIndex {
    */
   sync(db: ItemsDb): number {
     if (db.generation() === this.#generation) return 0;
+    if (db.prunedThrough() > this.#generation) {
+      // Another process saved its index and forgot deletions this graph never saw: start over from SQLite.
+      const fresh = AnnIndex.#build(this.#dir, this.#config, db);
+      this.#index = fresh.#index;
+      this.#generation = fresh.#generation;
+      this.#unsaved = fresh.size();
+      return fresh.size();
+    }
     let touched = 0;
     db.db.transaction(() => {
       const generation = db.generation();

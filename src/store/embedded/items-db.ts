@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS tombstones (rid INTEGER PRIMARY KEY, gen INTEGER NOT 
 `;
 
 const RECORD_COLUMNS = 'i.rid, i.id, i.modality, i.uri, i.content_hash, i.mime, i.tags, i.meta';
+// An ItemRecord as JSON text; json_patch onto {} drops the null members, so JSON.parse yields the record as is.
+const RECORD_JSON = `json_patch('{}', json_object('id', i.id, 'modality', i.modality, 'uri', i.uri,
+  'contentHash', i.content_hash, 'mime', i.mime, 'tags', json(i.tags), 'meta', json(i.meta)))`;
 
 /** A row of RECORD_COLUMNS in raw (array) mode, which skips building an object per row on the hot path. */
 type RecordRow = [
@@ -46,8 +49,6 @@ type RecordRow = [
   tags: string | null,
   meta: string | null,
 ];
-// Statements for `records(rids)` with one placeholder per rid, up to this many; more go through json_each.
-const MAX_LISTED_RIDS = 128;
 
 export interface RidVector {
   rid: number;
@@ -101,6 +102,17 @@ export class ItemsDb {
         'SELECT rid, vector FROM vectors ORDER BY rid',
       ),
       pruneTombstones: db.prepare('DELETE FROM tombstones WHERE gen <= ?'),
+      prunedThrough: db
+        .prepare<[], string>("SELECT value FROM collection WHERE key = 'pruned_through'")
+        .pluck(),
+      setPrunedThrough: db.prepare(
+        `INSERT INTO collection (key, value) VALUES ('pruned_through', ?) ON CONFLICT (key)
+         DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`,
+      ),
+      allRecordJson: db.prepare<[], [number, string]>(`SELECT i.rid, ${RECORD_JSON} FROM items i`).raw(),
+      recordJsonSince: db
+        .prepare<[number], [number, string]>(`SELECT i.rid, ${RECORD_JSON} FROM items i WHERE i.gen > ?`)
+        .raw(),
     };
   }
 
@@ -242,20 +254,6 @@ export class ItemsDb {
     return row && { ...toRecord(row as unknown as RecordRow), vector: blobToVector(row[8]) };
   }
 
-  /** Records of those `rids` that exist, keyed by rid: one statement for a whole result page. */
-  records(rids: readonly number[]): Map<number, ItemRecord> {
-    if (rids.length === 0) return new Map();
-    const rows =
-      rids.length <= MAX_LISTED_RIDS
-        ? this.#prepareRaw(
-            `SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid IN (${'?,'.repeat(rids.length - 1)}?)`,
-          ).all(...rids)
-        : this.#prepareRaw(
-            `SELECT ${RECORD_COLUMNS} FROM items i WHERE i.rid IN (SELECT value FROM json_each(?))`,
-          ).all(JSON.stringify(rids));
-    return new Map(rows.map((row) => [row[0], toRecord(row)]));
-  }
-
   count(filter?: NormalisedFilter): number {
     if (!filter) return this.#statements.count.get()!;
     const where = filterToSql(filter);
@@ -304,9 +302,33 @@ export class ItemsDb {
     };
   }
 
-  /** Tombstones up to `gen` are no longer needed once an index reflecting `gen` is safely on disk. */
+  /**
+   * Tombstones up to `gen` are no longer needed once an index reflecting `gen` is safely on disk. The mark lets
+   * another process's older in-memory state see that it can no longer catch up by tombstones.
+   */
   pruneTombstones(gen: number): void {
-    this.#statements.pruneTombstones.run(gen);
+    this.db.transaction(() => {
+      this.#statements.pruneTombstones.run(gen);
+      this.#statements.setPrunedThrough.run(gen);
+    })();
+  }
+
+  /** Generation up to which deletions are forgotten: state older than this must reload, not catch up. */
+  prunedThrough(): number {
+    return Number(this.#statements.prunedThrough.get() ?? 0);
+  }
+
+  /** Every record as JSON text, keyed by rid. */
+  allRecordJson(): IterableIterator<[number, string]> {
+    return this.#statements.allRecordJson.iterate();
+  }
+
+  /** Records written and keys removed after generation `gen`. */
+  recordJsonSince(gen: number): { removed: number[]; written: [number, string][] } {
+    return {
+      removed: this.#statements.removedSince.all(gen),
+      written: this.#statements.recordJsonSince.all(gen),
+    };
   }
 
   /** One page of records ordered by id, after `afterId`. */

@@ -25,6 +25,7 @@ import {
 import { AnnIndex, type AnnOrigin } from './ann-index.js';
 import { exactTopK, type ScoredKey } from './exact-scan.js';
 import { ItemsDb } from './items-db.js';
+import { RecordCache } from './record-cache.js';
 
 export const ITEMS_FILE = 'items.sqlite';
 
@@ -37,6 +38,7 @@ export class SqliteHnswStore implements Store {
   readonly info: CollectionInfo;
   readonly #db: ItemsDb;
   readonly #ann: AnnIndex;
+  readonly #records: RecordCache;
   readonly #options: ResolvedOptions & EmbeddedOptions;
   #closed = false;
 
@@ -44,6 +46,7 @@ export class SqliteHnswStore implements Store {
     this.info = db.info;
     this.#db = db;
     this.#ann = ann;
+    this.#records = new RecordCache(db);
     this.#options = options;
   }
 
@@ -122,7 +125,7 @@ export class SqliteHnswStore implements Store {
     const query = prepareVector(vector, this.info, 'query');
     const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
     const filter = normaliseFilter(options.filter);
-    this.#ann.sync(this.#db);
+    this.#sync();
     if (!filter) {
       // A collection this small is scanned exactly: cheap, and it makes small answers deterministic.
       if (this.#ann.size() <= this.#options.exactScanMax)
@@ -140,7 +143,7 @@ export class SqliteHnswStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      this.#ann.sync(this.#db);
+      this.#sync();
       if (this.#ann.unsaved > 0) this.#ann.save(this.#db);
     } finally {
       this.#db.close();
@@ -149,8 +152,7 @@ export class SqliteHnswStore implements Store {
 
   /**
    * Asks the graph for exactly k when the default beam suffices (as a bare usearch query would), for ef when the
-   * query wants a wider beam. Rows are read only for the hits returned, in one statement; a key SQLite no longer
-   * has (a graph that lags another process) is skipped and more candidates are fetched.
+   * query wants a wider beam. Records come from memory; a key with no record is skipped and more are fetched.
    */
   #searchAll(query: Float32Array, k: number, ef: number): SearchHit[] {
     let count = this.#quantised ? Math.max(2 * k, ef) : ef > this.#options.defaultEf ? ef : k;
@@ -158,10 +160,9 @@ export class SqliteHnswStore implements Store {
       const { keys, scores } = this.#ann.search(query, count);
       const rids = Array.from(keys, Number);
       if (this.#quantised) return this.#hits(this.#rescore(query, rids, 2 * k).slice(0, k));
-      const records = this.#db.records(rids);
       const hits: SearchHit[] = [];
       for (let i = 0; i < rids.length && hits.length < k; i++) {
-        const record = records.get(rids[i]) as SearchHit | undefined;
+        const record = this.#records.get(rids[i]) as SearchHit | undefined;
         if (record) {
           record.score = scores[i];
           hits.push(record);
@@ -218,17 +219,22 @@ export class SqliteHnswStore implements Store {
   }
 
   #hits(scored: readonly ScoredKey[]): SearchHit[] {
-    const records = this.#db.records(scored.map((s) => s.rid));
     const hits: SearchHit[] = [];
     for (const { rid, score } of scored) {
-      const record = records.get(rid);
+      const record = this.#records.get(rid);
       if (record) hits.push({ ...record, score });
     }
     return hits;
   }
 
-  #afterWrite(): void {
+  /** Brings the graph and the record cache up to SQLite's generation (our writes and other processes'). */
+  #sync(): void {
     this.#ann.sync(this.#db);
+    this.#records.sync(this.#db);
+  }
+
+  #afterWrite(): void {
+    this.#sync();
     const every = this.#options.indexSaveEvery ?? Math.max(10_000, Math.floor(this.#ann.size() / 5));
     if (this.#ann.unsaved >= every) this.#ann.save(this.#db);
   }
