@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ingest } from '../../src/tasks/ingest.js';
+import { ask, buildMessages, citedSources, type Source } from '../../src/tasks/rag.js';
+import { HttpReranker, rerankDocuments } from '../../src/tasks/rerank.js';
+import { fuse, retrieveDocuments } from '../../src/tasks/retrieve.js';
+import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
+import { type FakeLlm, startFakeLlm } from '../helpers/llm-server.js';
+import { MINI, MINI_MISSING } from '../helpers/mini.js';
+import { openMojiNames, renderOpenMoji } from '../helpers/openmoji.js';
+import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+
+describe('fusion arithmetic', () => {
+  test('reciprocal-rank fusion sums 1/(60 + rank) over modalities; average means the similarities', () => {
+    const doc = { ranks: { text: 1, image: 3 }, similarity: { text: 0.4, image: 0.2 } };
+    assert.equal(fuse(doc, 'rrf'), 1 / 61 + 1 / 63);
+    assert.equal(fuse(doc, 'rrf', 10), 1 / 11 + 1 / 13);
+    assert.ok(Math.abs(fuse(doc, 'average') - 0.3) < 1e-12);
+    // A document ranked second in both lists beats one ranked first in only one.
+    assert.ok(
+      fuse({ ranks: { text: 2, image: 2 }, similarity: {} }, 'rrf') >
+        fuse({ ranks: { text: 1 }, similarity: {} }, 'rrf'),
+    );
+  });
+
+  test('citations: [n] and [n, m], first citation first, unknown numbers ignored', () => {
+    const sources = [1, 2, 3].map(
+      (n) => ({ n, document: `d${n}`, id: `d${n}`, modalities: [], files: [], score: 0 }) as Source,
+    );
+    assert.deepEqual(
+      citedSources('See [3] and [1, 3]; also [9].', sources).map((s) => s.n),
+      [3, 1],
+    );
+  });
+});
+
+describe('retrieval, reranking and answers (fixture model, local LLM server)', () => {
+  const home = tempDir();
+  const data = tempDir('xmodal-rag-');
+  let collection: OpenCollection;
+  let llm: FakeLlm;
+  before(async () => {
+    copyFileSync(join(IMAGES, 'photo.png'), join(data, 'dog.png'));
+    writeFileSync(join(data, 'dog.txt'), 'A brown dog runs across the park after a ball.\n');
+    copyFileSync(join(AUDIO, 'sine.ogg'), join(data, 'tone.ogg'));
+    writeFileSync(join(data, 'tone.txt'), 'A calibration tone of one kilohertz, used to test speakers.\n');
+    writeFileSync(join(data, 'recipe.txt'), 'Bake the bread for forty minutes until the crust is golden.\n');
+    copyFileSync(join(IMAGES, 'photo.jpg'), join(data, 'street.jpg'));
+    collection = await openCollection({ home }, 'rag', { model: TINY_BUNDLE, create: true });
+    await ingest(collection, { paths: [data] });
+    llm = await startFakeLlm(() => 'The dog is in the park [2], see also [1].');
+  });
+  after(async () => {
+    await collection.close();
+    await llm.close();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  test('items sharing a path without extension are one document; its score is the fused ranks', async () => {
+    const docs = await retrieveDocuments(collection, 'a dog in the park');
+    assert.deepEqual(docs.map((d) => d.key.split('/').pop()).sort(), ['dog', 'recipe', 'street', 'tone']);
+    const dog = docs.find((d) => d.key.endsWith('/dog'))!;
+    assert.deepEqual(Object.keys(dog.ranks).sort(), ['image', 'text']);
+    assert.equal(dog.score, fuse(dog, 'rrf'));
+    for (let i = 1; i < docs.length; i++) assert.ok(docs[i - 1].score >= docs[i].score);
+    const averaged = await retrieveDocuments(collection, 'a dog in the park', { fusion: 'average' });
+    const dogAverage = averaged.find((d) => d.key.endsWith('/dog'))!;
+    assert.ok(Math.abs(dogAverage.score - (dog.similarity.text! + dog.similarity.image!) / 2) < 1e-9);
+  });
+
+  test('a rerank endpoint reorders documents with text by reading it', async () => {
+    const docs = await retrieveDocuments(collection, 'bread crust');
+    const reranker = new HttpReranker(`${llm.url}/v1/rerank`, 'test-reranker');
+    const reranked = await rerankDocuments(collection, 'bread crust', docs, {
+      rescore: false,
+      textReranker: reranker,
+    });
+    assert.ok(reranked[0].key.endsWith('/recipe'), reranked.map((d) => d.key).join(' '));
+    const request = llm.received.at(-1)!;
+    assert.equal(request.path, '/v1/rerank');
+    assert.equal(request.body.model, 'test-reranker');
+    assert.equal(request.body.query, 'bread crust');
+    assert.equal((request.body.documents as string[]).length, 3, 'only documents with text are sent');
+    assert.equal(reranked.find((d) => d.key.endsWith('/street'))!.textScore, undefined);
+  });
+
+  test('encoder rescoring scores every document against the templated question', async () => {
+    const docs = await retrieveDocuments(collection, 'a dog');
+    const rescored = await rerankDocuments(collection, 'a dog', docs);
+    assert.ok(rescored.every((d) => typeof d.rescore === 'number' && d.rescore >= -1 && d.rescore <= 1));
+    for (let i = 1; i < rescored.length; i++) assert.ok(rescored[i - 1].rescore! >= rescored[i].rescore!);
+  });
+
+  test('ask: the OpenAI-compatible server gets numbered sources and the question; citations map back', async () => {
+    const answer = await ask(collection, 'Where is the dog?', {
+      llm: { url: `${llm.url}/v1`, model: 'test-model', apiKey: 'sk-test' },
+      sources: 3,
+    });
+    const request = llm.received.at(-1)!;
+    assert.equal(request.path, '/v1/chat/completions');
+    assert.equal(request.headers.authorization, 'Bearer sk-test');
+    assert.equal(request.body.model, 'test-model');
+    const [system, user] = request.body.messages as { role: string; content: string }[];
+    assert.equal(system.role, 'system');
+    assert.match(system.content, /Cite every source you use as \[n\]/);
+    assert.match(user.content, /^Sources:\n\[1\] /);
+    assert.match(user.content, /\[3\] /);
+    assert.doesNotMatch(user.content, /\[4\] /);
+    assert.match(user.content, /\n\nQuestion: Where is the dog\?$/);
+    for (const source of answer.sources) {
+      for (const file of source.files) assert.ok(user.content.includes(file.split('/').pop()!));
+      if (source.text) assert.ok(user.content.includes(source.text));
+    }
+    assert.equal(answer.answer, 'The dog is in the park [2], see also [1].');
+    assert.deepEqual(
+      answer.citations.map((c) => c.n),
+      [2, 1],
+    );
+    assert.equal(answer.citations[0], answer.sources[1]);
+  });
+
+  test('ask through Ollama, with the images attached for a vision model', async () => {
+    await ask(collection, 'What does the picture show?', {
+      llm: { url: llm.url.replace(/:\d+$/, (p) => p), model: 'llava', api: 'ollama' },
+      sources: 4,
+      sendImages: true,
+    });
+    const request = llm.received.at(-1)!;
+    assert.equal(request.path, '/api/chat');
+    assert.equal(request.body.stream, false);
+    const user = (request.body.messages as { role: string; images?: string[] }[])[1];
+    assert.equal(user.images?.length, 2);
+    assert.ok(
+      Buffer.from(user.images![0], 'base64').subarray(1, 4).toString() === 'PNG' ||
+        user.images![0].startsWith('/9j/'),
+    );
+  });
+
+  test('without an LLM, ask returns the sources; an LLM error is UPSTREAM_ERROR', async () => {
+    const sourcesOnly = await ask(collection, 'tone', { sources: 2 });
+    assert.equal(sourcesOnly.answer, undefined);
+    assert.equal(sourcesOnly.sources.length, 2);
+    const failing = await startFakeLlm(() => '', 500);
+    try {
+      await assert.rejects(ask(collection, 'tone', { llm: { url: `${failing.url}/v1`, model: 'm' } }), {
+        code: 'UPSTREAM_ERROR',
+        message: /answered 500: .*overloaded/,
+      });
+    } finally {
+      await failing.close();
+    }
+    await assert.rejects(ask(collection, 'tone', { llm: { url: 'http://127.0.0.1:9/v1', model: 'm' } }), {
+      code: 'UPSTREAM_ERROR',
+      message: /cannot reach http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions/,
+    });
+  });
+
+  test('the prompt lists a document with all its files', async () => {
+    const messages = await buildMessages('q', [
+      {
+        n: 1,
+        document: '/d/dog',
+        id: '/d/dog.png',
+        modalities: ['image', 'text'],
+        files: ['/d/dog.png', '/d/dog.txt'],
+        text: 'A dog.',
+        score: 1,
+      },
+    ]);
+    assert.equal(messages[1].content, 'Sources:\n[1] image + text: dog.png, dog.txt\nA dog.\n\nQuestion: q');
+  });
+});
+
+describe('RAG with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
+  const home = tempDir();
+  const data = tempDir('xmodal-rag-mini-');
+  let collection: OpenCollection;
+  let llm: FakeLlm;
+  before(async () => {
+    mkdirSync(data, { recursive: true });
+    const names = [...openMojiNames().filter((_, i) => i % 97 === 0), 'dog', 'piano', 'red-apple'];
+    for (const name of new Set(names)) await renderOpenMoji(name, data, 96);
+    writeFileSync(join(data, 'bread.txt'), 'Bake the bread for forty minutes.\n');
+    collection = await openCollection({ home }, 'rag', { model: MINI, create: true });
+    await ingest(collection, { paths: [data] });
+    // A model that trusts its first source.
+    llm = await startFakeLlm(() => 'That is shown in [1].');
+  });
+  after(async () => {
+    await collection?.close();
+    await llm?.close();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  test('asking for a dog cites the dog emoji, which the LLM server received', async () => {
+    const answer = await ask(collection, 'dog', { llm: { url: `${llm.url}/v1`, model: 'm' } });
+    console.log(
+      `# sources: ${answer.sources.map((s) => `${s.files.map((f) => f.split('/').pop()).join('+')} ${s.score.toFixed(3)}`).join(', ')}`,
+    );
+    assert.equal(answer.citations[0].uri, join(data, 'dog.png'));
+    const user = (llm.received.at(-1)!.body.messages as { content: string }[])[1].content;
+    assert.match(user, /\[1\] image: dog\.png/);
+  });
+});
