@@ -4,8 +4,8 @@
 #   STAGES="export verify eval" sh training/build.sh     (a subset)
 # Needs /usr/bin/python3 with Debian python3-torch/onnx/numpy/PIL, libopenblas0-pthread, fluidsynth,
 # fluid-soundfont-gm, musescore-general-soundfont-small, timgm6mb-soundfont, espeak-ng, node 20.
-# Stage 1 runs wherever torch finds a device: the shipped model's stage 1 ran on one H200 (3.7 min,
-# training/gpu/image_stage.sh); the same 6046 x 1024 samples take many hours on 2 CPU cores.
+# Every stage runs on CPU (Debian torch 1.13, one thread) and uses CUDA when torch finds it
+# (training/gpu/image_stage.sh ran stage 1 on a GPU for an earlier, discarded run).
 set -e
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
@@ -13,7 +13,7 @@ PY=/usr/bin/python3
 D=training/.data
 RUN=${RUN:-$D/run}
 OUT=${OUT:-models/xmodal-mini}
-STAGES=${STAGES:-"data image finetune audio export verify eval"}
+STAGES=${STAGES:-"data image prompts finetune audio export verify eval"}
 has() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if has data; then
@@ -25,10 +25,13 @@ if has data; then
   $PY training/data/render_audio.py $D                # fluidsynth GM + espeak-ng words; TimGM6mb, voices held out
   $PY training/data/check_audio_features.py $D        # torch log-mel == transformers.js ClapFeatureExtractor
 fi
-if has image; then   # stage 1: image + text towers
-  $PY training/train_image.py --data $D --out $RUN --batch 1024 --lr 2e-3 --steps ${IMAGE_STEPS:-6046} --eval-every 1000 --seed 0
+if has image; then   # stage 1: image + text towers (shipped run: 45 min wall time on one busy CPU core)
+  $PY training/train_image.py --data $D --out $RUN --batch 256 --lr 2e-3 --widths 16,32,64,128,256 --cartoon --steps 100000000 --minutes ${IMAGE_MINUTES:-45} --eval-every 500 --seed 0
 fi
-if has finetune; then   # stage 1b: image tower only, frozen text, outlined flat-colour augmentation
+if has prompts; then  # stage 1b: text tower distilled to read "a picture of {}" etc. as the bare label
+  $PY training/train_prompts.py --data $D --run $RUN --steps ${PROMPT_STEPS:-2500} --seed 0
+fi
+if has finetune; then   # stage 1c: image tower only, frozen text, outlined flat-colour augmentation
   $PY training/train_image.py --data $D --out $RUN/ft --init $RUN/image.pt --freeze-text --cartoon --batch 256 --lr ${FT_LR:-5e-4} --steps ${FT_STEPS:-1200} --eval-every 400 --seed 1
   cp $RUN/ft/image.pt $RUN/image.pt
 fi

@@ -132,7 +132,7 @@ def main():
     s2 = torch.load(os.path.join(args.run, "audio.pt"), map_location="cpu")
     txt = TextTower(s1["vocab_size"])
     txt.load_state_dict(s1["text"])
-    img = ImageTower()
+    img = ImageTower(tuple(s1.get("image_widths", (32, 64, 128, 192, 256))))
     img.load_state_dict(s1["image"])
     aud = AudioTower()
     aud.load_state_dict(s2["audio"])

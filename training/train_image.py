@@ -73,6 +73,7 @@ def main():
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--widths", default="32,64,128,192,256", help="conv widths of the image tower")
     p.add_argument("--init", help="start from this image.pt (fine-tuning)")
     p.add_argument("--freeze-text", action="store_true", help="train the image tower only, against the text tower of --init (keeps a bound audio tower valid)")
     p.add_argument("--cartoon", action="store_true", help="also fake outlined flat-colour art (see data.cartoonise)")
@@ -94,7 +95,8 @@ def main():
     pixels = torch.from_numpy(train.pixels).to(device)  # uint8, small enough to keep on the device
     train.pos_lists = [np.array(sorted(d.positives), dtype=np.int64) for d in train.describe]
 
-    img_tower = ImageTower().to(device)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    img_tower = ImageTower(widths).to(device)
     txt_tower = TextTower(texts.vocab_size).to(device)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0), device=device))
     if args.init:
@@ -142,7 +144,7 @@ def main():
         if (step + 1) % args.eval_every == 0 or done:
             ev = heldout_eval(img_tower, txt_tower, texts, held, device)
             say(f"eval step {step + 1} " + " | ".join(f"{k}: {fmt(v)}" for k, v in ev.items()))
-            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": float(log_scale.exp().clamp(max=100)), "image_size": size, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
+            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": float(log_scale.exp().clamp(max=100)), "image_size": size, "image_widths": widths, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
             torch.save({k: ({n: t.cpu() for n, t in v.items()} if isinstance(v, dict) and k in ("image", "text") else v) for k, v in ckpt.items()}, os.path.join(args.out, "image.pt"))
         if done:
             break

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import sharp from 'sharp';
-import { HELDOUT_EMOJI_STYLES, TRAIN_EMOJI_STYLES } from './splits.mjs';
+import { HELDOUT_EMOJI_STYLES, PERMISSIVE_LICENCES, TRAIN_EMOJI_STYLES } from './splits.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -183,6 +183,8 @@ const t0 = Date.now();
   const pixels = [];
   for (const style of TRAIN_EMOJI_STYLES) {
     if (HELDOUT_EMOJI_STYLES.includes(style)) throw new Error(`held-out style ${style} in training`);
+    const { license } = readJson(join(pkgDir(`@iconify-json/${style}`), 'info.json'));
+    if (!PERMISSIVE_LICENCES.includes(license.spdx)) throw new Error(`${style} is ${license.spdx}: not a permissive licence`);
     await renderEmojiStyle(style, rows, pixels, 2);
   }
   await renderIcons(rows, pixels);
