@@ -1,5 +1,5 @@
 import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
+import type { ImageInput, ImageLimits } from '../media/image.js';
 
 export type Modality = 'text' | 'image' | 'audio';
 
@@ -26,6 +26,8 @@ export interface EncoderOptions {
   cacheDir?: string;
   /** Rows per model call; larger inputs are split. */
   batchSize?: number;
+  /** Images over these pixel or byte counts are refused before decoding (decompression bombs). */
+  imageLimits?: ImageLimits;
   /** Worker threads preparing audio clips (decode, resample, features); default one per core, at most 4. */
   audioWorkers?: number;
   /** Called while files download from the hub. */

@@ -110,6 +110,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     dtype,
     batchSize: options.batchSize ?? 16,
     audioWorkers: options.audioWorkers,
+    imageLimits: options.imageLimits,
     loadOptions,
   });
 }

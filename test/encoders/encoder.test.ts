@@ -220,3 +220,14 @@ describe('Jina-CLIP image preprocessing', () => {
     assertRowsClose([ours], [reference], 1e-5);
   });
 });
+
+describe('encoder options', () => {
+  test('image limits given at load time refuse large images before decoding', async () => {
+    const encoder = await loadEncoder(TINY_CLIP, { imageLimits: { maxPixels: 1000 } });
+    try {
+      await assert.rejects(encoder.embedImages([join(IMAGES, 'photo.png')]), { code: 'INPUT_TOO_LARGE' });
+    } finally {
+      await encoder.dispose();
+    }
+  });
+});
