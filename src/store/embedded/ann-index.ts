@@ -137,13 +137,9 @@ export class AnnIndex {
     return touched;
   }
 
-  /** The `count` nearest keys, best first, with similarity = 1 - distance; the beam is max(default ef, count). */
-  search(query: Float32Array, count: number): { keys: BigUint64Array; scores: Float32Array } {
-    if (this.#index.size() === 0) return { keys: new BigUint64Array(0), scores: new Float32Array(0) };
-    const { keys, distances } = this.#index.search(query, count, 1);
-    const scores = new Float32Array(distances.length);
-    for (let i = 0; i < distances.length; i++) scores[i] = 1 - distances[i];
-    return { keys, scores };
+  /** The `count` nearest keys, best first; similarity = 1 - distance. The beam is max(default ef, count). */
+  search(query: Float32Array, count: number): { keys: BigUint64Array; distances: Float32Array } {
+    return this.#index.search(query, count, 1);
   }
 
   /** Writes the file (temp, fsync, rename), then the sidecar naming its generation; then drops older tombstones. */

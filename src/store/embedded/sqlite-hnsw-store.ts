@@ -41,6 +41,8 @@ export class SqliteHnswStore implements Store {
   readonly #records: RecordCache;
   readonly #options: ResolvedOptions & EmbeddedOptions;
   #closed = false;
+  /** The SQLite generation the graph and record cache were last brought up to. */
+  #synced = -1;
 
   private constructor(db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
     this.info = db.info;
@@ -157,14 +159,14 @@ export class SqliteHnswStore implements Store {
   #searchAll(query: Float32Array, k: number, ef: number): SearchHit[] {
     let count = this.#quantised ? Math.max(2 * k, ef) : ef > this.#options.defaultEf ? ef : k;
     for (;;) {
-      const { keys, scores } = this.#ann.search(query, count);
+      const { keys, distances } = this.#ann.search(query, count);
       const rids = Array.from(keys, Number);
       if (this.#quantised) return this.#hits(this.#rescore(query, rids, 2 * k).slice(0, k));
       const hits: SearchHit[] = [];
       for (let i = 0; i < rids.length && hits.length < k; i++) {
         const record = this.#records.get(rids[i]) as SearchHit | undefined;
         if (record) {
-          record.score = scores[i];
+          record.score = 1 - distances[i];
           hits.push(record);
         }
       }
@@ -187,12 +189,12 @@ export class SqliteHnswStore implements Store {
     const total = this.#ann.size();
     let wanted = Math.max(ef, Math.ceil((2 * k * total) / atLeast));
     while (wanted < total / 2) {
-      const { keys, scores } = this.#ann.search(query, wanted);
+      const { keys, distances } = this.#ann.search(query, wanted);
       const records = this.#db.matchingRecords(Array.from(keys, Number), filter);
       const kept: ScoredKey[] = [];
       for (let i = 0; i < keys.length; i++) {
         const rid = Number(keys[i]);
-        if (records.has(rid)) kept.push({ rid, score: scores[i] });
+        if (records.has(rid)) kept.push({ rid, score: 1 - distances[i] });
       }
       if (kept.length >= k) {
         const best = this.#quantised
@@ -229,8 +231,11 @@ export class SqliteHnswStore implements Store {
 
   /** Brings the graph and the record cache up to SQLite's generation (our writes and other processes'). */
   #sync(): void {
+    const generation = this.#db.generation();
+    if (generation === this.#synced) return;
     this.#ann.sync(this.#db);
     this.#records.sync(this.#db);
+    this.#synced = generation;
   }
 
   #afterWrite(): void {
