@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
 import { modelWithAdapter, registerAdapt } from './adapt.js';
+import { registerAsk } from './ask.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerModerate(program, withModelFlags);
   registerQuality(program);
   registerAdapt(program, withModelFlags);
+  registerAsk(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { errorLines, runCli } from '../helpers/cli.js';
+import { type FakeLlm, startFakeLlm } from '../helpers/llm-server.js';
 import { AUDIO, IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 const work = tempDir('xmodal-tasks-cli-');
@@ -291,6 +292,80 @@ describe('xmodal adapt and --adapter', () => {
       ['adapt', '--pairs', join(work, 'none.jsonl'), '--out', adapter, '--model', TINY_BUNDLE],
       4,
       /cannot read pairs file/,
+    );
+  });
+});
+
+describe('xmodal ask', () => {
+  const home = join(work, 'home-ask');
+  const docs = join(work, 'docs');
+  let llm: FakeLlm;
+  before(async () => {
+    mkdirSync(docs, { recursive: true });
+    copyFileSync(join(IMAGES, 'photo.png'), join(docs, 'dog.png'));
+    writeFileSync(join(docs, 'dog.txt'), 'A brown dog runs across the park.\n');
+    writeFileSync(join(docs, 'bread.txt'), 'Bake the bread for forty minutes.\n');
+    const indexed = await runCli(['--home', home, 'index', docs, '--model', TINY_BUNDLE]);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    // Cites whichever numbered source is the bread text.
+    llm = await startFakeLlm((prompt) => {
+      const n = /\[(\d+)\] text: bread\.txt/.exec(prompt)?.[1];
+      return n ? `Forty minutes [${n}].` : 'No idea.';
+    });
+  });
+  after(() => llm.close());
+
+  test('--json: the answer, its citations and every source; the LLM server got the prompt', async () => {
+    const result = await runCli([
+      '--home',
+      home,
+      'ask',
+      'How long does the bread bake?',
+      '--llm-url',
+      `${llm.url}/v1`,
+      '--llm-model',
+      'test-model',
+      '--rerank-url',
+      `${llm.url}/v1/rerank`,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout);
+    assert.match(out.answer, /^Forty minutes \[[12]\]\.$/);
+    assert.equal(out.sources.length, 2);
+    assert.equal(out.citations.length, 1);
+    assert.deepEqual(out.citations[0].files, [join(docs, 'bread.txt')]);
+    assert.deepEqual(out.citations[0], out.sources[out.citations[0].n - 1]);
+    const chat = llm.received.find((r) => r.path === '/v1/chat/completions')!;
+    assert.equal(chat.body.model, 'test-model');
+    assert.match(JSON.stringify(chat.body.messages), /Question: How long does the bread bake\?/);
+    assert.ok(llm.received.some((r) => r.path === '/v1/rerank'));
+  });
+
+  test('text output: the answer, then the cited files; --sources-only needs no LLM', async () => {
+    const result = await runCli([
+      '--home',
+      home,
+      'ask',
+      'bread',
+      '--llm-url',
+      `${llm.url}/v1`,
+      '--llm-model',
+      'm',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Forty minutes \[(\d)\]\.\n\ncited:\n {2}\[\1\] text {2}bread\.txt\n$/);
+    const sources = await runCli(['--home', home, 'ask', 'bread', '--sources-only', '--sources', '1']);
+    assert.equal(sources.code, 0, sources.stderr);
+    assert.match(sources.stdout, /^sources:\n {2}\[1\] [a-z+]+ {2}[a-z.]+(, [a-z.]+)?\n$/);
+  });
+
+  test('errors: no LLM named, an unreachable LLM', async () => {
+    await expectError(['--home', home, 'ask', 'bread'], 2, /give --llm-url and --llm-model/);
+    await expectError(
+      ['--home', home, 'ask', 'bread', '--llm-url', 'http://127.0.0.1:9/v1', '--llm-model', 'm'],
+      9,
+      /cannot reach http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions/,
     );
   });
 });

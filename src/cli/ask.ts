@@ -1,0 +1,108 @@
+import { basename } from 'node:path';
+import { type Command, Option } from 'commander';
+import { xmodalError } from '../errors.js';
+import type { ChatApi } from '../tasks/chat.js';
+import { ask, type Source } from '../tasks/rag.js';
+import { HttpReranker } from '../tasks/rerank.js';
+import type { Fusion } from '../tasks/retrieve.js';
+import { openCollection } from '../tasks/workspace.js';
+import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
+
+interface AskFlags extends ModelFlags {
+  collection: string;
+  llmUrl?: string;
+  llmModel?: string;
+  llmApi?: ChatApi;
+  sources: string;
+  candidates: string;
+  fusion: Fusion;
+  rescore: boolean;
+  rerankUrl?: string;
+  rerankModel?: string;
+  images?: boolean;
+  sourcesOnly?: boolean;
+  json?: boolean;
+}
+
+function positiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw xmodalError('BAD_ARGUMENT', `${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+const describe = (s: Source) =>
+  `[${s.n}] ${s.modalities.join('+')}  ${s.files.map((f) => basename(f)).join(', ')}`;
+
+export function registerAsk(program: Command, withModelFlags: (c: Command) => Command): void {
+  withCollectionFlag(
+    withModelFlags(
+      program
+        .command('ask')
+        .description('answer a question from a collection with an LLM, citing the items it used')
+        .argument('<question>', 'what to ask')
+        .option('--llm-url <url>', 'OpenAI-compatible base URL (…/v1) or Ollama (env XMODAL_LLM_URL)')
+        .option('--llm-model <name>', 'model the LLM server should use (env XMODAL_LLM_MODEL)')
+        .addOption(
+          new Option('--llm-api <api>', 'protocol (default: ollama on port 11434, else openai)').choices([
+            'openai',
+            'ollama',
+          ]),
+        )
+        .option('--sources <n>', 'documents given to the LLM', '5')
+        .option('--candidates <n>', 'documents retrieved and reranked', '20')
+        .addOption(
+          new Option('--fusion <how>', 'fuse text and media rankings')
+            .choices(['rrf', 'average'])
+            .default('rrf'),
+        )
+        .option('--no-rescore', 'skip rescoring with the encoder')
+        .option(
+          '--rerank-url <url>',
+          'a rerank endpoint (Jina/Cohere/vLLM/TEI style) for documents with text',
+        )
+        .option('--rerank-model <name>', 'model the rerank endpoint should use')
+        .option('--images', "attach the sources' images (for a vision model)")
+        .option('--sources-only', 'retrieve and rerank, but ask no LLM')
+        .option('--json', 'print {"answer","citations":[...],"sources":[...]}'),
+    ),
+  ).action(async (question: string, flags: AskFlags, command: Command) => {
+    const url = flags.llmUrl ?? process.env.XMODAL_LLM_URL;
+    const model = flags.llmModel ?? process.env.XMODAL_LLM_MODEL;
+    if (!flags.sourcesOnly && (!url || !model))
+      throw xmodalError(
+        'BAD_ARGUMENT',
+        'give --llm-url and --llm-model (or XMODAL_LLM_URL/XMODAL_LLM_MODEL), or --sources-only',
+      );
+    const apiKey = process.env.XMODAL_LLM_API_KEY;
+    const collection = await openCollection(workspaceOf(command), flags.collection, {
+      model: flags.model,
+      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    });
+    try {
+      const answer = await ask(collection, question, {
+        sources: positiveInteger('--sources', flags.sources),
+        rerankTop: positiveInteger('--candidates', flags.candidates),
+        fusion: flags.fusion,
+        rescore: flags.rescore,
+        textReranker: flags.rerankUrl
+          ? new HttpReranker(flags.rerankUrl, flags.rerankModel, apiKey)
+          : undefined,
+        sendImages: flags.images,
+        llm: flags.sourcesOnly ? undefined : { url: url!, model: model!, api: flags.llmApi, apiKey },
+      });
+      if (flags.json) {
+        const { messages: _, ...rest } = answer;
+        return printJson(rest);
+      }
+      if (answer.answer !== undefined) process.stdout.write(`${answer.answer.trim()}\n\n`);
+      const listed = answer.answer !== undefined ? answer.citations : answer.sources;
+      process.stdout.write(answer.answer !== undefined ? 'cited:\n' : 'sources:\n');
+      if (listed.length === 0) process.stdout.write('  (none)\n');
+      for (const s of listed) process.stdout.write(`  ${describe(s)}\n`);
+    } finally {
+      await collection.close();
+    }
+  });
+}
