@@ -17,6 +17,7 @@ import { registerEmbedRoutes } from './routes/embed.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai.js';
 import { registerSearchRoutes } from './routes/search.js';
+import { registerTaskRoutes } from './routes/tasks.js';
 import { registerUiRoutes } from './routes/ui.js';
 
 export interface ServerOptions {
@@ -122,6 +123,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   registerOpenAiRoutes(app, ctx);
   registerSearchRoutes(app, ctx);
   registerCollectionRoutes(app, ctx);
+  registerTaskRoutes(app, ctx);
   registerUiRoutes(app);
   return app;
 }

@@ -1,0 +1,179 @@
+import type { FastifyInstance } from 'fastify';
+import { xmodalError } from '../../errors.js';
+import type { ChatEndpoint } from '../../tasks/chat.js';
+import { classify } from '../../tasks/classify.js';
+import type { Input } from '../../tasks/embed.js';
+import { moderate, type Policy } from '../../tasks/moderate.js';
+import { DEFAULT_POLICY } from '../../tasks/policies/default.js';
+import { collectionQuality } from '../../tasks/quality.js';
+import { ask } from '../../tasks/rag.js';
+import type { Fusion } from '../../tasks/retrieve.js';
+import type { ServerContext } from '../context.js';
+import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { errorSchema, mediaString } from '../schemas.js';
+
+interface InputBody {
+  text?: string;
+  image?: string;
+  audio?: string;
+}
+
+const inputProperties = {
+  text: { type: 'string', minLength: 1 },
+  image: mediaString,
+  audio: mediaString,
+} as const;
+
+async function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
+  const given = (['text', 'image', 'audio'] as const).filter((k) => body[k] !== undefined);
+  if (given.length !== 1) throw xmodalError('BAD_ARGUMENT', 'give exactly one of text, image, audio');
+  const [kind] = given;
+  if (kind === 'text') return { modality: 'text', text: body.text! };
+  const bytes = decodeMediaString(body[kind]!, kind);
+  await checkMedia(bytes, kind, kind, ctx.limits);
+  return { modality: kind, source: bytes };
+}
+
+/** The server's LLM for /ask: configured by its operator (XMODAL_LLM_URL, XMODAL_LLM_MODEL), never by a client. */
+function serverLlm(): ChatEndpoint | undefined {
+  const url = process.env.XMODAL_LLM_URL;
+  const model = process.env.XMODAL_LLM_MODEL;
+  return url && model ? { url, model, apiKey: process.env.XMODAL_LLM_API_KEY } : undefined;
+}
+
+/** Zero-shot classification, moderation, RAG answers and collection quality over HTTP. */
+export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post(
+    '/classify',
+    {
+      schema: {
+        summary: 'Zero-shot classification of an image, a sound or a text against labels',
+        tags: ['tasks'],
+        body: {
+          type: 'object',
+          required: ['labels'],
+          properties: {
+            ...inputProperties,
+            labels: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 2, maxItems: 1000 },
+            k: { type: 'integer', minimum: 1 },
+            lang: { type: 'string' },
+            templates: { type: 'array', items: { type: 'string' }, maxItems: 64 },
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as InputBody & {
+        labels: string[];
+        k?: number;
+        lang?: string;
+        templates?: string[];
+      };
+      const scores = await classify(ctx.encoder, await inputOf(body, ctx), body);
+      return { model: ctx.encoder.id, labels: scores.map(({ label, score }) => ({ label, score })) };
+    },
+  );
+
+  app.post(
+    '/moderate',
+    {
+      schema: {
+        summary: 'Check an image, a sound or a text against a moderation policy (default: the shipped one)',
+        tags: ['tasks'],
+        body: {
+          type: 'object',
+          properties: { ...inputProperties, policy: { type: 'object' } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as InputBody & { policy?: Policy };
+      return moderate(ctx.encoder, await inputOf(body, ctx), body.policy ?? DEFAULT_POLICY);
+    },
+  );
+
+  app.post(
+    '/ask',
+    {
+      schema: {
+        summary: "Answer a question from a collection with the server's LLM, citing the items used",
+        description: 'Without XMODAL_LLM_URL and XMODAL_LLM_MODEL on the server, only the sources come back.',
+        tags: ['tasks'],
+        body: {
+          type: 'object',
+          required: ['question'],
+          properties: {
+            question: { type: 'string', minLength: 1 },
+            collection: { type: 'string' },
+            sources: { type: 'integer', minimum: 1, maximum: 50, default: 5 },
+            candidates: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
+            fusion: { type: 'string', enum: ['rrf', 'average'], default: 'rrf' },
+            sourcesOnly: { type: 'boolean', default: false },
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body as {
+        question: string;
+        collection?: string;
+        sources: number;
+        candidates: number;
+        fusion: Fusion;
+        sourcesOnly: boolean;
+      };
+      const name = body.collection ?? ctx.defaultCollection;
+      const { messages: _, ...answer } = await ask(await ctx.collections.get(name), body.question, {
+        sources: body.sources,
+        rerankTop: body.candidates,
+        fusion: body.fusion,
+        llm: body.sourcesOnly ? undefined : serverLlm(),
+      });
+      return { collection: name, ...answer };
+    },
+  );
+
+  app.get(
+    '/collections/:name/quality',
+    {
+      schema: {
+        summary: 'Embedding-quality metrics of a collection',
+        tags: ['tasks'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            k: { type: 'string', pattern: '^[0-9]+$', description: 'k-means clusters' },
+            sample: {
+              type: 'string',
+              pattern: '^[0-9]+$',
+              description: 'most items measured (default 2000)',
+            },
+          },
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const query = request.query as { k?: string; sample?: string };
+      const sample = Math.min(Number(query.sample ?? 2000), 20_000);
+      const k = query.k === undefined ? undefined : Number(query.k);
+      const {
+        records: _,
+        vectors: __,
+        ...report
+      } = await collectionQuality(await ctx.collections.get(name), {
+        k,
+        sample,
+      });
+      return report;
+    },
+  );
+}
