@@ -23,7 +23,7 @@ const EF = efForRecall(0.95);
 const EF_SWEEP = [EF, 128];
 const PG_N = quick ? 2000 : 10_000;
 const PG_QUERIES = quick ? 100 : 200;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 interface Row {
   method: string;

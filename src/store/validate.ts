@@ -119,8 +119,13 @@ export function checkStamp(existing: CollectionInfo, requested: CollectionInfo):
   }
 }
 
-/** Checks vector length and values; cosine collections get an L2-normalised copy. */
-export function prepareVector(vector: Float32Array, info: CollectionInfo, what: string): Float32Array {
+/** Checks vector length and values; cosine collections get an L2-normalised copy (written into `out` if given). */
+export function prepareVector(
+  vector: Float32Array,
+  info: CollectionInfo,
+  what: string,
+  out: Float32Array = new Float32Array(vector.length),
+): Float32Array {
   if (!(vector instanceof Float32Array))
     throw xmodalError('BAD_ARGUMENT', `${what}: vector must be a Float32Array`);
   if (vector.length !== info.dim) {
@@ -135,10 +140,12 @@ export function prepareVector(vector: Float32Array, info: CollectionInfo, what: 
     if (!Number.isFinite(x)) throw xmodalError('BAD_ARGUMENT', `${what}: vector has a non-finite value`);
     norm += x * x;
   }
-  if (info.metric === 'ip') return Float32Array.from(vector);
+  if (info.metric === 'ip') {
+    out.set(vector);
+    return out;
+  }
   if (norm === 0) throw xmodalError('BAD_ARGUMENT', `${what}: a zero vector has no direction for cosine`);
   const scale = 1 / Math.sqrt(norm);
-  const out = new Float32Array(vector.length);
   for (let i = 0; i < vector.length; i++) out[i] = vector[i] * scale;
   return out;
 }

@@ -43,12 +43,15 @@ export class SqliteHnswStore implements Store {
   #closed = false;
   /** The SQLite generation the graph and record cache were last brought up to. */
   #synced = -1;
+  /** Scratch space for the normalised query: search runs synchronously, so one per store is enough. */
+  readonly #query: Float32Array;
 
   private constructor(db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
     this.info = db.info;
     this.#db = db;
     this.#ann = ann;
     this.#records = new RecordCache(db);
+    this.#query = new Float32Array(db.info.dim);
     this.#options = options;
   }
 
@@ -124,7 +127,7 @@ export class SqliteHnswStore implements Store {
 
   async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
     this.#checkOpen();
-    const query = prepareVector(vector, this.info, 'query');
+    const query = prepareVector(vector, this.info, 'query', this.#query);
     const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
     const filter = normaliseFilter(options.filter);
     this.#sync();
@@ -160,11 +163,11 @@ export class SqliteHnswStore implements Store {
     let count = this.#quantised ? Math.max(2 * k, ef) : ef > this.#options.defaultEf ? ef : k;
     for (;;) {
       const { keys, distances } = this.#ann.search(query, count);
-      const rids = Array.from(keys, Number);
-      if (this.#quantised) return this.#hits(this.#rescore(query, rids, 2 * k).slice(0, k));
+      if (this.#quantised)
+        return this.#hits(this.#rescore(query, Array.from(keys, Number), 2 * k).slice(0, k));
       const hits: SearchHit[] = [];
-      for (let i = 0; i < rids.length && hits.length < k; i++) {
-        const record = this.#records.get(rids[i]) as SearchHit | undefined;
+      for (let i = 0; i < keys.length && hits.length < k; i++) {
+        const record = this.#records.get(Number(keys[i])) as SearchHit | undefined;
         if (record) {
           record.score = 1 - distances[i];
           hits.push(record);
