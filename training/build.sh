@@ -5,7 +5,8 @@
 # Needs /usr/bin/python3 with Debian python3-torch/onnx/numpy/PIL, libopenblas0-pthread, fluidsynth,
 # fluid-soundfont-gm, musescore-general-soundfont-small, timgm6mb-soundfont, espeak-ng, node 20.
 # Every stage runs on CPU (Debian torch 1.13, one thread) and uses CUDA when torch finds it
-# (training/gpu/image_stage.sh ran stage 1 on a GPU for an earlier, discarded run).
+# (training/gpu/image_stage.sh ran stage 1 on a GPU for an earlier, discarded run). Stages 1b+1c and 2
+# only read the stage-1 checkpoint, so they may run side by side.
 set -e
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
@@ -27,25 +28,26 @@ if has data; then
 fi
 if has image; then   # stage 1: image + text towers (shipped run: 45 min wall time on one busy CPU core)
   $PY training/train_image.py --data $D --out $RUN --batch 256 --lr 2e-3 --widths 16,32,64,128,256 --cartoon --steps 100000000 --minutes ${IMAGE_MINUTES:-45} --eval-every 500 --seed 0
+  cp $RUN/image.pt $RUN/image-stage1.pt
 fi
 if has prompts; then  # stage 1b: text tower distilled to read "a picture of {}" etc. as the bare label
   $PY training/train_prompts.py --data $D --run $RUN --steps ${PROMPT_STEPS:-2500} --seed 0
 fi
 if has finetune; then   # stage 1c: image tower only, frozen text, outlined flat-colour augmentation
-  $PY training/train_image.py --data $D --out $RUN/ft --init $RUN/image.pt --freeze-text --cartoon --batch 256 --lr ${FT_LR:-5e-4} --steps ${FT_STEPS:-1200} --eval-every 400 --seed 1
-  cp $RUN/ft/image.pt $RUN/image.pt
+  $PY training/train_image.py --data $D --out $RUN/ft --init $RUN/image-stage1.pt --freeze-text --cartoon --widths 16,32,64,128,256 --batch 256 --lr ${FT_LR:-1e-3} --steps 100000000 --minutes ${FT_MINUTES:-35} --eval-every 500 --seed 1
 fi
 if has audio; then   # stage 2: audio tower against the frozen text tower (ImageBind-style)
-  $PY training/train_audio.py --data $D --run $RUN --steps ${AUDIO_STEPS:-1500} --batch 128 --seed 0
+  $PY training/train_audio.py --data $D --run $RUN --text $RUN/image-stage1.pt --steps ${AUDIO_STEPS:-1500} --batch 128 --seed 0
 fi
 if has export; then
-  $PY training/export.py --data $D --run $RUN --out $OUT     # ONNX + configs + tokenizer + _quantized
+  # text: distilled (1b); image: fine-tuned (1c); audio: stage 2 -- all in the stage-1 text space
+  $PY training/export.py --data $D --run $RUN --out $OUT --text $RUN/image.pt --image $RUN/ft/image.pt --audio $RUN/audio.pt
 fi
 if has verify; then
   node training/data/verify-export.mjs $OUT $RUN/export-check.json
 fi
 if has eval; then
-  $PY training/evaluate.py --data $D --run $RUN
+  $PY training/evaluate.py --data $D --run $RUN --text $RUN/image.pt --image $RUN/ft/image.pt --audio $RUN/audio.pt
   node training/data/build-manifest.mjs $D test/fixtures/heldout
   npx tsx src/cli/main.ts eval --model $OUT --manifest test/fixtures/heldout/manifest.jsonl
 fi

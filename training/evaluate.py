@@ -29,18 +29,24 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=os.path.join(HERE, ".data"))
     p.add_argument("--run", default=os.path.join(HERE, ".data", "run"))
+    p.add_argument("--text", help="checkpoint whose text tower to use (default RUN/image.pt)")
+    p.add_argument("--image", help="checkpoint whose image tower to use (default RUN/image.pt)")
+    p.add_argument("--audio", help="checkpoint whose audio tower to use (default RUN/audio.pt)")
+    p.add_argument("--out", help="where to write the JSON (default RUN/eval.json)")
     p.add_argument("--langs", default="en,it,de,fr,es,ja,zh,ru")
     args = p.parse_args()
     texts = Texts(args.data)
     corpus = texts.corpus
-    s1 = torch.load(os.path.join(args.run, "image.pt"), map_location="cpu")
-    txt = TextTower(s1["vocab_size"])
-    txt.load_state_dict(s1["text"])
+    s1 = torch.load(args.image or os.path.join(args.run, "image.pt"), map_location="cpu")
+    st = torch.load(args.text or os.path.join(args.run, "image.pt"), map_location="cpu")
+    txt = TextTower(st["vocab_size"])
+    txt.load_state_dict(st["text"])
     img = ImageTower(tuple(s1.get("image_widths", (32, 64, 128, 192, 256))))
     img.load_state_dict(s1["image"])
     txt.eval()
     img.eval()
-    has_audio = os.path.exists(os.path.join(args.run, "audio.pt"))
+    audio_ckpt = args.audio or os.path.join(args.run, "audio.pt")
+    has_audio = os.path.exists(audio_ckpt)
 
     @torch.no_grad()
     def embed_text(strings):
@@ -66,7 +72,7 @@ def main():
 
     if has_audio:
         aud = AudioTower()
-        aud.load_state_dict(torch.load(os.path.join(args.run, "audio.pt"), map_location="cpu")["audio"])
+        aud.load_state_dict(torch.load(audio_ckpt, map_location="cpu")["audio"])
         aud.eval()
         mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
         ha = AudioSet(args.data, "heldout")
@@ -99,7 +105,7 @@ def main():
         r = res["speech_en_a2i"]
         summary["speech_en_a2i.recall@10"] = {"value": round(r["recall@10"], 4), "target": f"> 5x chance ({5 * r['chance@10']:.4f})", "met": r["recall@10"] > 5 * r["chance@10"]}
     out = {"results": res, "targets": summary}
-    with open(os.path.join(args.run, "eval.json"), "w") as f:
+    with open(args.out or os.path.join(args.run, "eval.json"), "w") as f:
         json.dump(out, f, indent=2)
     for k, v in res.items():
         print(f"{k:28s} " + " ".join(f"{m}={x:.3f}" if isinstance(x, float) else f"{m}={x}" for m, x in v.items()))

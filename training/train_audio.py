@@ -118,6 +118,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=os.path.join(HERE, ".data"))
     p.add_argument("--run", default=os.path.join(HERE, ".data", "run"), help="folder with image.pt; audio.pt and audio.log go there")
+    p.add_argument("--text", help="checkpoint with the frozen text tower to bind to (default RUN/image.pt)")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -134,7 +135,7 @@ def main():
 
     texts = Texts(args.data)
     corpus = texts.corpus
-    stage1 = torch.load(os.path.join(args.run, "image.pt"), map_location="cpu")
+    stage1 = torch.load(args.text or os.path.join(args.run, "image.pt"), map_location="cpu")
     txt = TextTower(stage1["vocab_size"])
     txt.load_state_dict(stage1["text"])
     txt.eval().requires_grad_(False)
