@@ -47,14 +47,21 @@ export function registerQuality(program: Command): void {
       const counts = Object.entries(report.counts)
         .map(([m, n]) => `${m} ${n}`)
         .join(', ');
+      const row = (label: string, value: string) => `${label.padEnd(31)}${value}`;
       const lines = [
         `collection "${report.collection}": ${counts}; ${report.n} measured`,
-        `mean pairwise cosine distance  ${fixed(report.meanPairwiseDistance)}`,
-        `k-means k=${report.clusters.k} silhouette       ${fixed(report.clusters.silhouette)}  (sizes ${report.clusters.sizes.join(' ')})`,
-        `alignment                      ${fixed(report.alignment)}  (${report.positivePairs} cross-modal pairs in documents; lower is closer)`,
-        `uniformity                     ${fixed(report.uniformity)}  (lower is more spread)`,
-        ...report.modalityGap.map(
-          (g) => `modality gap ${`${g.modalities[0]}–${g.modalities[1]}`.padEnd(18)}${fixed(g.distance)}`,
+        row('mean pairwise cosine distance', fixed(report.meanPairwiseDistance)),
+        row(
+          `k-means silhouette (k=${report.clusters.k})`,
+          `${fixed(report.clusters.silhouette)}  (cluster sizes ${report.clusters.sizes.join(' ')})`,
+        ),
+        row(
+          'alignment',
+          `${fixed(report.alignment)}  (${report.positivePairs} cross-modal pairs within documents; lower is closer)`,
+        ),
+        row('uniformity', `${fixed(report.uniformity)}  (lower is more evenly spread)`),
+        ...report.modalityGap.map((g) =>
+          row(`modality gap ${g.modalities[0]}–${g.modalities[1]}`, fixed(g.distance)),
         ),
         ...(flags.plot ? [`plot written to ${flags.plot}`] : []),
       ];

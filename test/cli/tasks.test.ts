@@ -179,7 +179,7 @@ describe('xmodal quality', () => {
     const text = await runCli(['--home', home, 'quality', '--plot', plot]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^collection "default": text 0, image 3, audio 1; 4 measured\n/);
-    assert.match(text.stdout, /k-means k=2 silhouette/);
+    assert.match(text.stdout, /k-means silhouette \(k=2\) +(-?\d\.\d{3}|n\/a)  \(cluster sizes \d \d\)/);
     assert.match(text.stdout, /modality gap image–audio/);
     assert.match(readFileSync(plot, 'utf8'), /^<svg /);
     const json = await runCli(['--home', home, 'quality', '--json', '-k', '3']);
