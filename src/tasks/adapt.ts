@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Adapter, adaptRow } from '../encoders/adapter.js';
 import type { Encoder, Modality } from '../encoders/encoder.js';
@@ -7,6 +6,7 @@ import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import { embedInputs, type Input } from './embed.js';
 import { logitScaleOf } from './prompts.js';
+import { jsonLines, readUserFile } from './user-files.js';
 
 /** One matching pair: a query side (usually text) and what it should find. */
 export interface Pair {
@@ -418,22 +418,9 @@ const SIDES = ['text', 'image', 'audio'] as const;
  * e.g. `{"text": "a red apple", "image": "apple.png"}`; text is the query side when present.
  */
 export async function readPairs(path: string): Promise<Pair[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw xmodalError('FILE_NOT_FOUND', `cannot read pairs file ${path}`, error);
-  }
+  const text = await readUserFile(path, 'pairs file');
   const pairs: Pair[] = [];
-  for (const [n, line] of text.split(/\r?\n/).entries()) {
-    if (!line.trim()) continue;
-    const where = `${path}:${n + 1}`;
-    let row: Record<string, unknown>;
-    try {
-      row = JSON.parse(line);
-    } catch (error) {
-      throw xmodalError('BAD_INPUT', `${where}: not valid JSON`, error);
-    }
+  for (const { where, row } of jsonLines(text, path)) {
     const sides = SIDES.filter((s) => typeof row[s] === 'string' && row[s]);
     if (sides.length !== 2)
       throw xmodalError('BAD_INPUT', `${where}: needs exactly two of "text", "image", "audio"`);

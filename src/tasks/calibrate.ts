@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
 import type { Input } from './embed.js';
 import { checkPolicy, moderateInputs, type Policy } from './moderate.js';
+import { jsonLines, readUserFile } from './user-files.js';
 
 /** One labelled example: the unsafe categories it belongs to (none: it is safe). */
 export interface LabelledExample {
@@ -185,22 +185,9 @@ export function splitExamples(
  * manifest) or `{"text": "...", "labels": []}`; an empty or missing `labels` means safe.
  */
 export async function readManifest(path: string): Promise<LabelledExample[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw xmodalError('FILE_NOT_FOUND', `cannot read manifest ${path}`, error);
-  }
+  const text = await readUserFile(path, 'manifest');
   const examples: LabelledExample[] = [];
-  for (const [n, line] of text.split(/\r?\n/).entries()) {
-    if (!line.trim()) continue;
-    const where = `${path}:${n + 1}`;
-    let row: { file?: unknown; text?: unknown; labels?: unknown };
-    try {
-      row = JSON.parse(line);
-    } catch (error) {
-      throw xmodalError('BAD_INPUT', `${where}: not valid JSON`, error);
-    }
+  for (const { where, row } of jsonLines(text, path)) {
     const labels = row.labels ?? [];
     if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string'))
       throw xmodalError('BAD_INPUT', `${where}: "labels" must be a list of category names`);

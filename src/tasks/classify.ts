@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { embedInputs, type Input } from './embed.js';
@@ -9,6 +8,7 @@ import {
   softmaxScores,
   templatesFor,
 } from './prompts.js';
+import { readUserFile } from './user-files.js';
 
 export interface ClassifyOptions extends PromptOptions {
   labels: readonly string[];
@@ -76,12 +76,7 @@ function checkLabels(raw: readonly string[]): string[] {
 
 /** A labels file: a JSON array of strings, or one label per line (`#` starts a comment line). */
 export async function readLabelsFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw xmodalError('FILE_NOT_FOUND', `cannot read labels file ${path}`, error);
-  }
+  const text = await readUserFile(path, 'labels file');
   if (text.trimStart().startsWith('[')) {
     let parsed: unknown;
     try {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { embedInputs, type Input } from './embed.js';
 import { logitScaleOf, promptDirections, softmaxScores, templatesFor } from './prompts.js';
+import { readUserFile } from './user-files.js';
 
 export interface PolicyCategory {
   name: string;
@@ -109,12 +109,7 @@ export function checkPolicy(policy: Policy): void {
 }
 
 export async function readPolicy(path: string): Promise<Policy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw xmodalError('FILE_NOT_FOUND', `cannot read policy ${path}`, error);
-  }
+  const text = await readUserFile(path, 'policy');
   let policy: Policy;
   try {
     policy = JSON.parse(text);
