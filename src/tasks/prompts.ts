@@ -107,8 +107,8 @@ export interface WithLogitScale {
 }
 
 /**
- * The scale the model was trained with: `logit_scale` (stored as its log, like the CLIP weight) in the
- * bundle manifest or a model folder's config.json; otherwise {@link DEFAULT_LOGIT_SCALE}.
+ * The scale the model was trained with: `logit_scale` (the scale itself, as xmodal-mini's export writes it,
+ * not its log) in the bundle manifest or a model folder's config.json; otherwise {@link DEFAULT_LOGIT_SCALE}.
  */
 export function logitScaleOf(encoder: Encoder & WithLogitScale): number {
   if (typeof encoder.logitScale === 'number') return encoder.logitScale;
@@ -129,8 +129,8 @@ export function logitScaleOf(encoder: Encoder & WithLogitScale): number {
       : []),
   ];
   for (const config of configs) {
-    const log = config?.logit_scale;
-    if (typeof log === 'number' && Number.isFinite(log)) return Math.min(Math.exp(log), DEFAULT_LOGIT_SCALE);
+    const scale = config?.logit_scale;
+    if (typeof scale === 'number' && Number.isFinite(scale) && scale > 0) return scale;
   }
   return DEFAULT_LOGIT_SCALE;
 }

@@ -24,15 +24,24 @@ export function openMojiNames(): string[] {
     .sort();
 }
 
-/** Renders one OpenMoji emoji to a PNG file in `dir`; resolves to its path. */
-export async function renderOpenMoji(name: string, dir: string, size = 128): Promise<string> {
+/**
+ * Renders one OpenMoji emoji to a PNG file in `dir`; resolves to its path. `negative` inverts the colours
+ * (white lines on black, a "dark mode" emoji style no training set had).
+ */
+export async function renderOpenMoji(
+  name: string,
+  dir: string,
+  size = 128,
+  negative = false,
+): Promise<string> {
   const set = openMoji();
   const icon = set.icons[name];
   if (!icon) throw new Error(`no OpenMoji icon ${name}`);
   const [w, h] = [icon.width ?? set.width ?? 72, icon.height ?? set.height ?? 72];
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${size}" height="${size}">${icon.body}</svg>`;
-  const file = join(dir, `${name}.png`);
-  await sharp(Buffer.from(svg)).flatten({ background: '#ffffff' }).png().toFile(file);
+  const file = join(dir, `${name}${negative ? '-negative' : ''}.png`);
+  const image = sharp(Buffer.from(svg)).flatten({ background: '#ffffff' });
+  await (negative ? image.negate({ alpha: false }) : image).png().toFile(file);
   return file;
 }
 

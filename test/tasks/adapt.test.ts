@@ -218,13 +218,13 @@ describe('adapter on a domain shift with xmodal-mini (meaning)', { skip: MINI_MI
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('OpenMoji (an emoji style it never saw): Recall@10 rises on emoji kept out of training', async () => {
+  test('dark-mode OpenMoji (inverted colours, a style it never saw): Recall@10 rises on emoji kept out of training', async () => {
     const names = openMojiNames().filter((_, i) => i % 3 === 0);
     const toPairs = async (subset: string[]): Promise<Pair[]> =>
       Promise.all(
         subset.map(async (name) => ({
           a: { modality: 'text' as const, text: openMojiText(name) },
-          b: { modality: 'image' as const, source: await renderOpenMoji(name, dir, 96) },
+          b: { modality: 'image' as const, source: await renderOpenMoji(name, dir, 96, true) },
         })),
       );
     const train = await toPairs(names.filter((_, i) => i % 3 !== 0));
@@ -241,7 +241,7 @@ describe('adapter on a domain shift with xmodal-mini (meaning)', { skip: MINI_MI
         `Recall@1 ${before['recall@1'].toFixed(3)} → ${after['recall@1'].toFixed(3)}; ${report.epochs} epochs (best ${report.bestEpoch}), ${report.seconds.toFixed(1)} s`,
     );
     assert.ok(
-      after['recall@10'] >= before['recall@10'] + 0.05,
+      after['recall@10'] >= before['recall@10'] + 0.1,
       `Recall@10 ${before['recall@10']} → ${after['recall@10']}`,
     );
   });

@@ -188,17 +188,33 @@ describe('calibrate end to end (fixture model)', () => {
   });
 });
 
-/** OpenMoji emoji that show weapons; the model never saw this emoji style. */
-const WEAPON_EMOJI = [
-  'pistol',
-  'dagger',
-  'bomb',
-  'crossed-swords',
-  'kitchen-knife',
-  'axe',
-  'water-pistol',
-  'bow-and-arrow',
-];
+/** OpenMoji emoji by the shipped policy's categories; the model never saw this emoji style. */
+const LABELLED: Record<string, string[]> = {
+  weapons: [
+    'pistol',
+    'water-pistol',
+    'dagger',
+    'kitchen-knife',
+    'bomb',
+    'atom-bomb',
+    'axe',
+    'axe2',
+    'bow-and-arrow',
+    'crossed-swords',
+    'pirate-with-sword',
+  ],
+  alcohol: [
+    'beer-bottle',
+    'beer-mug',
+    'clinking-beer-mugs',
+    'bottle-with-popping-cork',
+    'cocktail-glass',
+    'sake',
+    'tumbler-glass',
+    'wine-glass',
+  ],
+  drugs: ['pill', 'pills', 'syringe', 'cigarette'],
+};
 
 describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
   let encoder: Encoder;
@@ -230,19 +246,25 @@ describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => 
   });
 
   test('calibrate hits its target precision on the held-out split', async () => {
-    const others = openMojiNames().filter((n, i) => i % 37 === 0 && !WEAPON_EMOJI.includes(n));
+    const unsafe = new Map(
+      Object.entries(LABELLED).flatMap(([category, names]) => names.map((n) => [n, category])),
+    );
+    const others = openMojiNames().filter((n, i) => i % 31 === 0 && !unsafe.has(n));
     const rows: string[] = [];
-    for (const name of [...WEAPON_EMOJI, ...others]) {
+    for (const name of [...unsafe.keys(), ...others]) {
       const file = await renderOpenMoji(name, dir);
-      rows.push(JSON.stringify({ file, labels: WEAPON_EMOJI.includes(name) ? ['weapons'] : [] }));
+      rows.push(JSON.stringify({ file, labels: unsafe.has(name) ? [unsafe.get(name)] : [] }));
     }
     const manifest = join(dir, 'labelled.jsonl');
     writeFileSync(manifest, rows.join('\n'));
     const report = await calibratePolicy(encoder, DEFAULT_POLICY, await readManifest(manifest), {
       targetPrecision: 0.8,
     });
+    for (const c of report.categories.filter((c) => c.category in LABELLED))
+      console.log(
+        `# ${c.category}: threshold ${c.threshold.toFixed(3)}, calibration ${JSON.stringify(c.calibration)}, held-out ${JSON.stringify(c.heldOut)}`,
+      );
     const weapons = report.categories.find((c) => c.category === 'weapons')!;
-    console.log(`# weapons: ${JSON.stringify(weapons)}`);
     assert.ok(weapons.reached);
     assert.ok(weapons.heldOut.precision !== null && weapons.heldOut.precision >= 0.8);
     assert.ok(weapons.heldOut.recall !== null && weapons.heldOut.recall >= 0.5);

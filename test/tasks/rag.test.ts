@@ -181,7 +181,7 @@ describe('RAG with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
   let llm: FakeLlm;
   before(async () => {
     mkdirSync(data, { recursive: true });
-    const names = [...openMojiNames().filter((_, i) => i % 97 === 0), 'dog', 'piano', 'red-apple'];
+    const names = [...openMojiNames().filter((_, i) => i % 97 === 0), 'dog', 'musical-keyboard', 'red-apple'];
     for (const name of new Set(names)) await renderOpenMoji(name, data, 96);
     writeFileSync(join(data, 'bread.txt'), 'Bake the bread for forty minutes.\n');
     collection = await openCollection({ home }, 'rag', { model: MINI, create: true });
