@@ -53,7 +53,7 @@ export interface Filter {
 export interface SearchOptions {
   k: number;
   filter?: Filter;
-  /** HNSW beam width; raising it trades speed for recall. Default comes from the store's recall target. */
+  /** HNSW beam width: higher is slower and finds more. Default from `recallTarget`; embedded never goes below it. */
   ef?: number;
 }
 
@@ -86,13 +86,13 @@ export interface OpenStoreOptions {
   encoderId: string;
   /** Default `cosine`. */
   metric?: Metric;
-  /** Default `f32`. pgvector supports `f32` (vector) and `f16` (halfvec index). */
+  /** Default `f32`. pgvector: `f32` (vector) or `f16` (halfvec index), fixed when the collection is created. */
   quantization?: IndexQuantization;
   /** Picks the default search `ef`; default 0.95 recall@10. */
   recallTarget?: number;
   /** HNSW graph degree and build beam. Defaults: m 16, efConstruction 200. */
   hnsw?: { m?: number; efConstruction?: number };
-  /** Filters matching at most this many items are answered by exact scan, never by the ANN index. Default 4096. */
+  /** A search over at most this many items (after filtering) is an exact scan, never the ANN index. Default 4096. */
   exactScanMax?: number;
 }
 

@@ -121,6 +121,8 @@ export class ItemsDb {
     let db: Database.Database;
     try {
       db = new Database(path);
+      // Takes effect only while the file is new: a 2 KB vector row leaves half of a 4 KB page empty, ~1/8 of 16 KB.
+      db.pragma('page_size = 16384');
       db.pragma('journal_mode = WAL');
       // FULL: an acknowledged upsert survives power loss, not only a killed process.
       db.pragma('synchronous = FULL');

@@ -226,8 +226,11 @@ export class SqliteHnswStore implements Store {
   #hits(scored: readonly ScoredKey[]): SearchHit[] {
     const hits: SearchHit[] = [];
     for (const { rid, score } of scored) {
-      const record = this.#records.get(rid);
-      if (record) hits.push({ ...record, score });
+      const record = this.#records.get(rid) as SearchHit | undefined;
+      if (record) {
+        record.score = score;
+        hits.push(record);
+      }
     }
     return hits;
   }

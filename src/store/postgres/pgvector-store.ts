@@ -30,6 +30,8 @@ export const COLLECTIONS_TABLE = 'xmodal_collections';
 const UPSERT_BATCH = 500;
 // pgvector refuses larger values of hnsw.ef_search.
 const MAX_EF_SEARCH = 1000;
+// A table seen larger than exactScanMax is not counted again for this long (counting reads up to that many rows).
+const LARGE_RECHECK_MS = 10_000;
 
 const RECORD_COLUMNS = 'id, modality, uri, content_hash, mime, tags, meta';
 
@@ -56,6 +58,8 @@ export class PgvectorStore implements Store {
   /** `vector` or `halfvec`: the type the HNSW index was built on, fixed when the collection was created. */
   readonly #indexType: 'vector' | 'halfvec';
   #closed = false;
+  /** Until when an unfiltered search may skip counting: the table was seen larger than exactScanMax. */
+  #largeUntil = 0;
 
   private constructor(
     pool: pg.Pool,
@@ -189,9 +193,10 @@ export class PgvectorStore implements Store {
         if (await this.#matchesAtMost(client, filter, this.#options.exactScanMax)) {
           return await this.#exactSearch(client, query, k, filter);
         }
+        if (!filter) this.#largeUntil = Date.now() + LARGE_RECHECK_MS;
         await client.query(
           "SELECT set_config('hnsw.ef_search', $1, false), set_config('hnsw.iterative_scan', $2, false)",
-          [String(Math.min(ef, MAX_EF_SEARCH)), filter ? 'strict_order' : 'off'],
+          [String(Math.min(ef, MAX_EF_SEARCH)), filter || k > MAX_EF_SEARCH ? 'strict_order' : 'off'],
         );
         const where = filterToPgSql(filter, 3);
         const distance =
@@ -224,6 +229,7 @@ export class PgvectorStore implements Store {
     filter: NormalisedFilter | undefined,
     limit: number,
   ): Promise<boolean> {
+    if (!filter && Date.now() < this.#largeUntil) return false;
     const where = filterToPgSql(filter, 2);
     const result = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM ${this.#table} WHERE ${where.sql} LIMIT $1) AS m`,
