@@ -16,6 +16,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "training", "data"))
 from gm import DRUMS, FAMILIES, PROGRAMS  # noqa: E402
+from render_audio import vlq  # noqa: E402
 
 OUT = os.path.join(HERE, "audio")
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
@@ -23,15 +24,6 @@ VOICE = "en-us-nyc"
 INSTRUMENTS = [0, 6, 9, 11, 13, 19, 21, 24, 27, 30, 32, 40, 42, 46, 52, 56, 57, 60, 65, 68, 71, 73, 75, 105, 114, 122, 123, 124, 126]
 DRUM_KEYS = [36, 38, 42, 46, 49, 54, 56, 75]
 WORDS = ["dog", "cat", "bird", "car", "train", "rain", "sun", "moon", "water", "fire", "music", "piano", "guitar", "house", "tree", "flower", "apple", "coffee", "hello", "thank you"]
-
-
-def vlq(n):
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def midi(path, channel, program, key, seconds=1.4):

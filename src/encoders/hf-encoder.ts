@@ -49,12 +49,14 @@ export class HfEncoder implements Encoder {
     this.modalities = Object.keys(settings.family.towers) as Modality[];
   }
 
-  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+  /** Loads a part of the model once; a failed load is not cached, so a later call can retry. */
+  private once<T>(key: string, what: string, load: () => Promise<T>): Promise<T> {
     let pending = this.loaded.get(key);
     if (!pending) {
-      pending = load();
-      // A failed load must not be cached, so a later call can retry (e.g. after a file is added).
-      pending.catch(() => this.loaded.delete(key));
+      pending = load().catch((error) => {
+        this.loaded.delete(key);
+        throw xmodalError('MODEL_INVALID', `${this.id}: cannot load ${what} (${firstLine(error)})`, error);
+      });
       this.loaded.set(key, pending);
     }
     return pending;
@@ -64,63 +66,28 @@ export class HfEncoder implements Encoder {
     const tower: Tower | undefined = this.settings.family.towers[modality];
     if (!tower) throw xmodalError('MODALITY_UNSUPPORTED', `${this.id} does not embed ${modality}`);
     const { source, dtype, loadOptions } = this.settings;
-    return this.once(`model:${modality}`, async () => {
-      try {
-        return await tower.modelClass.from_pretrained(source, { ...loadOptions, dtype, device: 'cpu' });
-      } catch (error) {
-        throw xmodalError(
-          'MODEL_INVALID',
-          `${this.id}: cannot load the ${modality} model (${firstLine(error)})`,
-          error,
-        );
-      }
-    });
+    return this.once(`model:${modality}`, `the ${modality} model`, () =>
+      tower.modelClass.from_pretrained(source, { ...loadOptions, dtype, device: 'cpu' }),
+    );
   }
 
   private tokenizer(): Promise<Loose> {
-    return this.once('tokenizer', async () => {
-      try {
-        return await AutoTokenizer.from_pretrained(this.settings.source, this.settings.loadOptions);
-      } catch (error) {
-        throw xmodalError(
-          'MODEL_INVALID',
-          `${this.id}: cannot load the tokenizer (${firstLine(error)})`,
-          error,
-        );
-      }
-    });
+    const { source, loadOptions } = this.settings;
+    return this.once('tokenizer', 'the tokenizer', () => AutoTokenizer.from_pretrained(source, loadOptions));
   }
 
   private imagePreprocessing(): Promise<ImagePreprocessing> {
-    return this.once('image-preprocessing', async () => {
-      try {
-        const processor = await AutoImageProcessor.from_pretrained(
-          this.settings.source,
-          this.settings.loadOptions,
-        );
-        return imagePreprocessingFromConfig(processor.config);
-      } catch (error) {
-        throw xmodalError(
-          'MODEL_INVALID',
-          `${this.id}: cannot read preprocessor_config.json (${firstLine(error)})`,
-          error,
-        );
-      }
-    });
+    const { source, loadOptions } = this.settings;
+    return this.once('image-preprocessing', 'preprocessor_config.json', async () =>
+      imagePreprocessingFromConfig((await AutoImageProcessor.from_pretrained(source, loadOptions)).config),
+    );
   }
 
   private audioFeatures(): Promise<Loose> {
-    return this.once('audio-features', async () => {
-      try {
-        return await AutoFeatureExtractor.from_pretrained(this.settings.source, this.settings.loadOptions);
-      } catch (error) {
-        throw xmodalError(
-          'MODEL_INVALID',
-          `${this.id}: cannot load the audio feature extractor (${firstLine(error)})`,
-          error,
-        );
-      }
-    });
+    const { source, loadOptions } = this.settings;
+    return this.once('audio-features', 'the audio feature extractor', () =>
+      AutoFeatureExtractor.from_pretrained(source, loadOptions),
+    );
   }
 
   private async run(
