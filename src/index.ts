@@ -1,6 +1,14 @@
+export { AdaptedEncoder, readAdapter, saveAdapter } from './encoders/adapter.js';
 export type { Dtype, Encoder, EncoderOptions, Modality } from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
 export { dot, l2normalize } from './encoders/vectors.js';
 export { type ErrorCode, XmodalError } from './errors.js';
+export { type AdaptOptions, type Pair, pairRetrieval, trainAdapter } from './tasks/adapt.js';
+export { type ClassifyOptions, classify, classifyInputs, type LabelScore } from './tasks/classify.js';
 export { embedInputs, type Input, parseInput, similarity } from './tasks/embed.js';
+export { moderate, moderateInputs, type Policy } from './tasks/moderate.js';
+export { DEFAULT_POLICY } from './tasks/policies/default.js';
+export { collectionQuality, measureVectors } from './tasks/quality.js';
+export { type Answer, type AskOptions, ask } from './tasks/rag.js';
+export { openCollection } from './tasks/workspace.js';
