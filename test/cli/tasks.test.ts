@@ -179,7 +179,7 @@ describe('xmodal quality', () => {
     const text = await runCli(['--home', home, 'quality', '--plot', plot]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^collection "default": text 0, image 3, audio 1; 4 measured\n/);
-    assert.match(text.stdout, /k-means silhouette \(k=2\) +(-?\d\.\d{3}|n\/a)  \(cluster sizes \d \d\)/);
+    assert.match(text.stdout, /k-means silhouette \(k=2\) +(-?\d\.\d{3}|n\/a) {2}\(cluster sizes \d \d\)/);
     assert.match(text.stdout, /modality gap image–audio/);
     assert.match(readFileSync(plot, 'utf8'), /^<svg /);
     const json = await runCli(['--home', home, 'quality', '--json', '-k', '3']);
@@ -280,6 +280,29 @@ describe('xmodal adapt and --adapter', () => {
       '--json',
     ]);
     assert.equal(classified.code, 0, classified.stderr);
+  });
+
+  test('xmodal eval measures the adapted model the same way as the bare one', async () => {
+    const manifest = join(work, 'eval.jsonl');
+    writeFileSync(
+      manifest,
+      images
+        .slice(0, 4)
+        .flatMap((f, i) => [
+          JSON.stringify({ id: `t${i}`, modality: 'text', text: `picture ${i}`, label: `p${i}` }),
+          JSON.stringify({ id: `i${i}`, modality: 'image', path: join(IMAGES, f), label: `p${i}` }),
+        ])
+        .join('\n'),
+    );
+    const bare = await runCli(['eval', '--manifest', manifest, '--model', TINY_BUNDLE, '--json']);
+    const adapted = await runCli(['eval', '--manifest', manifest, '--adapter', adapter, '--json']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(adapted.code, 0, adapted.stderr);
+    assert.equal(JSON.parse(adapted.stdout).model, adapter);
+    assert.equal(
+      JSON.parse(bare.stdout).retrieval[0].queries,
+      JSON.parse(adapted.stdout).retrieval[0].queries,
+    );
   });
 
   test('errors: an adapter for another model, a missing pairs file', async () => {
