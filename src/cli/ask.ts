@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { xmodalError } from '../errors.js';
 import type { ChatApi } from '../tasks/chat.js';
 import { ask, type Source } from '../tasks/rag.js';
-import { HttpReranker } from '../tasks/rerank.js';
+import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
@@ -20,6 +20,7 @@ interface AskFlags extends ModelFlags {
   rescore: boolean;
   rerankUrl?: string;
   rerankModel?: string;
+  crossEncoder?: string;
   images?: boolean;
   sourcesOnly?: boolean;
   json?: boolean;
@@ -63,6 +64,10 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
           'a rerank endpoint (Jina/Cohere/vLLM/TEI style) for documents with text',
         )
         .option('--rerank-model <name>', 'model the rerank endpoint should use')
+        .option(
+          '--cross-encoder <dir>',
+          'a local cross-encoder folder (Hugging Face ONNX layout) to rerank texts with',
+        )
         .option('--images', "attach the sources' images (for a vision model)")
         .option('--sources-only', 'retrieve and rerank, but ask no LLM')
         .option('--json', 'print {"answer","citations":[...],"sources":[...]}'),
@@ -76,6 +81,12 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
         'give --llm-url and --llm-model (or XMODAL_LLM_URL/XMODAL_LLM_MODEL), or --sources-only',
       );
     const apiKey = process.env.XMODAL_LLM_API_KEY;
+    if (flags.rerankUrl && flags.crossEncoder)
+      throw xmodalError('BAD_ARGUMENT', 'give --rerank-url or --cross-encoder, not both');
+    const crossEncoder = flags.crossEncoder ? new CrossEncoderReranker(flags.crossEncoder) : undefined;
+    const textReranker: TextReranker | undefined = flags.rerankUrl
+      ? new HttpReranker(flags.rerankUrl, flags.rerankModel, apiKey)
+      : crossEncoder;
     const collection = await openCollection(workspaceOf(command), flags.collection, {
       model: flags.model,
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
@@ -86,9 +97,7 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
         rerankTop: positiveInteger('--candidates', flags.candidates),
         fusion: flags.fusion,
         rescore: flags.rescore,
-        textReranker: flags.rerankUrl
-          ? new HttpReranker(flags.rerankUrl, flags.rerankModel, apiKey)
-          : undefined,
+        textReranker,
         sendImages: flags.images,
         llm: flags.sourcesOnly ? undefined : { url: url!, model: model!, api: flags.llmApi, apiKey },
       });
@@ -102,6 +111,7 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
       if (listed.length === 0) process.stdout.write('  (none)\n');
       for (const s of listed) process.stdout.write(`  ${describe(s)}\n`);
     } finally {
+      await crossEncoder?.dispose();
       await collection.close();
     }
   });

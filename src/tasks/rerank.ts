@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AutoModelForSequenceClassification, AutoTokenizer, env } from '@huggingface/transformers';
 import type { Modality } from '../encoders/encoder.js';
 import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import { postJson } from './http-json.js';
 import { promptDirections, templatesFor } from './prompts.js';
-import { documentText, type RetrievedDocument, RRF_K } from './retrieve.js';
+import { documentText, type RetrievedDocument } from './retrieve.js';
 import type { OpenCollection } from './workspace.js';
 
 /** Scores (query, passage) pairs together, e.g. a cross-encoder behind an HTTP rerank endpoint. */
@@ -16,8 +19,6 @@ export interface RerankOptions {
   /** Rescore with the encoder: the question through each item modality's prompt templates. Default true. */
   rescore?: boolean;
   textReranker?: TextReranker;
-  /** Weight of the text reranker's ranking against the encoder's in the fusion. Default 2: it reads both texts. */
-  textWeight?: number;
   lang?: string;
 }
 
@@ -30,9 +31,8 @@ export interface RerankedDocument extends RetrievedDocument {
 
 /**
  * Reorders retrieved documents. Encoder rescoring asks the question the way each modality is described
- * (an image of …, the sound of …); a text reranker reads the document's text with the question. With both,
- * the two rankings are fused by weighted reciprocal rank (a document without text keeps its rescoring rank
- * in both).
+ * (an image of …, the sound of …). A text reranker then reads each document's text with the question and
+ * reorders the documents that have text among the places they held; documents without text keep theirs.
  */
 export async function rerankDocuments(
   collection: OpenCollection,
@@ -61,20 +61,10 @@ export async function rerankDocuments(
     }
   }
   const base = (d: RerankedDocument) => d.rescore ?? d.score;
-  const baseRank = rankBy(docs, base);
-  if (!options.textReranker) return [...docs].sort((a, b) => base(b) - base(a));
-  const textRank = rankBy(
-    docs.filter((d) => d.textScore !== undefined),
-    (d) => d.textScore!,
-  );
-  const weight = options.textWeight ?? 2;
-  const fused = (d: RerankedDocument) =>
-    1 / (RRF_K + baseRank.get(d)!) + weight / (RRF_K + (textRank.get(d) ?? baseRank.get(d)!));
-  return [...docs].sort((a, b) => fused(b) - fused(a) || base(b) - base(a));
-}
-
-function rankBy<T>(items: readonly T[], score: (item: T) => number): Map<T, number> {
-  return new Map([...items].sort((a, b) => score(b) - score(a)).map((item, i) => [item, i + 1]));
+  const ranked = [...docs].sort((a, b) => base(b) - base(a));
+  const read = ranked.filter((d) => d.textScore !== undefined).sort((a, b) => b.textScore! - a.textScore!);
+  let next = 0;
+  return ranked.map((d) => (d.textScore === undefined ? d : read[next++]));
 }
 
 async function rescoreWithEncoder(
@@ -141,5 +131,59 @@ export class HttpReranker implements TextReranker {
       if (typeof r.index === 'number' && typeof score === 'number') scores[r.index] = score;
     }
     return scores;
+  }
+}
+
+/**
+ * A local cross-encoder (a Hugging Face folder with `onnx/model.onnx`, e.g. an ms-marco MiniLM export) run
+ * by transformers.js: query and passage are read together; the score is the last logit.
+ */
+export class CrossEncoderReranker implements TextReranker {
+  private readonly folder: string;
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js tokenizers and models are untyped JS.
+  private loaded?: Promise<{ tokenizer: any; model: any }>;
+
+  constructor(folder: string) {
+    this.folder = resolve(folder);
+    if (!existsSync(resolve(this.folder, 'onnx', 'model.onnx')))
+      throw xmodalError('MODEL_NOT_FOUND', `${folder}: no cross-encoder here (onnx/model.onnx is missing)`);
+  }
+
+  private load() {
+    this.loaded ??= (async () => {
+      env.allowLocalModels = true;
+      const options = { local_files_only: true, dtype: 'fp32', device: 'cpu' } as const;
+      try {
+        return {
+          tokenizer: await AutoTokenizer.from_pretrained(this.folder, options),
+          model: await AutoModelForSequenceClassification.from_pretrained(this.folder, options),
+        };
+      } catch (error) {
+        throw xmodalError(
+          'MODEL_INVALID',
+          `${this.folder}: cannot load the cross-encoder (${String(error).split('\n')[0]})`,
+          error,
+        );
+      }
+    })();
+    return this.loaded;
+  }
+
+  async rerank(query: string, passages: readonly string[]): Promise<number[]> {
+    if (passages.length === 0) return [];
+    const { tokenizer, model } = await this.load();
+    const inputs = tokenizer(
+      passages.map(() => query),
+      { text_pair: [...passages], padding: true, truncation: true },
+    );
+    const { logits } = await model(inputs);
+    const [rows, columns] = logits.dims as number[];
+    const data = logits.data as Float32Array;
+    return Array.from({ length: rows }, (_, i) => data[i * columns + columns - 1]);
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = await this.loaded?.catch(() => undefined);
+    await loaded?.model.dispose?.();
   }
 }

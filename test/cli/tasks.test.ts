@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { errorLines, runCli } from '../helpers/cli.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/llm-server.js';
-import { AUDIO, IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { AUDIO, IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 const work = tempDir('xmodal-tasks-cli-');
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -381,6 +381,37 @@ describe('xmodal ask', () => {
     const sources = await runCli(['--home', home, 'ask', 'bread', '--sources-only', '--sources', '1']);
     assert.equal(sources.code, 0, sources.stderr);
     assert.match(sources.stdout, /^sources:\n {2}\[1\] [a-z+]+ {2}[a-z.]+(, [a-z.]+)?\n$/);
+  });
+
+  test('--cross-encoder reranks with a local model', async () => {
+    const crossEncoder = join(ROOT, 'test/fixtures/models/tiny-cross-encoder');
+    const result = await runCli([
+      '--home',
+      home,
+      'ask',
+      'bake the bread',
+      '--sources-only',
+      '--cross-encoder',
+      crossEncoder,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).sources.length, 2);
+    await expectError(
+      [
+        '--home',
+        home,
+        'ask',
+        'x',
+        '--sources-only',
+        '--cross-encoder',
+        crossEncoder,
+        '--rerank-url',
+        llm.url,
+      ],
+      2,
+      /--rerank-url or --cross-encoder, not both/,
+    );
   });
 
   test('errors: no LLM named, an unreachable LLM', async () => {

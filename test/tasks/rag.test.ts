@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ingest } from '../../src/tasks/ingest.js';
 import { ask, buildMessages, citedSources, type Source } from '../../src/tasks/rag.js';
-import { HttpReranker, rerankDocuments } from '../../src/tasks/rerank.js';
+import { CrossEncoderReranker, HttpReranker, rerankDocuments } from '../../src/tasks/rerank.js';
 import { fuse, retrieveDocuments } from '../../src/tasks/retrieve.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/llm-server.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { openMojiNames, renderOpenMoji } from '../helpers/openmoji.js';
-import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+import { AUDIO, FIXTURES, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
 
 describe('fusion arithmetic', () => {
   test('reciprocal-rank fusion sums 1/(60 + rank) over modalities; average means the similarities', () => {
@@ -78,13 +78,42 @@ describe('retrieval, reranking and answers (fixture model, local LLM server)', (
       rescore: false,
       textReranker: reranker,
     });
-    assert.ok(reranked[0].key.endsWith('/recipe'), reranked.map((d) => d.key).join(' '));
+    const read = reranked.filter((d) => d.textScore !== undefined);
+    assert.ok(read[0].key.endsWith('/recipe'), read.map((d) => d.key).join(' '));
+    for (let i = 1; i < read.length; i++) assert.ok(read[i - 1].textScore! >= read[i].textScore!);
+    // The image-only document keeps the place retrieval gave it.
+    const street = (list: { key: string }[]) => list.findIndex((d) => d.key.endsWith('/street'));
+    assert.equal(street(reranked), street(docs));
     const request = llm.received.at(-1)!;
     assert.equal(request.path, '/v1/rerank');
     assert.equal(request.body.model, 'test-reranker');
     assert.equal(request.body.query, 'bread crust');
     assert.equal((request.body.documents as string[]).length, 3, 'only documents with text are sent');
     assert.equal(reranked.find((d) => d.key.endsWith('/street'))!.textScore, undefined);
+  });
+
+  test('a local cross-encoder reads the question with each text', async () => {
+    // The fixture cross-encoder scores how many words the question and a passage share.
+    const reranker = new CrossEncoderReranker(join(FIXTURES, 'models', 'tiny-cross-encoder'));
+    try {
+      assert.deepEqual(
+        await reranker.rerank('how long does the bread bake', [
+          'A brown dog runs.',
+          'Bake the bread.',
+          'the',
+        ]),
+        [0, 3, 1],
+      );
+      const docs = await retrieveDocuments(collection, 'how long does the bread bake');
+      const reranked = await rerankDocuments(collection, 'how long does the bread bake', docs, {
+        rescore: false,
+        textReranker: reranker,
+      });
+      assert.ok(reranked.filter((d) => d.textScore !== undefined)[0].key.endsWith('/recipe'));
+    } finally {
+      await reranker.dispose();
+    }
+    assert.throws(() => new CrossEncoderReranker(FIXTURES), /no cross-encoder here/);
   });
 
   test('encoder rescoring scores every document against the templated question', async () => {
