@@ -89,6 +89,11 @@ export class AnnIndex {
     return new AnnIndex(dir, config, index, generation);
   }
 
+  /** The usearch index itself: for benchmarks that time bare HNSW calls on this very graph. */
+  get native(): InstanceType<typeof Index> {
+    return this.#index;
+  }
+
   get origin(): AnnOrigin {
     return this.#origin;
   }

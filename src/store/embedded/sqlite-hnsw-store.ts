@@ -1,6 +1,6 @@
 // The embedded Store: SQLite (WAL) holds the truth, a usearch HNSW graph answers nearest-neighbour queries.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { xmodalError } from '../../errors.js';
 import type {
   CollectionInfo,
@@ -28,6 +28,10 @@ import { ItemsDb } from './items-db.js';
 import { RecordCache } from './record-cache.js';
 
 export const ITEMS_FILE = 'items.sqlite';
+// Searches look at SQLite for other processes' writes at most this often; a read costs ~1-25 µs (fstat under mmap).
+const OTHER_PROCESS_POLL_MS = 100;
+/** Writes per collection directory by any handle in this process, so sibling handles see them at once. */
+const writesInProcess = new Map<string, number>();
 
 export interface EmbeddedOptions {
   /** Save the ANN index after this many changed keys; default a fifth of the index, at least 10,000. */
@@ -43,10 +47,14 @@ export class SqliteHnswStore implements Store {
   #closed = false;
   /** The SQLite generation the graph and record cache were last brought up to. */
   #synced = -1;
+  readonly #dir: string;
+  #seenWrites = -1;
+  #polledAt = 0;
   /** Scratch space for the normalised query: search runs synchronously, so one per store is enough. */
   readonly #query: Float32Array;
 
-  private constructor(db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
+  private constructor(dir: string, db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
+    this.#dir = resolve(dir);
     this.info = db.info;
     this.#db = db;
     this.#ann = ann;
@@ -75,11 +83,16 @@ export class SqliteHnswStore implements Store {
         },
         db,
       );
-      return new SqliteHnswStore(db, ann, options);
+      return new SqliteHnswStore(dir, db, ann, options);
     } catch (error) {
       db.close();
       throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${(error as Error).message}`, error);
     }
+  }
+
+  /** The usearch graph behind search, for benchmarks timing bare HNSW calls against the store on one graph. */
+  get hnswIndex() {
+    return this.#ann.native;
   }
 
   /** How the ANN index was obtained on open. */
@@ -130,7 +143,7 @@ export class SqliteHnswStore implements Store {
     const query = prepareVector(vector, this.info, 'query', this.#query);
     const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
     const filter = normaliseFilter(options.filter);
-    this.#sync();
+    this.#syncIfChanged();
     if (!filter) {
       // A collection this small is scanned exactly: cheap, and it makes small answers deterministic.
       if (this.#ann.size() <= this.#options.exactScanMax)
@@ -244,7 +257,18 @@ export class SqliteHnswStore implements Store {
     this.#synced = generation;
   }
 
+  /** Syncs after a write by any handle in this process at once, and after other processes' within the poll interval. */
+  #syncIfChanged(): void {
+    const writes = writesInProcess.get(this.#dir) ?? 0;
+    const now = performance.now();
+    if (writes === this.#seenWrites && now - this.#polledAt < OTHER_PROCESS_POLL_MS) return;
+    this.#seenWrites = writes;
+    this.#polledAt = now;
+    this.#sync();
+  }
+
   #afterWrite(): void {
+    writesInProcess.set(this.#dir, (writesInProcess.get(this.#dir) ?? 0) + 1);
     this.#sync();
     const every = this.#options.indexSaveEvery ?? Math.max(10_000, Math.floor(this.#ann.size() / 5));
     if (this.#ann.unsaved >= every) this.#ann.save(this.#db);
