@@ -23,7 +23,10 @@ export interface RerankOptions {
 }
 
 export interface RerankedDocument extends RetrievedDocument {
-  /** Encoder rescoring: mean over modalities of the best item's similarity to the templated question. */
+  /**
+   * Encoder rescoring: for each of the document's modalities, its best item's similarity to the templated
+   * question standardised among the candidates of that modality (a z-score); their mean.
+   */
   rescore?: number;
   /** The text reranker's score of the document's text. */
   textScore?: number;
@@ -31,7 +34,7 @@ export interface RerankedDocument extends RetrievedDocument {
 
 /**
  * Reorders retrieved documents. Encoder rescoring asks the question the way each modality is described
- * (an image of …, the sound of …). A text reranker then reads each document's text with the question and
+ * (an image of …, the sound of …) and compares documents by how far they stand out within each modality. A text reranker then reads each document's text with the question and
  * reorders the documents that have text among the places they held; documents without text keep theirs.
  */
 export async function rerankDocuments(
@@ -83,16 +86,34 @@ async function rescoreWithEncoder(
     );
     directions.set(modality, direction);
   }
+  const best = new Map<RerankedDocument, Partial<Record<Modality, number>>>();
   for (const doc of docs) {
-    const best: Partial<Record<Modality, number>> = {};
+    const own: Partial<Record<Modality, number>> = {};
     for (const hit of doc.hits) {
       const item = await collection.store.get(hit.id);
       if (!item) continue;
-      const s = dot(directions.get(hit.modality)!, item.vector);
-      best[hit.modality] = Math.max(best[hit.modality] ?? -Infinity, s);
+      own[hit.modality] = Math.max(
+        own[hit.modality] ?? -Infinity,
+        dot(directions.get(hit.modality)!, item.vector),
+      );
     }
-    const values = Object.values(best);
-    doc.rescore = values.length ? values.reduce((a, b) => a + b, 0) / values.length : -Infinity;
+    best.set(doc, own);
+  }
+  // Similarities of different modalities are not comparable (the modality gap puts text-to-text far above
+  // text-to-image): each counts by how far it stands out among the candidates of its own modality.
+  const standardized = new Map<RerankedDocument, number[]>(docs.map((d) => [d, []]));
+  for (const modality of modalities) {
+    const scored = docs.filter((d) => best.get(d)![modality] !== undefined);
+    const values = scored.map((d) => best.get(d)![modality]!);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / values.length);
+    scored.forEach((d, i) => {
+      standardized.get(d)!.push(sd > 1e-9 ? (values[i] - mean) / sd : 0);
+    });
+  }
+  for (const doc of docs) {
+    const z = standardized.get(doc)!;
+    doc.rescore = z.length ? z.reduce((a, b) => a + b, 0) / z.length : -Infinity;
   }
 }
 

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Modality } from '../../src/encoders/encoder.js';
+import { dot } from '../../src/encoders/vectors.js';
 import { ingest } from '../../src/tasks/ingest.js';
+import { promptDirections, TEMPLATES } from '../../src/tasks/prompts.js';
 import { ask, buildMessages, citedSources, type Source } from '../../src/tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, rerankDocuments } from '../../src/tasks/rerank.js';
 import { fuse, retrieveDocuments } from '../../src/tasks/retrieve.js';
@@ -116,11 +119,36 @@ describe('retrieval, reranking and answers (fixture model, local LLM server)', (
     assert.throws(() => new CrossEncoderReranker(FIXTURES), /no cross-encoder here/);
   });
 
-  test('encoder rescoring scores every document against the templated question', async () => {
+  test('encoder rescoring: the templated question, standardised within each modality, averaged', async () => {
     const docs = await retrieveDocuments(collection, 'a dog');
     const rescored = await rerankDocuments(collection, 'a dog', docs);
-    assert.ok(rescored.every((d) => typeof d.rescore === 'number' && d.rescore >= -1 && d.rescore <= 1));
     for (let i = 1; i < rescored.length; i++) assert.ok(rescored[i - 1].rescore! >= rescored[i].rescore!);
+    // By hand: best similarity per document and modality to the template ensemble, z-scored per modality.
+    const best = new Map<string, Partial<Record<Modality, number>>>();
+    for (const modality of ['text', 'image', 'audio'] as const) {
+      const [direction] = await promptDirections(collection.encoder, [['a dog']], TEMPLATES.en[modality]);
+      for (const doc of docs)
+        for (const hit of doc.hits.filter((h) => h.modality === modality)) {
+          const s = dot(direction, (await collection.store.get(hit.id))!.vector);
+          const own = best.get(doc.key) ?? {};
+          own[modality] = Math.max(own[modality] ?? -Infinity, s);
+          best.set(doc.key, own);
+        }
+    }
+    const z = new Map<string, number[]>();
+    for (const modality of ['text', 'image', 'audio'] as const) {
+      const keys = docs.map((d) => d.key).filter((k) => best.get(k)?.[modality] !== undefined);
+      const values = keys.map((k) => best.get(k)![modality]!);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / values.length);
+      keys.forEach((k, i) => {
+        z.set(k, [...(z.get(k) ?? []), sd > 1e-9 ? (values[i] - mean) / sd : 0]);
+      });
+    }
+    for (const doc of rescored) {
+      const mine = z.get(doc.key)!;
+      assert.ok(Math.abs(doc.rescore! - mine.reduce((a, b) => a + b, 0) / mine.length) < 1e-5, doc.key);
+    }
   });
 
   test('ask: the OpenAI-compatible server gets numbered sources and the question; citations map back', async () => {
