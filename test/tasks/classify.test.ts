@@ -118,7 +118,18 @@ describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
 
   test('OpenMoji emoji (a style it never saw) get the right label with a margin', async () => {
     const labels = ['dog', 'cat', 'car', 'red apple', 'guitar', 'house', 'sun', 'bicycle', 'fish', 'rocket'];
-    const names = ['dog', 'cat', 'automobile', 'red-apple', 'guitar', 'house', 'sun', 'bicycle', 'fish', 'rocket'];
+    const names = [
+      'dog',
+      'cat',
+      'automobile',
+      'red-apple',
+      'guitar',
+      'house',
+      'sun',
+      'bicycle',
+      'fish',
+      'rocket',
+    ];
     const margins: number[] = [];
     let right = 0;
     for (const [i, name] of names.entries()) {
