@@ -145,22 +145,24 @@ describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
     assert.ok(margins.filter((m) => m > 0.2).length >= names.length / 2, 'most wins by over 0.2 probability');
   });
 
-  test('held-out instrument, drum and speech clips: the right kind of sound wins', async () => {
+  test('held-out instrument and drum clips (an unseen soundfont): the instrument family', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'demo/audio/manifest.json'), 'utf8')) as {
-      clips: { file: string; label: string; kind: string }[];
+      clips: { file: string; label: string; kind: string; family?: string }[];
     };
-    const clips = manifest.clips.filter((c) => c.kind !== 'speech');
-    const labels = clips.map((c) => c.label);
+    // General MIDI families ("strings", "brass", …) and "percussion" for the drum kit.
+    const clips = manifest.clips.filter((c) => c.family);
+    const labels = [...new Set(clips.map((c) => c.family!))];
     const results = await classifyInputs(
       encoder,
       clips.map((c) => ({ modality: 'audio', source: join(ROOT, 'demo/audio', c.file) })),
-      { labels, k: 5 },
+      { labels, k: 3 },
     );
-    const top1 = results.filter((r, i) => r[0].label === clips[i].label).length;
-    const top5 = results.filter((r, i) => r.some((s) => s.label === clips[i].label)).length;
+    const top1 = results.filter((r, i) => r[0].label === clips[i].family).length;
+    const top3 = results.filter((r, i) => r.some((s) => s.label === clips[i].family)).length;
     console.log(
-      `# sounds: top-1 ${top1}/${clips.length}, top-5 ${top5}/${clips.length} among ${labels.length} labels`,
+      `# sounds: top-1 ${top1}/${clips.length}, top-3 ${top3}/${clips.length} among ${labels.length} families`,
     );
-    assert.ok(top5 >= clips.length / 2, `top-5 ${top5}/${clips.length}`);
+    assert.ok(top1 >= (2 * clips.length) / labels.length, `top-1 ${top1}/${clips.length}: not twice chance`);
+    assert.ok(top3 >= clips.length / 2, `top-3 ${top3}/${clips.length}`);
   });
 });
