@@ -135,11 +135,9 @@ export function prepareVector(
     );
   }
   let norm = 0;
-  for (let i = 0; i < vector.length; i++) {
-    const x = vector[i];
-    if (!Number.isFinite(x)) throw xmodalError('BAD_ARGUMENT', `${what}: vector has a non-finite value`);
-    norm += x * x;
-  }
+  for (let i = 0; i < vector.length; i++) norm += vector[i] * vector[i];
+  // A NaN or infinity anywhere makes the sum non-finite; f32 squares cannot overflow an f64 sum.
+  if (!Number.isFinite(norm)) throw xmodalError('BAD_ARGUMENT', `${what}: vector has a non-finite value`);
   if (info.metric === 'ip') {
     out.set(vector);
     return out;
