@@ -119,6 +119,7 @@ def main():
     p.add_argument("--data", default=os.path.join(HERE, ".data"))
     p.add_argument("--run", default=os.path.join(HERE, ".data", "run"), help="folder with image.pt; audio.pt and audio.log go there")
     p.add_argument("--text", help="checkpoint with the frozen text tower to bind to (default RUN/image.pt)")
+    p.add_argument("--init", help="continue from this audio.pt")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -168,6 +169,10 @@ def main():
     mean, std = f.mean(dim=(0, 1)), f.std(dim=(0, 1)).clamp(min=1.0)
     tower = AudioTower(mean=mean, std=std).to(device)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(20.0), device=device))
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        tower.load_state_dict(init["audio"])
+        log_scale.data.fill_(math.log(init["audio_scale"]))
     decay = [q for n, q in tower.named_parameters() if q.ndim >= 2]
     no_decay = [q for n, q in tower.named_parameters() if q.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay + [log_scale], "weight_decay": 0.0}], lr=args.lr)
