@@ -243,8 +243,11 @@ describe('RAG with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
     writeFileSync(join(data, 'bread.txt'), 'Bake the bread for forty minutes.\n');
     collection = await openCollection({ home }, 'rag', { model: MINI, create: true });
     await ingest(collection, { paths: [data] });
-    // A model that trusts its first source.
-    llm = await startFakeLlm(() => 'That is shown in [1].');
+    // An LLM that reads the sources it is given and cites the one that shows a dog.
+    llm = await startFakeLlm((prompt) => {
+      const n = /\[(\d+)\] image: dog\.png/.exec(prompt)?.[1];
+      return n ? `A dog is shown in [${n}].` : 'None of the sources shows a dog.';
+    });
   });
   after(async () => {
     await collection?.close();
@@ -258,8 +261,11 @@ describe('RAG with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
     console.log(
       `# sources: ${answer.sources.map((s) => `${s.files.map((f) => f.split('/').pop()).join('+')} ${s.score.toFixed(3)}`).join(', ')}`,
     );
+    const rank = answer.sources.findIndex((s) => s.uri === join(data, 'dog.png'));
+    assert.ok(rank >= 0 && rank < 3, `dog.png is source ${rank + 1}`);
+    assert.equal(answer.citations.length, 1);
     assert.equal(answer.citations[0].uri, join(data, 'dog.png'));
     const user = (llm.received.at(-1)!.body.messages as { content: string }[])[1].content;
-    assert.match(user, /\[1\] image: dog\.png/);
+    assert.match(user, new RegExp(`\\[${rank + 1}\\] image: dog\\.png`));
   });
 });
