@@ -6,7 +6,7 @@ import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import { postJson } from './http-json.js';
 import { promptDirections, templatesFor } from './prompts.js';
-import { documentText, type RetrievedDocument } from './retrieve.js';
+import { documentText, type RetrievedDocument, RRF_K } from './retrieve.js';
 import type { OpenCollection } from './workspace.js';
 
 /** Scores (query, passage) pairs together, e.g. a cross-encoder behind an HTTP rerank endpoint. */
@@ -24,8 +24,8 @@ export interface RerankOptions {
 
 export interface RerankedDocument extends RetrievedDocument {
   /**
-   * Encoder rescoring: for each of the document's modalities, its best item's similarity to the templated
-   * question standardised among the candidates of that modality (a z-score); their mean.
+   * Encoder rescoring: Σ over the document's modalities of 1/(60 + rank), ranking the candidates of each
+   * modality by their best item's similarity to the templated question.
    */
   rescore?: number;
   /** The text reranker's score of the document's text. */
@@ -34,7 +34,7 @@ export interface RerankedDocument extends RetrievedDocument {
 
 /**
  * Reorders retrieved documents. Encoder rescoring asks the question the way each modality is described
- * (an image of …, the sound of …) and compares documents by how far they stand out within each modality. A text reranker then reads each document's text with the question and
+ * (an image of …, the sound of …), ranks the candidates within each modality and fuses the ranks. A text reranker then reads each document's text with the question and
  * reorders the documents that have text among the places they held; documents without text keep theirs.
  */
 export async function rerankDocuments(
@@ -100,20 +100,15 @@ async function rescoreWithEncoder(
     best.set(doc, own);
   }
   // Similarities of different modalities are not comparable (the modality gap puts text-to-text far above
-  // text-to-image): each counts by how far it stands out among the candidates of its own modality.
-  const standardized = new Map<RerankedDocument, number[]>(docs.map((d) => [d, []]));
+  // text-to-image): rank the documents within each modality and fuse the ranks, as retrieval does.
+  for (const doc of docs) doc.rescore = 0;
   for (const modality of modalities) {
-    const scored = docs.filter((d) => best.get(d)![modality] !== undefined);
-    const values = scored.map((d) => best.get(d)![modality]!);
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / values.length);
-    scored.forEach((d, i) => {
-      standardized.get(d)!.push(sd > 1e-9 ? (values[i] - mean) / sd : 0);
+    const scored = docs
+      .filter((d) => best.get(d)![modality] !== undefined)
+      .sort((a, b) => best.get(b)![modality]! - best.get(a)![modality]!);
+    scored.forEach((d, rank) => {
+      d.rescore! += 1 / (RRF_K + rank + 1);
     });
-  }
-  for (const doc of docs) {
-    const z = standardized.get(doc)!;
-    doc.rescore = z.length ? z.reduce((a, b) => a + b, 0) / z.length : -Infinity;
   }
 }
 
