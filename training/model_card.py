@@ -1,0 +1,42 @@
+"""Fill the model card template with measured numbers: model_card.py EVAL.json OUT.md [AUDIO_RUN_TEXT]"""
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROWS = [
+    ("text→image R@10, English names", "t2i_en", "recall@10", "≥ 0.7"),
+    ("text→image R@10, Italian names", "t2i_it", "recall@10", "≥ 0.6"),
+    ("text→image R@1, English", "t2i_en", "recall@1", ""),
+    ("text→image R@10, German / French / Spanish", ("t2i_de", "t2i_fr", "t2i_es"), "recall@10", ""),
+    ("text→image R@10, Japanese / Chinese / Russian", ("t2i_ja", "t2i_zh", "t2i_ru"), "recall@10", ""),
+    ("image→text R@10, English", "i2t_en", "recall@10", ""),
+    ("9 emoji categories zero-shot (English names)", "category_9", "accuracy", "≥ 0.6"),
+    ("9 emoji categories zero-shot (Italian names)", "category_9_it", "accuracy", ""),
+    ("GM family (16) zero-shot, TimGM6mb", "gm_family_16_timgm6mb", "accuracy", "≥ 0.5"),
+    ("GM instrument (128) zero-shot, TimGM6mb", "gm_program_128_timgm6mb", "accuracy", ""),
+    ("GM drum (47) zero-shot, TimGM6mb", "drum_47_timgm6mb", "accuracy", ""),
+    ("spoken word → text R@1, English, held-out voices", "speech_en_a2t", "recall@1", "≥ 0.6"),
+    ("spoken word → text R@1, Italian, held-out voices", "speech_it_a2t", "recall@1", ""),
+    ("spoken emoji name → OpenMoji image R@10 (English)", "speech_en_a2i", "recall@10", "> 5× chance"),
+]
+
+
+def main():
+    res = json.load(open(sys.argv[1]))["results"]
+    lines = ["| measure | value | issue target |", "|---|---|---|"]
+    for name, key, metric, target in ROWS:
+        keys = key if isinstance(key, tuple) else (key,)
+        if not all(k in res for k in keys):
+            continue
+        value = " / ".join(f"{res[k][metric]:.3f}" for k in keys)
+        if key == "speech_en_a2i":
+            value += f" (chance {res[key]['chance@10']:.4f})"
+        lines.append(f"| {name} | {value} | {target} |")
+    card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", sys.argv[3] if len(sys.argv) > 3 else "")
+    open(sys.argv[2], "w", encoding="utf-8").write(card)
+
+
+if __name__ == "__main__":
+    main()
