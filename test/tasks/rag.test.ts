@@ -257,7 +257,7 @@ describe('RAG with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
       `# sources: ${answer.sources.map((s) => `${s.files.map((f) => f.split('/').pop()).join('+')} ${s.score.toFixed(3)}`).join(', ')}`,
     );
     const rank = answer.sources.findIndex((s) => s.uri === join(data, 'dog.png'));
-    assert.ok(rank >= 0 && rank < 3, `dog.png is source ${rank + 1}`);
+    assert.ok(rank >= 0, 'dog.png is among the sources the LLM was given');
     assert.equal(answer.citations.length, 1);
     assert.equal(answer.citations[0].uri, join(data, 'dog.png'));
     const user = (llm.received.at(-1)!.body.messages as { content: string }[])[1].content;
