@@ -98,8 +98,8 @@ async function prepare(path: string): Promise<PreparedFile> {
 
 /**
  * Indexes files into a collection: unchanged files (same content hash) are skipped, changed ones re-embedded,
- * bad ones reported and skipped. Each file's items are written in one upsert, so a run killed at any point
- * and run again ends with every file exactly once.
+ * bad ones reported and skipped. Each batch of whole files is written in one upsert, so a run killed at any
+ * point and run again ends with every file exactly once.
  */
 export async function ingest(collection: OpenCollection, options: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
@@ -174,14 +174,19 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     return rows.map((row) => [row]);
   };
 
-  const write = async (file: PreparedFile, vectors: Float32Array[]) => {
-    const items = itemsFor(file, vectors);
+  /**
+   * Writes whole files: their items in one upsert (one transaction, so a file is never half-written), then
+   * deletes chunks they no longer have. A crash between the two leaves two content hashes on a file, which
+   * the next run sees as changed and cleans up.
+   */
+  const write = async (files: readonly PreparedFile[], vectors: Float32Array[][]) => {
+    const items = files.flatMap((file, i) => itemsFor(file, vectors[i]));
     await store.upsert(items);
     const fresh = new Set(items.map((i) => i.id));
-    const stale = (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id));
+    const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
     if (stale.length) await store.delete(stale);
-    progress.indexed++;
-    progress.done++;
+    progress.indexed += files.length;
+    progress.done += files.length;
     report();
   };
 
@@ -194,14 +199,15 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write(file, (await embedFiles([file]))[0]);
+          await write([file], await embedFiles([file]));
         } catch (error) {
           fail(file.path, error);
         }
       }
       return;
     }
-    for (const [i, file] of batch.entries()) await write(file, vectors[i]);
+    // One transaction per batch: a durable commit per file would cost more than embedding it.
+    await write(batch, vectors);
   };
 
   const pending = new Map<Modality, PreparedFile[]>();
