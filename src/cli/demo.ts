@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_MODEL, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
 import type { SearchHit } from '../store/store.js';
@@ -31,13 +29,7 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       .option('--no-serve', 'only build the collection and print the example searches'),
   ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
     process.stdout.write('xmodal demo: indexing shipped emoji and sounds (first run only) ...\n');
-    // Until xmodal-mini ships, the demo runs on the random-weight fixture bundle: the plumbing, not the quality.
-    const fallback = existsSync(join(SHIPPED_MODELS_DIR, DEFAULT_MODEL))
-      ? undefined
-      : join(SHIPPED_MODELS_DIR, '..', 'test', 'fixtures', 'models', 'tiny-bundle');
-    if (fallback && !flags.model)
-      process.stdout.write('  (xmodal-mini is not shipped yet: using the random-weight fixture model)\n');
-    const model = flags.model ?? process.env.XMODAL_MODEL ?? fallback;
+    const model = flags.model ?? process.env.XMODAL_MODEL;
     const collection = await buildDemoCollection(workspaceOf(command), {
       model,
       onProgress: (stage, report) =>
