@@ -26,10 +26,26 @@ interface IconSet {
   height?: number;
 }
 
-/** A spread of OpenMoji emoji (a style xmodal-mini never trained on), named by what they show. */
+let openMojiSet: IconSet | undefined;
+
+/** The OpenMoji icon set from its npm package (a style xmodal-mini never trained on), loaded once. */
+export function openMojiIcons(): IconSet {
+  openMojiSet ??= createRequire(import.meta.url)('@iconify-json/openmoji/icons.json') as IconSet;
+  return openMojiSet;
+}
+
+/** One OpenMoji emoji as a standalone SVG document of `size` pixels. */
+export function openMojiSvg(name: string, size = 256): string {
+  const set = openMojiIcons();
+  const icon = set.icons[name];
+  if (!icon) throw new Error(`no OpenMoji icon ${name}`);
+  const [w, h] = [icon.width ?? set.width ?? 72, icon.height ?? set.height ?? 72];
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${size}" height="${size}">${icon.body}</svg>`;
+}
+
+/** A spread of OpenMoji emoji, named by what they show. */
 function demoIcons(): [string, string][] {
-  const require = createRequire(import.meta.url);
-  const set: IconSet = require('@iconify-json/openmoji/icons.json');
+  const set = openMojiIcons();
   const names = Object.keys(set.icons)
     .filter((name) => !SKIP.test(name) && name.split('-').length <= 3)
     .sort();
@@ -39,14 +55,7 @@ function demoIcons(): [string, string][] {
     picked.add(names[Math.floor(i)]);
   for (const must of ['dog', 'cat', 'red-apple', 'automobile', 'piano', 'sun', 'house', 'guitar'])
     if (set.icons[must]) picked.add(must);
-  return [...picked].map((name) => {
-    const icon = set.icons[name];
-    const [w, h] = [icon.width ?? set.width ?? 72, icon.height ?? set.height ?? 72];
-    return [
-      name,
-      `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="256" height="256">${icon.body}</svg>`,
-    ];
-  });
+  return [...picked].map((name) => [name, openMojiSvg(name)]);
 }
 
 /** Renders the demo emoji to PNG files once (they are what search results show and serve). */
