@@ -19,6 +19,7 @@ interface ModerateFlags extends ModelFlags {
 interface CalibrateFlags extends ModerateFlags {
   manifest: string;
   targetPrecision: string;
+  confidence: string;
   holdout: string;
   out?: string;
 }
@@ -31,6 +32,8 @@ const percent = (x: number | null) => (x === null ? '  n/a' : `${(100 * x).toFix
 const pr = (m: PrecisionRecall) =>
   `precision ${percent(m.precision)} recall ${percent(m.recall)} (${m.flagged} flagged, ${m.positives} positive)`;
 
+const bound = (c: CategoryCalibration) =>
+  c.precisionBound === null ? '' : `, precision at least ${percent(c.precisionBound).trim()}`;
 const note = (c: CategoryCalibration) =>
   c.calibration.positives === 0 ? ' (no positive examples: kept)' : c.reached ? '' : ' (target not reached)';
 
@@ -68,6 +71,11 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
       .requiredOption('--manifest <file>', 'JSON Lines: {"file": "path", "labels": ["weapons"]} ([] = safe)')
       .option('--policy <file>', 'policy JSON (default: the shipped policy)')
       .option('--target-precision <p>', 'precision each category should reach', '0.9')
+      .option(
+        '--confidence <c>',
+        'how sure the threshold must be of that precision (its lower bound; 0.5 = the estimate itself)',
+        '0.9',
+      )
       .option('--holdout <share>', 'share of examples held out to report on', '0.3')
       .option('--out <file>', 'write the policy with the chosen thresholds here')
       .option('--json', 'print the calibration report as JSON'),
@@ -80,16 +88,18 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
     try {
       const report = await calibratePolicy(encoder, policy, examples, {
         targetPrecision: Number(flags.targetPrecision),
+        confidence: Number(flags.confidence),
         holdout: Number(flags.holdout),
       });
       if (flags.out) writeFileSync(flags.out, `${JSON.stringify(report.policy, null, 2)}\n`);
       if (flags.json) return printJson(report);
       process.stdout.write(
-        `${report.examples.calibration} calibration / ${report.examples.heldOut} held-out examples, target precision ${report.targetPrecision}\n`,
+        `${report.examples.calibration} calibration / ${report.examples.heldOut} held-out examples, ` +
+          `target precision ${report.targetPrecision} at ${report.confidence} confidence\n`,
       );
       for (const c of report.categories) {
         process.stdout.write(
-          `${c.category}: threshold ${c.threshold.toFixed(3)}${note(c)}\n` +
+          `${c.category}: threshold ${c.threshold.toFixed(3)}${bound(c)}${note(c)}\n` +
             `  calibration ${pr(c.calibration)}\n  held-out    ${pr(c.heldOut)}\n`,
         );
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { probit } from 'simple-statistics';
 import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
@@ -27,7 +28,12 @@ export interface PrecisionRecall {
 export interface CategoryCalibration {
   category: string;
   threshold: number;
-  /** Whether the calibration split reached the target precision at this threshold. */
+  /**
+   * The precision the category keeps at this threshold with the asked confidence: the Wilson lower bound
+   * of the calibration split's precision (null when no positive example was there to choose with).
+   */
+  precisionBound: number | null;
+  /** Whether that bound reached the target precision. */
   reached: boolean;
   calibration: PrecisionRecall;
   heldOut: PrecisionRecall;
@@ -37,19 +43,27 @@ export interface CalibrationReport {
   /** The input policy with the chosen thresholds. */
   policy: Policy;
   targetPrecision: number;
+  confidence: number;
   examples: { calibration: number; heldOut: number };
   categories: CategoryCalibration[];
 }
 
 export interface CalibrateOptions {
   targetPrecision: number;
+  /**
+   * How sure the chosen threshold must be of reaching the target: precision on a finite calibration split
+   * is an estimate, so the threshold is chosen on its lower confidence bound. Default 0.9; 0.5 uses the
+   * split's precision as it is.
+   */
+  confidence?: number;
   /** Share of the examples kept out of threshold choice and used to report on. Default 0.3. */
   holdout?: number;
 }
 
 /**
- * Chooses each unsafe category's threshold on a calibration split: the lowest one whose precision reaches
- * the target (so recall is as high as it can be there), then reports precision and recall on held-out data.
+ * Chooses each unsafe category's threshold on a calibration split: the lowest one whose precision, by its
+ * lower confidence bound, reaches the target (so recall is as high as it can be there), then reports
+ * precision and recall on held-out data.
  */
 export async function calibratePolicy(
   encoder: Encoder,
@@ -61,6 +75,9 @@ export async function calibratePolicy(
   const target = options.targetPrecision;
   if (!(target > 0 && target <= 1))
     throw xmodalError('BAD_ARGUMENT', `target precision must be in (0, 1], got ${target}`);
+  const confidence = options.confidence ?? 0.9;
+  if (!(confidence >= 0.5 && confidence < 1))
+    throw xmodalError('BAD_ARGUMENT', `confidence must be in [0.5, 1), got ${confidence}`);
   const unsafe = new Set(policy.unsafe.map((c) => c.name));
   for (const example of examples)
     for (const label of example.labels)
@@ -90,11 +107,14 @@ export async function calibratePolicy(
         positive: e.labels.includes(category.name),
       }));
     const fit = points(calibration, calibrationScores);
-    const chosen = chooseThreshold(fit, target) ?? { threshold: category.threshold!, reached: false };
+    const chosen = chooseThreshold(fit, target, confidence) ?? {
+      threshold: category.threshold!,
+      precisionBound: null,
+      reached: false,
+    };
     return {
       category: category.name,
-      threshold: chosen.threshold,
-      reached: chosen.reached,
+      ...chosen,
       calibration: precisionRecall(fit, chosen.threshold),
       heldOut: precisionRecall(points(heldOut, heldOutScores), chosen.threshold),
     };
@@ -103,6 +123,7 @@ export async function calibratePolicy(
   return {
     policy: { ...policy, unsafe: policy.unsafe.map((c) => ({ ...c, threshold: thresholds.get(c.name)! })) },
     targetPrecision: target,
+    confidence,
     examples: { calibration: calibration.length, heldOut: heldOut.length },
     categories,
   };
@@ -111,33 +132,50 @@ export async function calibratePolicy(
 type Point = { score: number; positive: boolean };
 
 /**
- * The lowest threshold at which precision reaches `target`, set halfway to the next lower score; when none
- * does, the most precise one. Undefined when the split has no positive example.
+ * The lowest threshold whose precision, by its lower bound at `confidence`, reaches `target`, set halfway
+ * to the next lower score; when none does, the one with the highest bound. Undefined when the split has no
+ * positive example.
  */
 export function chooseThreshold(
   points: readonly Point[],
   target: number,
-): { threshold: number; reached: boolean } | undefined {
+  confidence = 0.9,
+): { threshold: number; precisionBound: number; reached: boolean } | undefined {
   const positives = points.filter((p) => p.positive).length;
   if (positives === 0) return undefined;
   const sorted = [...points].sort((a, b) => b.score - a.score);
-  let best: { index: number; precision: number; recall: number } | undefined;
-  let lowestReaching: number | undefined;
+  let best: { index: number; bound: number; recall: number } | undefined;
+  let lowestReaching: { index: number; bound: number } | undefined;
   let tp = 0;
   for (let i = 0; i < sorted.length; i++) {
     if (sorted[i].positive) tp++;
     // Cut only between distinct scores: everything at this score is in.
     if (i + 1 < sorted.length && sorted[i + 1].score === sorted[i].score) continue;
-    const precision = tp / (i + 1);
+    const bound = precisionLowerBound(tp, i + 1, confidence);
     const recall = tp / positives;
-    if (precision >= target) lowestReaching = i;
-    if (!best || precision > best.precision || (precision === best.precision && recall > best.recall))
-      best = { index: i, precision, recall };
+    if (bound >= target) lowestReaching = { index: i, bound };
+    if (!best || bound > best.bound || (bound === best.bound && recall > best.recall))
+      best = { index: i, bound, recall };
   }
-  const index = lowestReaching ?? best!.index;
+  const { index, bound } = lowestReaching ?? best!;
   const below = sorted[index + 1]?.score;
   const threshold = below === undefined ? sorted[index].score : (sorted[index].score + below) / 2;
-  return { threshold, reached: lowestReaching !== undefined };
+  return { threshold, precisionBound: bound, reached: lowestReaching !== undefined };
+}
+
+/**
+ * The Wilson score lower bound of a proportion `hits / n`, one-sided at `confidence` (0.5: the proportion
+ * itself). Unlike the plain proportion it does not trust 3 hits out of 3 as much as 300 out of 300.
+ */
+export function precisionLowerBound(hits: number, n: number, confidence: number): number {
+  if (n === 0) return 0;
+  const p = hits / n;
+  if (confidence === 0.5) return p;
+  const z = probit(confidence);
+  const z2 = z * z;
+  const centre = p + z2 / (2 * n);
+  const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return (centre - spread) / (1 + z2 / n);
 }
 
 export function precisionRecall(points: readonly Point[], threshold: number): PrecisionRecall {

@@ -123,14 +123,19 @@ describe('xmodal moderate', () => {
       manifest,
       '--target-precision',
       '0.5',
+      '--confidence',
+      '0.6',
       '--out',
       out,
       '--model',
       TINY_BUNDLE,
     ]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^4 calibration \/ 2 held-out examples, target precision 0\.5\n/);
-    assert.match(result.stdout, /weapons: threshold \d\.\d{3}/);
+    assert.match(
+      result.stdout,
+      /^4 calibration \/ 2 held-out examples, target precision 0\.5 at 0\.6 confidence\n/,
+    );
+    assert.match(result.stdout, /weapons: threshold \d\.\d{3}, precision at least \d+%/);
     assert.match(result.stdout, /held-out +precision/);
     const calibrated = JSON.parse(readFileSync(out, 'utf8'));
     assert.notEqual(calibrated.unsafe[0].threshold, 0);
@@ -148,6 +153,20 @@ describe('xmodal moderate', () => {
       ['moderate', 'calibrate', '--manifest', join(work, 'none.jsonl'), '--model', TINY_BUNDLE],
       4,
       /cannot read manifest/,
+    );
+    await expectError(
+      [
+        'moderate',
+        'calibrate',
+        '--manifest',
+        join(work, 'labelled.jsonl'),
+        '--confidence',
+        '1',
+        '--model',
+        TINY_BUNDLE,
+      ],
+      2,
+      /confidence must be in \[0\.5, 1\)/,
     );
   });
 });
