@@ -53,7 +53,11 @@ export function mixToMono(channels: readonly Float32Array[]): Float32Array {
  * Band-limited sinc resampling (libsamplerate compiled to WebAssembly, its fastest sinc converter: about
  * 97 dB SNR, far below what an embedding model can hear, and 3x faster than the medium one).
  */
-export async function resample(samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array> {
+export async function resample(
+  samples: Float32Array,
+  fromRate: number,
+  toRate: number,
+): Promise<Float32Array> {
   if (fromRate === toRate) return samples;
   const { create, ConverterType } = libsamplerate;
   // A fresh converter per clip: a reused one carries filter state over, which would make embeddings depend

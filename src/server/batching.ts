@@ -125,11 +125,13 @@ export class BatchingEncoder implements Encoder {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  readonly logitScale?: number;
   readonly inner: Encoder;
   private readonly queues: Record<Modality, ModalityQueue>;
 
-  constructor(inner: Encoder, options: BatchingOptions = {}) {
+  constructor(inner: Encoder & { logitScale?: number }, options: BatchingOptions = {}) {
     this.inner = inner;
+    this.logitScale = inner.logitScale;
     this.id = inner.id;
     this.dim = inner.dim;
     this.modalities = inner.modalities;

@@ -63,11 +63,12 @@ export class CollectionPool {
     const opened = await openCollection(this.workspace, name, { ...options, encoder: this.encoderOptions });
     // Models load their towers lazily, so the collection's own copy costs nothing when the shared one is used.
     let shared = this.encoders.get(opened.encoder.id);
+    let own: Encoder | undefined = opened.encoder;
     if (!shared) {
       shared = this.share(opened.encoder);
       this.encoders.set(shared.id, shared);
+      own = undefined; // the shared wrapper holds it now, and the pool disposes it
     }
-    const own = opened.encoder === shared ? undefined : opened.encoder;
     return {
       encoder: shared,
       store: opened.store,

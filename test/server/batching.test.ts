@@ -67,6 +67,12 @@ describe('BatchingEncoder', () => {
     assert.ok(maxDiff(third[1], alonePhoto) < 1e-5);
   });
 
+  test("an adapted model's own logit scale shows through the wrapper (classification uses it)", () => {
+    const adapted = Object.assign(Object.create(plain), { logitScale: 42 }) as Encoder;
+    assert.equal(new BatchingEncoder(adapted).logitScale, 42);
+    assert.equal(new BatchingEncoder(plain).logitScale, undefined);
+  });
+
   test('a lone call is not held longer than the wait', async () => {
     const batching = new BatchingEncoder(plain, { maxBatch: 64, maxWaitMs: 5 });
     await batching.embedText(['warm up']);
