@@ -1,12 +1,20 @@
 #!/bin/sh
 # Rebuild xmodal-mini from npm + Debian packages: data -> train -> export -> verify -> eval.
-#   sh training/build.sh            (all stages; RUN=training/.data/run, OUT=models/xmodal-mini)
+#   sh training/build.sh            (all stages, on CPU; RUN=training/.data/run, OUT=models/xmodal-mini)
 #   STAGES="export verify eval" sh training/build.sh     (a subset)
 # Needs /usr/bin/python3 with Debian python3-torch/onnx/numpy/PIL, libopenblas0-pthread, fluidsynth,
 # fluid-soundfont-gm, musescore-general-soundfont-small, timgm6mb-soundfont, espeak-ng, node 20.
-# Every stage runs on CPU (Debian torch 1.13, one thread) and uses CUDA when torch finds it
-# (training/gpu/image_stage.sh ran stage 1 on a GPU for an earlier, discarded run). Stages 1b+1c and 2
-# only read the stage-1 checkpoint, so they may run side by side.
+# Every stage runs on CPU (Debian torch 1.13, one thread) and uses CUDA when torch finds it.
+# The shipped model ran stages image and finetune on one GPU instead (training/gpu/image_stage.sh, two calls of
+# 411 + 293 s on an H200), the rest here:
+#   STAGES=data sh training/build.sh && sh training/gpu/pack.sh
+#   GPU: OUT=training/.data/run-gpu/A sh training/gpu/image_stage.sh stage1   (training/.data/gpu carried along)
+#   cp training/.data/run-gpu/A/image.pt training/.data/run-gpu/A/image-stage1.pt
+#   sh training/gpu/pack.sh training/.data/run-gpu/A/image-stage1.pt
+#   GPU: OUT=training/.data/run-gpu/Aft sh training/gpu/image_stage.sh finetune
+#   RUN=training/.data/run-gpu/A IMAGE=training/.data/run-gpu/Aft/image.pt STAGES="prompts audio export verify eval" sh training/build.sh
+# All on CPU the image stages take ~90 min and give a weaker model (the previous xmodal-mini, made so: text->image
+# R@10 0.35 English). Stages 1b+1c and 2 only read the stage-1 checkpoint, so they may run side by side.
 set -e
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
@@ -14,6 +22,7 @@ PY=/usr/bin/python3
 D=training/.data
 RUN=${RUN:-$D/run}
 OUT=${OUT:-models/xmodal-mini}
+IMAGE=${IMAGE:-$RUN/ft2/image.pt}   # the fine-tuned image tower (stage 1c) that export and eval use
 STAGES=${STAGES:-"data image prompts finetune audio export verify eval"}
 has() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
@@ -26,7 +35,7 @@ if has data; then
   $PY training/data/render_audio.py $D                # fluidsynth GM + espeak-ng words; TimGM6mb, voices held out
   $PY training/data/check_audio_features.py $D        # torch log-mel == transformers.js ClapFeatureExtractor
 fi
-if has image; then   # stage 1: image + text towers (shipped run: 45 min wall time on one busy CPU core)
+if has image; then   # stage 1: image + text towers (45 min of wall time on one busy CPU core)
   $PY training/train_image.py --data $D --out $RUN --batch 256 --lr 2e-3 --widths 16,32,64,128,256 --cartoon --steps 100000000 --minutes ${IMAGE_MINUTES:-45} --eval-every 500 --seed 0
   cp $RUN/image.pt $RUN/image-stage1.pt
 fi
@@ -34,7 +43,7 @@ if has prompts; then  # stage 1b: text tower distilled to read "a picture of {}"
   $PY training/train_prompts.py --data $D --run $RUN --steps ${PROMPT_STEPS:-2500} --seed 0
 fi
 if has finetune; then   # stage 1c: image tower only, frozen text, outlined flat-colour augmentation
-  # the shipped run did it in two legs (24 + 19 min), as CPU time came free
+  # two legs (24 + 19 min), as CPU time came free when the previous model was made
   $PY training/train_image.py --data $D --out $RUN/ft --init $RUN/image-stage1.pt --freeze-text --cartoon --widths 16,32,64,128,256 --batch 256 --lr 1e-3 --steps 100000000 --minutes 24 --eval-every 500 --seed 1
   $PY training/train_image.py --data $D --out $RUN/ft2 --init $RUN/ft/image.pt --freeze-text --cartoon --widths 16,32,64,128,256 --batch 256 --lr 6e-4 --steps 100000000 --minutes 19 --eval-every 100000 --seed 2
 fi
@@ -45,14 +54,14 @@ if has audio; then   # stage 2: audio tower against the frozen text tower (Image
 fi
 if has export; then
   # text: distilled (1b); image: fine-tuned (1c); audio: stage 2 -- all in the stage-1 text space
-  $PY training/export.py --data $D --run $RUN --out $OUT --text $RUN/image.pt --image $RUN/ft2/image.pt --audio $RUN/audio2/audio.pt
+  $PY training/export.py --data $D --run $RUN --out $OUT --text $RUN/image.pt --image $IMAGE --audio $RUN/audio2/audio.pt
 fi
 if has verify; then
   node training/data/verify-export.mjs $OUT $RUN/export-check.json
 fi
 if has eval; then
-  $PY training/evaluate.py --data $D --run $RUN --text $RUN/image.pt --image $RUN/ft2/image.pt --audio $RUN/audio2/audio.pt
-  $PY training/model_card.py $RUN/eval.json $OUT/README.md "in two legs (1,300 + 1,400 steps × 128, see audio.log and audio2/audio.log)"
+  $PY training/evaluate.py --data $D --run $RUN --text $RUN/image.pt --image $IMAGE --audio $RUN/audio2/audio.pt
+  $PY training/model_card.py $RUN/eval.json $OUT/README.md "in two legs, 15 + 12 min (1,300 + 1,400 steps × 128; see audio.log and audio2/audio.log)"
   node training/data/build-manifest.mjs $D test/fixtures/heldout
   npx tsx src/cli/main.ts eval --model $OUT --manifest test/fixtures/heldout/manifest.jsonl
 fi

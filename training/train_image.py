@@ -4,12 +4,16 @@
 
 Logs one line per --log-every steps to OUT/image.log; evaluates on held-out OpenMoji every --eval-every steps
 and saves OUT/image.pt (towers, logit scale, config) at the end.
+
+On a GPU (training/gpu/image_stage.sh) add --workers N: batches are then sampled in N DataLoader processes, one
+RNG stream each, so the GPU is not kept waiting on Python; same model, loss, schedule and checkpoint.
 """
 
 import argparse
 import json
 import math
 import os
+import random
 import sys
 import time
 
@@ -62,6 +66,44 @@ def positive_mask(train, idx, sids):
     return m[:, inv]
 
 
+def sample_batch(train, texts, batch, n_emoji, rng):
+    """n_emoji emoji and batch - n_emoji icons drawn with replacement, one sampled text each: (indices, positive mask, token ids, attention mask)."""
+    idx = np.concatenate([np.array([rng.choice(train.emoji_idx) for _ in range(n_emoji)]), np.array([rng.choice(train.icon_idx) for _ in range(batch - n_emoji)])])
+    sids = np.array([train.describe[i].sample(rng) for i in idx])
+    ids, mask = texts.batch(sids)
+    return torch.from_numpy(idx), torch.from_numpy(positive_mask(train, idx, sids)), ids, mask
+
+
+class Batches(torch.utils.data.IterableDataset):
+    """Endless sample_batch()es for --workers N; the positive mask travels bit-packed (8x less shared memory)."""
+
+    def __init__(self, train, texts, batch, n_emoji, seed):
+        self.train, self.texts, self.batch, self.n_emoji, self.seed = train, texts, batch, n_emoji, seed
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        rng = random.Random(self.seed * 1000 + torch.utils.data.get_worker_info().id + 1)
+        while True:
+            idx, pos, ids, mask = sample_batch(self.train, self.texts, self.batch, self.n_emoji, rng)
+            yield idx, torch.from_numpy(np.packbits(pos.numpy(), axis=1)), ids, mask
+
+
+def batch_source(args, train, texts, n_emoji, rng, device):
+    """A function returning the next (indices, positive mask, token ids, attention mask) on the device."""
+    if not args.workers:  # in the training loop, from the run's seeded RNG
+        return lambda: tuple(t.to(device) for t in sample_batch(train, texts, args.batch, n_emoji, rng))
+    cuda = device.type == "cuda"
+    loader = iter(torch.utils.data.DataLoader(Batches(train, texts, args.batch, n_emoji, args.seed), batch_size=None, num_workers=args.workers,
+                                              pin_memory=cuda, prefetch_factor=4, persistent_workers=True))
+    shifts = torch.arange(7, -1, -1, device=device, dtype=torch.uint8)
+
+    def next_batch():
+        idx, packed, ids, mask = (t.to(device, non_blocking=cuda) for t in next(loader))
+        return idx, ((packed.unsqueeze(-1) >> shifts) & 1).flatten(1)[:, : args.batch].bool(), ids, mask
+
+    return next_batch
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=os.path.join(HERE, ".data"))
@@ -79,10 +121,13 @@ def main():
     p.add_argument("--cartoon", action="store_true", help="also fake outlined flat-colour art (see data.cartoonise)")
     p.add_argument("--minutes", type=float, default=0, help="if set, the LR schedule follows wall time and training stops after it (GPU runs)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--workers", type=int, default=0, help="0: sample batches in the training loop (CPU); N: in N DataLoader processes (GPU runs)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = seeded(args.seed)
     device = torch.device(args.device)
+    if device.type == "cuda":  # speed only: TF32 matmuls/convolutions, autotuned kernels
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = True
     gen = torch.Generator(device=device)
     gen.manual_seed(args.seed)
 
@@ -100,7 +145,7 @@ def main():
     txt_tower = TextTower(texts.vocab_size).to(device)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0), device=device))
     if args.init:
-        init = torch.load(args.init, map_location="cpu")
+        init = torch.load(args.init, map_location="cpu", weights_only=False)  # torch >= 2.6 defaults to True
         img_tower.load_state_dict(init["image"])
         txt_tower.load_state_dict(init["text"])
         log_scale.data.fill_(math.log(init["logit_scale"]))
@@ -120,31 +165,29 @@ def main():
     say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
     say(f"# stage image: {len(train.rows)} train images ({len(train.emoji_idx)} emoji, {len(train.icon_idx)} icons), {len(held.rows)} held-out, vocab {texts.vocab_size}, {json.dumps(vars(args))}")
     n_emoji = int(round(args.batch * args.emoji_share))
+    next_batch = batch_source(args, train, texts, n_emoji, rng, device)
     running = []
     for step in range(10**9 if args.minutes else args.steps):
-        idx = np.concatenate([np.array([rng.choice(train.emoji_idx) for _ in range(n_emoji)]), np.array([rng.choice(train.icon_idx) for _ in range(args.batch - n_emoji)])])
-        sids = np.array([train.describe[i].sample(rng) for i in idx])
-        pos = torch.from_numpy(positive_mask(train, idx, sids)).to(device)
-        ids, mask = texts.batch(sids)
-        x = augment_images(pixels[torch.from_numpy(idx).to(device)].permute(0, 3, 1, 2).float() / 255.0, gen, cartoon=args.cartoon)
+        idx, pos, ids, mask = next_batch()
+        x = augment_images(pixels[idx].permute(0, 3, 1, 2).float() / 255.0, gen, cartoon=args.cartoon)
         img = img_tower(normalise(x))
         with torch.set_grad_enabled(not args.freeze_text):
-            txt = txt_tower(ids.to(device), mask.to(device))
+            txt = txt_tower(ids, mask)
         loss = multi_positive_nce(img, txt, pos, log_scale.exp().clamp(max=100))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        running.append(loss.item())
+        running.append(loss.detach())  # read back only at log steps: a GPU need not wait each step
         if (step + 1) % args.log_every == 0:
             el = time.time() - t0
-            say(f"step {step + 1} loss {np.mean(running):.4f} scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} {(step + 1) * args.batch / el:.0f} img/s {el / 60:.1f} min")
+            say(f"step {step + 1} loss {torch.stack(running).mean().item():.4f} scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} {(step + 1) * args.batch / el:.0f} img/s {el / 60:.1f} min")
             running = []
         done = step + 1 == args.steps or (args.minutes and progress(step) >= 1.0)
         if (step + 1) % args.eval_every == 0 or done:
             ev = heldout_eval(img_tower, txt_tower, texts, held, device)
             say(f"eval step {step + 1} " + " | ".join(f"{k}: {fmt(v)}" for k, v in ev.items()))
-            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": float(log_scale.exp().clamp(max=100)), "image_size": size, "image_widths": widths, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
+            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": log_scale.exp().clamp(max=100).item(), "image_size": size, "image_widths": widths, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
             torch.save({k: ({n: t.cpu() for n, t in v.items()} if isinstance(v, dict) and k in ("image", "text") else v) for k, v in ckpt.items()}, os.path.join(args.out, "image.pt"))
         if done:
             break
