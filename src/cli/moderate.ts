@@ -74,7 +74,7 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
       .option(
         '--confidence <c>',
         'how sure the threshold must be of that precision (its lower bound; 0.5 = the estimate itself)',
-        '0.9',
+        '0.95',
       )
       .option('--holdout <share>', 'share of examples held out to report on', '0.3')
       .option('--out <file>', 'write the policy with the chosen thresholds here')

@@ -52,7 +52,7 @@ export interface CalibrateOptions {
   targetPrecision: number;
   /**
    * How sure the chosen threshold must be of reaching the target: precision on a finite calibration split
-   * is an estimate, so the threshold is chosen on its lower confidence bound. Default 0.9; 0.5 uses the
+   * is an estimate, so the threshold is chosen on its lower confidence bound. Default 0.95; 0.5 uses the
    * split's precision as it is.
    */
   confidence?: number;
@@ -75,7 +75,7 @@ export async function calibratePolicy(
   const target = options.targetPrecision;
   if (!(target > 0 && target <= 1))
     throw xmodalError('BAD_ARGUMENT', `target precision must be in (0, 1], got ${target}`);
-  const confidence = options.confidence ?? 0.9;
+  const confidence = options.confidence ?? 0.95;
   if (!(confidence >= 0.5 && confidence < 1))
     throw xmodalError('BAD_ARGUMENT', `confidence must be in [0.5, 1), got ${confidence}`);
   const unsafe = new Set(policy.unsafe.map((c) => c.name));
@@ -139,7 +139,7 @@ type Point = { score: number; positive: boolean };
 export function chooseThreshold(
   points: readonly Point[],
   target: number,
-  confidence = 0.9,
+  confidence = 0.95,
 ): { threshold: number; precisionBound: number; reached: boolean } | undefined {
   const positives = points.filter((p) => p.positive).length;
   if (positives === 0) return undefined;

@@ -311,13 +311,13 @@ describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => 
           `(${c.calibration.positives} animals of ${report.examples.calibration}); held-out P ${c.heldOut.precision?.toFixed(3)} R ${c.heldOut.recall?.toFixed(3)} (${c.heldOut.positives} of ${report.examples.heldOut})`,
       );
       assert.ok(c.reached);
-      // The threshold is chosen on the lower 90% bound of the calibration precision, so the held-out
-      // precision reaches the target itself (with the plain estimate it fell short: 0.791 for 0.8).
+      // The threshold is chosen on the lower 95% bound of the calibration precision, so the held-out
+      // precision reaches the target itself (with the plain estimate it fell short: 0.761 for 0.8).
       assert.ok(
         c.heldOut.precision !== null && c.heldOut.precision >= target,
         `held-out precision ${c.heldOut.precision}`,
       );
-      // That caution costs recall, most at 0.9 (about a third of the animals is still flagged).
+      // That caution costs recall, most at 0.9 (under half of the animals is still flagged).
       assert.ok(c.heldOut.recall !== null && c.heldOut.recall >= 0.3, `held-out recall ${c.heldOut.recall}`);
     }
   });
