@@ -25,7 +25,6 @@ const EF = efForRecall(0.95);
 const EF_SWEEP = [EF, 128];
 const PG_N = quick ? 2000 : 10_000;
 const PG_QUERIES = quick ? 100 : 200;
-const ROUNDS = 5;
 
 interface Row {
   method: string;
@@ -113,22 +112,40 @@ async function timeQueries(nq: number, search: (q: number) => Promise<bigint[]> 
   return { qps: nq / ((performance.now() - start) / 1000), found };
 }
 
-type Searcher = (q: number) => Promise<bigint[]> | bigint[];
+/** A method's own call, timed, and how to read ids from its answer, untimed: the bench's bookkeeping is no one's cost. */
+interface Searcher<T = unknown> {
+  search: (q: number) => Promise<T> | T;
+  ids: (answer: T) => bigint[];
+}
+const searcher = <T>(search: (q: number) => Promise<T> | T, ids: (answer: T) => bigint[]): Searcher =>
+  ({ search, ids }) as Searcher;
 
-/** QPS of searchers over the same queries, taking turns on blocks (rotating order); each block's best of ROUNDS. */
+/** Every order of 0..n-1. */
+function permutations(n: number): number[][] {
+  if (n === 0) return [[]];
+  return permutations(n - 1).flatMap((order) =>
+    Array.from({ length: n }, (_, at) => [...order.slice(0, at), n - 1, ...order.slice(at)]),
+  );
+}
+
+/**
+ * QPS of searchers over the same queries, taking turns on blocks; each block's best of one round per turn order.
+ * Every order, not a rotation: a searcher running a block right after another on the same graph finds it in the CPU
+ * caches (~7% faster), and a rotation always puts the same searcher second.
+ */
 async function alternate(searchers: Searcher[]): Promise<{ qps: number; found: bigint[][] }[]> {
   const BLOCK = 50;
   const blocks = Math.ceil(QUERIES / BLOCK);
+  const orders = permutations(searchers.length);
   const best = searchers.map(() => new Array<number>(blocks).fill(Number.POSITIVE_INFINITY));
-  const found = searchers.map(() => [] as bigint[][]);
-  for (let round = 0; round < ROUNDS; round++) {
+  const answers = searchers.map(() => [] as unknown[]);
+  for (let round = 0; round < orders.length; round++) {
     for (let block = 0; block < blocks; block++) {
-      for (let turn = 0; turn < searchers.length; turn++) {
-        const which = (turn + block + round) % searchers.length;
+      for (const which of orders[(round + block) % orders.length]) {
         const start = performance.now();
         for (let q = block * BLOCK; q < Math.min(QUERIES, (block + 1) * BLOCK); q++) {
-          const ids = await searchers[which](q);
-          if (round === 0) found[which][q] = ids;
+          const answer = await searchers[which].search(q);
+          if (round === 0) answers[which][q] = answer;
         }
         best[which][block] = Math.min(best[which][block], performance.now() - start);
       }
@@ -136,7 +153,7 @@ async function alternate(searchers: Searcher[]): Promise<{ qps: number; found: b
   }
   return best.map((times, i) => ({
     qps: QUERIES / (times.reduce((x, y) => x + y, 0) / 1000),
-    found: found[i],
+    found: answers[i].map(searchers[i].ids),
   }));
 }
 
@@ -236,12 +253,19 @@ async function main(): Promise<void> {
     for (const ef of EF_SWEEP) {
       // At the index's own expansion (EF) ask for K; otherwise ask for ef results, which widens the beam to ef.
       const wanted = ef === EF ? K : ef;
-      const rawSearch = (q: number) => [...raw.search(row(queries, q), wanted, 1).keys.subarray(0, K)];
+      const rawSearch = searcher(
+        (q) => raw.search(row(queries, q), wanted, 1),
+        (m) => [...m.keys.subarray(0, K)],
+      );
       // The store's keys are SQLite rowids: 1-based in insertion order here, so key - 1 is the vector's index.
-      const sameGraphSearch = (q: number) =>
-        Array.from(sameGraph.search(row(queries, q), wanted, 1).keys.subarray(0, K), (key) => key - 1n);
-      const storeSearch = async (q: number) =>
-        (await store.search(row(queries, q), { k: K, ef })).map((h) => BigInt(h.id));
+      const sameGraphSearch = searcher(
+        (q) => sameGraph.search(row(queries, q), wanted, 1),
+        (m) => Array.from(m.keys.subarray(0, K), (key) => key - 1n),
+      );
+      const storeSearch = searcher(
+        (q) => store.search(row(queries, q), { k: K, ef }),
+        (hits) => hits.map((h) => BigInt(h.id)),
+      );
       const [rawTimed, storeTimed, sameTimed] = await alternate([rawSearch, storeSearch, sameGraphSearch]);
       const common = { n: N, ef };
       rows.push({

@@ -32,6 +32,7 @@ export interface Item {
 /** An item without its vector: what search hits, `iterate` and ingest bookkeeping deal in. */
 export type ItemRecord = Omit<Item, 'vector'>;
 
+/** A search result. Its `tags` and `meta` may be shared with the store's cache and frozen: copy them to change them. */
 export interface SearchHit extends ItemRecord {
   /** Cosine similarity for `cosine` collections, inner product for `ip`; higher is better. */
   score: number;

@@ -8,14 +8,16 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { SqliteHnswStore } from '../../src/store/embedded/sqlite-hnsw-store.js';
+import { OTHER_PROCESS_POLL_MS, SqliteHnswStore } from '../../src/store/embedded/sqlite-hnsw-store.js';
 import { openStore } from '../../src/store/open.js';
 import type { Filter, Item, OpenStoreOptions, Store } from '../../src/store/store.js';
 import { CRASH_BATCH, CRASH_OPTIONS, crashBatch } from './crash-data.js';
@@ -61,6 +63,15 @@ async function assertFindsThemselves(store: Store, items: readonly Item[]): Prom
   for (const item of items) {
     const [top] = await store.search(item.vector, { k: 1, ef: 256 });
     assert.equal(top?.id, item.id);
+  }
+}
+
+/** None of the deleted items comes back, not even for its own vector. */
+async function assertGone(store: Store, deleted: readonly Item[]): Promise<void> {
+  const ids = new Set(deleted.map((item) => item.id));
+  for (const item of deleted) {
+    const hits = await store.search(item.vector, { k: 3 });
+    assert.ok(!hits.some((h) => ids.has(h.id)), 'a deleted item came back');
   }
 }
 
@@ -135,6 +146,28 @@ describe('embedded store: filtered search', () => {
       await quantised.close();
     });
   }
+});
+
+describe('embedded store: hits', () => {
+  it("a hit is the caller's: changing it changes nothing later searches return", async () => {
+    const items = clustered(50, 4).map((item, i) => ({ ...item, uri: `file:///${i}.jpg`, meta: { n: i } }));
+    const store = await openAt(newHome(), { exactScanMax: 0 });
+    await store.upsert(items);
+    const [hit] = await store.search(items[7].vector, { k: 1, ef: 256 });
+    const expected = { ...hit, tags: [...hit.tags!], meta: { ...hit.meta } };
+    hit.id = 'changed';
+    hit.uri = 'file:///changed.jpg';
+    hit.score = -1;
+    // Tags and meta are shared with the store's record cache, so they are frozen rather than copied per hit.
+    assert.throws(() => hit.tags!.push('changed'), TypeError);
+    assert.throws(() => {
+      hit.meta!.n = -1;
+    }, TypeError);
+    const [again] = await store.search(items[7].vector, { k: 1, ef: 256 });
+    assert.deepEqual(again, expected);
+    assert.equal(again.id, items[7].id);
+    await store.close();
+  });
 });
 
 describe('embedded store: the index is a cache of SQLite', () => {
@@ -225,14 +258,56 @@ describe('embedded store: two handles on one collection (as two processes)', () 
     const reader = await openAt(home, options);
     await assertFindsThemselves(reader, items.slice(0, 10));
     await writer.upsert(items.slice(200));
-    const deleted = items.slice(0, 50).map((i) => i.id);
-    await writer.delete(deleted);
+    await writer.delete(items.slice(0, 50).map((i) => i.id));
     await writer.close();
     assert.equal(await reader.count(), 250);
     await assertFindsThemselves(reader, items.slice(200, 220));
-    for (const item of items.slice(0, 50)) {
-      const hits = await reader.search(item.vector, { k: 3 });
-      assert.ok(!hits.some((h) => deleted.includes(h.id)), 'a deleted item came back');
+    await assertGone(reader, items.slice(0, 50));
+    await reader.close();
+  });
+
+  it("a handle opened through another path to the collection sees this process's writes at once", async () => {
+    const items = clustered(300, 5);
+    const home = newHome();
+    const link = `${home}-link`;
+    symlinkSync(home, link);
+    homes.push(link);
+    const options = { exactScanMax: 0 };
+    const writer = await openAt(home, options);
+    await writer.upsert(items.slice(0, 200));
+    const reader = await openAt(link, options);
+    await assertFindsThemselves(reader, items.slice(0, 10));
+    // Well within the poll interval for other processes: only the in-process notice can make these visible.
+    await writer.upsert(items.slice(200));
+    await writer.delete(items.slice(0, 20).map((i) => i.id));
+    await assertFindsThemselves(reader, items.slice(200, 220));
+    await assertGone(reader, items.slice(0, 20));
+    await reader.close();
+    await writer.close();
+  });
+});
+
+describe('embedded store: another process writing', () => {
+  it("a search sees another process's acknowledged upsert within the poll interval", async () => {
+    const home = newHome();
+    const reader = await openStore(home, CRASH_OPTIONS);
+    assert.deepEqual(await reader.search(crashBatch(0)[0].vector, { k: 1 }), []);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./upsert-child.ts', import.meta.url)), home],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    for await (const line of createInterface({ input: child.stdout })) {
+      assert.equal(line, 'ack 0');
+      child.kill('SIGKILL');
+      break;
+    }
+    await exited;
+    await sleep(OTHER_PROCESS_POLL_MS + 20);
+    for (const item of crashBatch(0)) {
+      const [top] = await reader.search(item.vector, { k: 1, ef: 256 });
+      assert.equal(top?.id, item.id);
     }
     await reader.close();
   });
