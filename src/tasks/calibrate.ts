@@ -170,8 +170,7 @@ export function chooseThreshold(
 export function precisionLowerBound(hits: number, n: number, confidence: number): number {
   if (n === 0) return 0;
   const p = hits / n;
-  if (confidence === 0.5) return p;
-  const z = probit(confidence);
+  const z = probit(confidence); // 0 at confidence 0.5, where the bound is p itself
   const z2 = z * z;
   const centre = p + z2 / (2 * n);
   const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
