@@ -17,6 +17,7 @@ import {
   trainAdapter,
   trainOnEmbeddings,
 } from '../../src/tasks/adapt.js';
+import { encoderSuite } from '../helpers/encoder-suite.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { openMojiNames, openMojiText, renderOpenMoji } from '../helpers/openmoji.js';
 import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
@@ -208,15 +209,8 @@ describe('adapter files and the adapted encoder (fixture model)', () => {
 });
 
 describe('adapter on a domain shift with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(MINI);
-  });
-  after(async () => {
-    await encoder?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(MINI);
+  const dir = suite.dir;
 
   test('dark-mode OpenMoji (inverted colours, a style it never saw): Recall@10 rises on emoji kept out of training', async () => {
     const names = openMojiNames().filter((_, i) => i % 3 === 0);
@@ -229,11 +223,11 @@ describe('adapter on a domain shift with xmodal-mini (meaning)', { skip: MINI_MI
       );
     const train = await toPairs(names.filter((_, i) => i % 3 !== 0));
     const heldOut = await toPairs(names.filter((_, i) => i % 3 === 0));
-    const { adapter, report } = await trainAdapter(encoder, train, { validation: 0.2 });
+    const { adapter, report } = await trainAdapter(suite.encoder, train, { validation: 0.2 });
     const folder = join(dir, 'openmoji-adapter');
     saveAdapter(folder, adapter);
     const adapted = await loadEncoder(folder);
-    const before = await pairRetrieval(encoder, heldOut);
+    const before = await pairRetrieval(suite.encoder, heldOut);
     const after = await pairRetrieval(adapted, heldOut);
     await adapted.dispose();
     console.log(

@@ -1,41 +1,34 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Encoder } from '../../src/encoders/encoder.js';
-import { loadEncoder } from '../../src/encoders/load.js';
 import { dot, meanDirection } from '../../src/encoders/vectors.js';
 import type { XmodalError } from '../../src/errors.js';
 import { classify, classifyInputs, readLabelsFile } from '../../src/tasks/classify.js';
 import { logitScaleOf, TEMPLATES } from '../../src/tasks/prompts.js';
+import { encoderSuite } from '../helpers/encoder-suite.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { renderOpenMoji } from '../helpers/openmoji.js';
-import { AUDIO, IMAGES, ROOT, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+import { AUDIO, IMAGES, ROOT, TINY_BUNDLE } from '../helpers/paths.js';
 
 describe('classify (fixture model: mechanics)', () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(TINY_BUNDLE);
-  });
-  after(async () => {
-    await encoder.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(TINY_BUNDLE);
+  const dir = suite.dir;
 
   test('scores are softmax(logit scale · cosine) against the template ensemble, best first', async () => {
     const labels = ['dog', 'cat', 'car'];
     const image = join(IMAGES, 'photo.png');
-    const scores = await classify(encoder, { modality: 'image', source: image }, { labels });
+    const scores = await classify(suite.encoder, { modality: 'image', source: image }, { labels });
     assert.deepEqual(scores.map((s) => s.label).sort(), [...labels].sort());
     assert.ok(Math.abs(scores.reduce((n, s) => n + s.score, 0) - 1) < 1e-6);
     for (let i = 1; i < scores.length; i++) assert.ok(scores[i - 1].score >= scores[i].score);
 
     // By hand: every English image template per label, averaged, then softmax at scale 100.
-    const [v] = await encoder.embedImages([image]);
+    const [v] = await suite.encoder.embedImages([image]);
     const sims = await Promise.all(
       labels.map(async (label) => {
-        const rows = await encoder.embedText(TEMPLATES.en.image.map((t) => t.replace('{}', label)));
+        const rows = await suite.encoder.embedText(TEMPLATES.en.image.map((t) => t.replace('{}', label)));
         return dot(v, meanDirection(rows));
       }),
     );
@@ -48,26 +41,33 @@ describe('classify (fixture model: mechanics)', () => {
   });
 
   test('audio uses the sound templates; k keeps the best k', async () => {
-    const [scores] = await classifyInputs(encoder, [{ modality: 'audio', source: join(AUDIO, 'sine.ogg') }], {
-      labels: ['piano', 'drum', 'speech', 'bird'],
-      k: 2,
-    });
+    const [scores] = await classifyInputs(
+      suite.encoder,
+      [{ modality: 'audio', source: join(AUDIO, 'sine.ogg') }],
+      {
+        labels: ['piano', 'drum', 'speech', 'bird'],
+        k: 2,
+      },
+    );
     assert.equal(scores.length, 2);
     assert.ok(scores[0].score >= scores[1].score);
   });
 
   test('own templates and another language change the ensemble', async () => {
     const input = { modality: 'image' as const, source: join(IMAGES, 'photo.png') };
-    const en = await classify(encoder, input, { labels: ['dog', 'cat'] });
-    const own = await classify(encoder, input, { labels: ['dog', 'cat'], templates: ['a {} at night'] });
-    const it = await classify(encoder, input, { labels: ['dog', 'cat'], lang: 'it' });
+    const en = await classify(suite.encoder, input, { labels: ['dog', 'cat'] });
+    const own = await classify(suite.encoder, input, {
+      labels: ['dog', 'cat'],
+      templates: ['a {} at night'],
+    });
+    const it = await classify(suite.encoder, input, { labels: ['dog', 'cat'], lang: 'it' });
     const sim = (s: typeof en, l: string) => s.find((x) => x.label === l)!.similarity;
     assert.notEqual(sim(en, 'dog'), sim(own, 'dog'));
     assert.notEqual(sim(en, 'dog'), sim(it, 'dog'));
   });
 
   test('the logit scale comes from the model folder, else 100', () => {
-    assert.equal(logitScaleOf(encoder), 100);
+    assert.equal(logitScaleOf(suite.encoder), 100);
     const bundle = join(dir, 'scaled');
     mkdirSync(bundle);
     writeFileSync(
@@ -78,8 +78,8 @@ describe('classify (fixture model: mechanics)', () => {
         logit_scale: 20,
       }),
     );
-    assert.ok(Math.abs(logitScaleOf({ ...encoder, id: bundle }) - 20) < 1e-9);
-    assert.equal(logitScaleOf({ ...encoder, id: bundle, logitScale: 7 } as Encoder), 7);
+    assert.ok(Math.abs(logitScaleOf({ ...suite.encoder, id: bundle }) - 20) < 1e-9);
+    assert.equal(logitScaleOf({ ...suite.encoder, id: bundle, logitScale: 7 } as Encoder), 7);
   });
 
   test('labels files: lines with comments, or a JSON array', async () => {
@@ -99,22 +99,15 @@ describe('classify (fixture model: mechanics)', () => {
   for (const [name, options, message] of bad)
     test(`bad arguments: ${name}`, async () => {
       await assert.rejects(
-        classify(encoder, { modality: 'image', source: join(IMAGES, 'photo.png') }, options as never),
+        classify(suite.encoder, { modality: 'image', source: join(IMAGES, 'photo.png') }, options as never),
         (error: XmodalError) => error.code === 'BAD_ARGUMENT' && message.test(error.message),
       );
     });
 });
 
 describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(MINI);
-  });
-  after(async () => {
-    await encoder?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(MINI);
+  const dir = suite.dir;
 
   test('OpenMoji emoji (a style it never saw) get the right label with a margin', async () => {
     const labels = ['dog', 'cat', 'car', 'red apple', 'guitar', 'house', 'sun', 'bicycle', 'fish', 'rocket'];
@@ -134,7 +127,7 @@ describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
     let right = 0;
     for (const [i, name] of names.entries()) {
       const file = await renderOpenMoji(name, dir);
-      const scores = await classify(encoder, { modality: 'image', source: file }, { labels });
+      const scores = await classify(suite.encoder, { modality: 'image', source: file }, { labels });
       if (scores[0].label === labels[i]) right++;
       margins.push(scores[0].label === labels[i] ? scores[0].score - scores[1].score : 0);
     }
@@ -153,7 +146,7 @@ describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
     const clips = manifest.clips.filter((c) => c.family);
     const labels = [...new Set(clips.map((c) => c.family!))];
     const results = await classifyInputs(
-      encoder,
+      suite.encoder,
       clips.map((c) => ({ modality: 'audio', source: join(ROOT, 'demo/audio', c.file) })),
       { labels, k: 3 },
     );

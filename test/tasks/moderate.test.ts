@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Encoder } from '../../src/encoders/encoder.js';
-import { loadEncoder } from '../../src/encoders/load.js';
+import { describe, test } from 'node:test';
 import {
   calibratePolicy,
   chooseThreshold,
@@ -16,9 +14,10 @@ import {
 import { moderate, moderateInputs, type Policy, readPolicy } from '../../src/tasks/moderate.js';
 import { DEFAULT_POLICY } from '../../src/tasks/policies/default.js';
 import { softmaxScores } from '../../src/tasks/prompts.js';
+import { encoderSuite } from '../helpers/encoder-suite.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { openMojiNames, renderOpenMoji } from '../helpers/openmoji.js';
-import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+import { AUDIO, IMAGES, TINY_BUNDLE } from '../helpers/paths.js';
 
 const POLICY: Policy = {
   name: 'test',
@@ -28,21 +27,14 @@ const POLICY: Policy = {
 };
 
 describe('moderation mechanics (fixture model)', () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(TINY_BUNDLE);
-  });
-  after(async () => {
-    await encoder.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(TINY_BUNDLE);
+  const dir = suite.dir;
 
   test("a category's score is the softmax mass of its prompts; flagged at its threshold", async () => {
     const image = join(IMAGES, 'photo.png');
-    const result = await moderate(encoder, { modality: 'image', source: image }, POLICY);
-    const [v] = await encoder.embedImages([image]);
-    const prompts = await encoder.embedText(['pistol', 'knife', 'dog']);
+    const result = await moderate(suite.encoder, { modality: 'image', source: image }, POLICY);
+    const [v] = await suite.encoder.embedImages([image]);
+    const prompts = await suite.encoder.embedText(['pistol', 'knife', 'dog']);
     const p = softmaxScores(v, prompts, 100).map((s) => s.probability);
     const score = (c: string) => result.scores.find((s) => s.category === c)!.score;
     assert.ok(Math.abs(score('weapons') - (p[0] + p[1])) < 1e-5);
@@ -50,14 +42,14 @@ describe('moderation mechanics (fixture model)', () => {
     assert.equal(result.safe, score('weapons') < 0.5);
 
     const always = { ...POLICY, unsafe: [{ ...POLICY.unsafe[0], threshold: 0 }] };
-    const flagged = await moderate(encoder, { modality: 'image', source: image }, always);
+    const flagged = await moderate(suite.encoder, { modality: 'image', source: image }, always);
     assert.equal(flagged.safe, false);
     assert.deepEqual(flagged.flagged, [{ category: 'weapons', score: score('weapons'), threshold: 0 }]);
   });
 
   test('images and sounds in one call; the shipped policy is valid', async () => {
     const results = await moderateInputs(
-      encoder,
+      suite.encoder,
       [
         { modality: 'image', source: join(IMAGES, 'photo.jpg') },
         { modality: 'audio', source: join(AUDIO, 'sine.ogg') },
@@ -170,15 +162,8 @@ describe('calibration arithmetic', () => {
 });
 
 describe('calibrate end to end (fixture model)', () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(TINY_BUNDLE);
-  });
-  after(async () => {
-    await encoder.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(TINY_BUNDLE);
+  const dir = suite.dir;
 
   test('reads a manifest, reports both splits and returns the policy with new thresholds', async () => {
     const lines = [
@@ -195,7 +180,10 @@ describe('calibrate end to end (fixture model)', () => {
     writeFileSync(manifest, `${lines.join('\n')}\n`);
     const examples = await readManifest(manifest);
     assert.equal(examples.length, 9);
-    const report = await calibratePolicy(encoder, POLICY, examples, { targetPrecision: 0.8, holdout: 0.3 });
+    const report = await calibratePolicy(suite.encoder, POLICY, examples, {
+      targetPrecision: 0.8,
+      holdout: 0.3,
+    });
     assert.equal(report.examples.calibration + report.examples.heldOut, 9);
     const [weapons] = report.categories;
     assert.equal(weapons.category, 'weapons');
@@ -208,7 +196,7 @@ describe('calibrate end to end (fixture model)', () => {
     const manifest = join(dir, 'bad.jsonl');
     writeFileSync(manifest, `${JSON.stringify({ text: 'x', labels: ['gambling'] })}\n`);
     await assert.rejects(
-      calibratePolicy(encoder, POLICY, await readManifest(manifest), { targetPrecision: 0.9 }),
+      calibratePolicy(suite.encoder, POLICY, await readManifest(manifest), { targetPrecision: 0.9 }),
       /label "gambling" is not an unsafe category/,
     );
   });
@@ -235,21 +223,14 @@ function isAnimal(name: string): boolean {
 }
 
 describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
-  let encoder: Encoder;
-  const dir = tempDir();
-  before(async () => {
-    encoder = await loadEncoder(MINI);
-  });
-  after(async () => {
-    await encoder?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = encoderSuite(MINI);
+  const dir = suite.dir;
 
   test('the shipped policy flags a wine glass and a dagger, and lets a dog and an apple through', async () => {
     const names = ['wine-glass', 'dagger', 'dog', 'red-apple'];
     const files = await Promise.all(names.map((n) => renderOpenMoji(n, dir)));
     const results = await moderateInputs(
-      encoder,
+      suite.encoder,
       files.map((source) => ({ modality: 'image' as const, source })),
       DEFAULT_POLICY,
     );
@@ -302,7 +283,7 @@ describe('moderation with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => 
       ],
     };
     for (const target of [0.8, 0.9]) {
-      const report = await calibratePolicy(encoder, policy, await readManifest(manifest), {
+      const report = await calibratePolicy(suite.encoder, policy, await readManifest(manifest), {
         targetPrecision: target,
       });
       const [c] = report.categories;
