@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from xmodal.clap_config import FRAMES, MELS, PREPROCESSOR_CONFIG  # noqa: E402
 from xmodal.data import IMAGE_MEAN, IMAGE_STD, MAX_TOKENS, ImageSet, Texts, normalise, to_tensor  # noqa: E402
-from xmodal.models import EMBED_DIM, AudioTower, ImageTower, TextTower  # noqa: E402
+from xmodal.models import AUDIO_WIDTHS, EMBED_DIM, AudioTower, ImageTower, TextTower  # noqa: E402
 
 OPSET = 14
 
@@ -138,7 +138,7 @@ def main():
     txt.load_state_dict(st["text"])
     img = ImageTower(tuple(s1.get("image_widths", (32, 64, 128, 192, 256))))
     img.load_state_dict(s1["image"])
-    aud = AudioTower()
+    aud = AudioTower(tuple(s2.get("widths", AUDIO_WIDTHS)))
     aud.load_state_dict(s2["audio"])
     for m in (txt, img, aud):
         m.eval()

@@ -161,4 +161,24 @@ describe('classify with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
       `top-3 ${top3}/${clips.length}: not 1.5× chance`,
     );
   });
+
+  test('held-out spoken words (unseen espeak voices): the word among every spoken name', async () => {
+    // The held-out manifest's spoken emoji names, rendered like the training speech by voices it never heard.
+    const dir = join(ROOT, 'test/fixtures/heldout');
+    const spoken = readFileSync(join(dir, 'manifest.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; path?: string; label: string })
+      .filter((item) => item.id.startsWith('speech-'));
+    const labels = [...new Set(spoken.map((item) => item.label))];
+    const results = await classifyInputs(
+      suite.encoder,
+      spoken.map((item) => ({ modality: 'audio', source: join(dir, item.path!) })),
+      { labels },
+    );
+    const right = results.filter((r, i) => r[0].label === spoken[i].label).length;
+    console.log(`# spoken words: ${right}/${spoken.length} right among ${labels.length} names`);
+    assert.ok(labels.length >= 30);
+    assert.ok(right >= 0.6 * spoken.length, `${right}/${spoken.length} right`);
+  });
 });

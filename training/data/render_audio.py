@@ -28,6 +28,8 @@ SR = 16000
 SLOT_S = 2.0
 SOUNDFONTS_TRAIN = {"fluid": "/usr/share/sounds/sf2/FluidR3_GM.sf2", "musescore": "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"}
 SOUNDFONTS_HELDOUT = {"timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2"}
+# Not for training, though Debian has them: Csound's sf_GMbank.sf2 (csound-soundfont) shares 329 of TimGM6mb's 520
+# samples byte for byte, so it would leak the held-out bank; opl3-soundfont is CC BY-SA (share-alike).
 EN_VOICES = ["en-gb", "en-us", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-gb-scotland", "en-us-nyc"]
 HELDOUT_EN_VOICES = {"en-gb-scotland", "en-us-nyc"}
 LANG_VOICES = {"it": "it", "de": "de", "fr": "fr-fr", "es": "es"}

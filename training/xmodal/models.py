@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 EMBED_DIM = 256
+AUDIO_WIDTHS = (128, 192, 256, 256)  # checkpoints that do not say their widths have these
 
 
 class TextTower(nn.Module):
@@ -56,7 +57,7 @@ class ImageTower(nn.Module):
 class AudioTower(nn.Module):
     """1-D convolutions over time with the mel bins as channels, on input_features [b, 1, T, mels]."""
 
-    def __init__(self, mels=64, widths=(128, 192, 256, 256), dim=EMBED_DIM, mean=None, std=None):
+    def __init__(self, widths=AUDIO_WIDTHS, mels=64, dim=EMBED_DIM, mean=None, std=None):
         super().__init__()
         self.register_buffer("mean", torch.zeros(mels) if mean is None else torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.ones(mels) if std is None else torch.as_tensor(std, dtype=torch.float32))
