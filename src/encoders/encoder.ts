@@ -30,6 +30,11 @@ export interface EncoderOptions {
   imageLimits?: ImageLimits;
   /** Worker threads preparing audio clips (decode, resample, features); default one per core, at most 4. */
   audioWorkers?: number;
+  /**
+   * Whether onnxruntime's worker threads spin while waiting for the next model call (its default, true): quicker
+   * back-to-back calls, but the spinning takes CPU from everything else. A micro-batching server turns it off.
+   */
+  spinThreads?: boolean;
   /** Called while files download from the hub. */
   onProgress?: (event: { file: string; loaded: number; total: number }) => void;
 }

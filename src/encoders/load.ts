@@ -90,6 +90,10 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
         }
       : undefined,
   };
+  if (options.spinThreads === false) {
+    const noSpinning = { allow_spinning: '0' };
+    loadOptions.session_options = { extra: { session: { intra_op: noSpinning, inter_op: noSpinning } } };
+  }
   const config = await readConfig(location, offline, loadOptions);
   const family = familyFor(config.model_type);
   if (!family)

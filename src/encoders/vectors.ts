@@ -2,7 +2,8 @@
 export function normalizedRows(data: ArrayLike<number>, rows: number, dim: number): Float32Array[] {
   const out: Float32Array[] = [];
   for (let r = 0; r < rows; r++) {
-    const row = Float32Array.from({ length: dim }, (_, i) => data[r * dim + i]);
+    const row = new Float32Array(dim);
+    for (let i = 0; i < dim; i++) row[i] = data[r * dim + i]; // a plain loop: Array.from's callback is ~10x slower
     out.push(l2normalize(row));
   }
   return out;

@@ -46,6 +46,15 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
       assert.ok(cosine(rows[0], rows[1]) < 0.9999, 'different texts give different vectors');
     });
 
+    test('loaded with thread spinning off (as a batching server loads it), the same vectors', async () => {
+      const quiet = await loadEncoder(modelPath, { batchSize: 4, spinThreads: false });
+      try {
+        assertRowsClose(await quiet.embedText(TEXTS), await encoder.embedText(TEXTS), 1e-6);
+      } finally {
+        await quiet.dispose();
+      }
+    });
+
     test('a batch equals single calls (fp32) across batch boundaries', async () => {
       const many = Array.from({ length: 11 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${i}`);
       const batched = await encoder.embedText(many);
