@@ -2,8 +2,10 @@
  * The HTTP server under load: 32 concurrent clients on POST /v1/embeddings (autocannon), in one run
  *   unbatched — every request its own model call (`serve --no-batching`);
  *   batched   — dynamic micro-batching (the default);
- * measured in alternating rounds, then a soak on the batched server, reading its RSS from /metrics before and
- * after.
+ * each with the two wire formats clients ask for: `encoding_format: "base64"`, what the official openai SDK sends
+ * unless told otherwise (it decodes the floats itself), and `"float"` (JSON numbers, what curl users get by
+ * default). All four measured in alternating rounds, then a soak on the batched server (base64), reading its RSS
+ * from /metrics before and after. The RESULT line is the SDK's format; the float speedup is printed above it.
  * Usage: npx tsx bench/serve.ts [--quick] [--model PATH] [--seconds N] [--soak-seconds N]
  * Default model: models/xmodal-mini when it exists, else a CLIP ViT-B/32-sized text tower with random weights
  * built once with Debian's python3-torch into bench/.models/clip-b32-text (not committed).
@@ -107,7 +109,10 @@ interface Load {
   requests: number;
 }
 
-async function load(server: Server, seconds: number): Promise<Load> {
+type WireFormat = 'base64' | 'float';
+const FORMATS: WireFormat[] = ['base64', 'float'];
+
+async function load(server: Server, seconds: number, format: WireFormat): Promise<Load> {
   let n = 0;
   const result = await autocannon({
     url: `${server.base}/v1/embeddings`,
@@ -119,7 +124,10 @@ async function load(server: Server, seconds: number): Promise<Load> {
     headers: { 'content-type': 'application/json' },
     requests: [
       {
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ input: sentence(n++) }) }),
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ input: sentence(n++), encoding_format: format }),
+        }),
       },
     ],
   });
@@ -145,7 +153,7 @@ async function drain(server: Server): Promise<void> {
 /** Loads the model, warms the routes and queues up, then waits for the leftovers autocannon walked away from. */
 async function warmUp(server: Server): Promise<void> {
   await drain(server);
-  await load(server, WARMUP_SECONDS);
+  for (const format of FORMATS) await load(server, WARMUP_SECONDS, format);
   await drain(server);
 }
 
@@ -164,41 +172,49 @@ function combine(runs: Load[]): Load {
 
 function show(name: string, r: Load): void {
   console.log(
-    `${name.padEnd(10)} ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${String(r.p50).padStart(5)} ms  p99 ${String(r.p99).padStart(5)} ms  (${r.requests} requests, ${r.errors} errors)`,
+    `${name.padEnd(17)} ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${String(r.p50).padStart(5)} ms  p99 ${String(r.p99).padStart(5)} ms  (${r.requests} requests, ${r.errors} errors)`,
   );
 }
 
 const model = flag('--model') ?? ensureBenchModel();
-console.log(`model ${model}; ${CONNECTIONS} clients; ${SECONDS} s per mode; soak ${SOAK_SECONDS} s`);
+console.log(
+  `model ${model}; ${CONNECTIONS} clients; ${SECONDS} s per mode and format; soak ${SOAK_SECONDS} s`,
+);
 
 // Both servers up at once, measured in alternating rounds, so a busy neighbour on a shared box slows both alike.
 const unbatchedServer = await startServer(model, false);
 const batchedServer = await startServer(model, true);
 await warmUp(unbatchedServer);
 await warmUp(batchedServer);
-const rounds: { unbatched: Load[]; batched: Load[] } = { unbatched: [], batched: [] };
+const rounds = new Map<string, Load[]>();
+const measure = async (server: Server, name: string, format: WireFormat) => {
+  const key = `${format} ${name}`;
+  rounds.set(key, [...(rounds.get(key) ?? []), await load(server, SECONDS / ROUNDS, format)]);
+  await drain(server);
+};
 for (let round = 0; round < ROUNDS; round++) {
-  rounds.unbatched.push(await load(unbatchedServer, SECONDS / ROUNDS));
-  await drain(unbatchedServer);
-  rounds.batched.push(await load(batchedServer, SECONDS / ROUNDS));
-  await drain(batchedServer);
+  for (const format of FORMATS) {
+    await measure(unbatchedServer, 'unbatched', format);
+    await measure(batchedServer, 'batched', format);
+  }
 }
 await stopServer(unbatchedServer);
-const unbatched = combine(rounds.unbatched);
-const batched = combine(rounds.batched);
-show('unbatched', unbatched);
-show('batched', batched);
+const results = new Map([...rounds].map(([key, runs]) => [key, combine(runs)]));
+for (const [key, result] of results) show(key, result);
+const speedup = (format: WireFormat) =>
+  results.get(`${format} batched`)!.rps / results.get(`${format} unbatched`)!.rps;
+for (const format of FORMATS) console.log(`${format} batching speedup ${speedup(format).toFixed(2)}x`);
+const batched = results.get('base64 batched')!;
 
 const before = await rssMb(batchedServer);
-const soak = await load(batchedServer, SOAK_SECONDS);
+const soak = await load(batchedServer, SOAK_SECONDS, 'base64');
 await drain(batchedServer);
 const afterSoak = await rssMb(batchedServer);
 show('soak', soak);
 console.log(`rss before soak ${before.toFixed(1)} MB, after ${afterSoak.toFixed(1)} MB`);
 await stopServer(batchedServer);
 
-if (unbatched.errors + batched.errors + soak.errors > 0) console.log('WARNING: some requests failed');
-const speedup = batched.rps / unbatched.rps;
+if ([...results.values(), soak].some((r) => r.errors > 0)) console.log('WARNING: some requests failed');
 console.log(
-  `RESULT serve batching_speedup=${speedup.toFixed(2)} p99_ms=${batched.p99} rss_growth_mb=${(afterSoak - before).toFixed(1)}`,
+  `RESULT serve batching_speedup=${speedup('base64').toFixed(2)} p99_ms=${batched.p99} rss_growth_mb=${(afterSoak - before).toFixed(1)}`,
 );
