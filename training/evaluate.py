@@ -94,8 +94,8 @@ def main():
             res[f"speech_{lang}_a2t"] = retrieval(A, embed_text(words), torch.from_numpy(spoken[:, None] == np.array(words)[None, :]))
             # the floor: 300 words (a seeded sample, every held-out clip of each) instead of all of them
             few = sorted(np.random.RandomState(0).choice(words, SPEECH_SAMPLE_WORDS, replace=False))
-            keep = np.isin(spoken, few)
-            res[f"speech_{lang}_a2t_{SPEECH_SAMPLE_WORDS}"] = retrieval(A[torch.from_numpy(keep)], embed_text(few), torch.from_numpy(spoken[keep][:, None] == np.array(few)[None, :]))
+            in_sample = np.isin(spoken, few)
+            res[f"speech_{lang}_a2t_{SPEECH_SAMPLE_WORDS}"] = retrieval(A[torch.from_numpy(in_sample)], embed_text(few), torch.from_numpy(spoken[in_sample][:, None] == np.array(few)[None, :]))
             # audio -> image through the shared text space only: the spoken name of an emoji finds its OpenMoji picture
             word_hex = corpus["spoken"][lang]
             keep = [k for k, w in enumerate(spoken) if word_hex.get(w) in set(hexes)]

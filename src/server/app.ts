@@ -61,10 +61,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       : new BatchingEncoder(encoder, { ...options.batching, onBatch: metrics.onBatch });
   // Batches come a few milliseconds apart: onnxruntime threads spinning in between would take the CPU that
   // request handling needs (measured: +28% batched throughput with spinning off, bench/serve.ts).
-  const encoderOptions: EncoderOptions =
-    options.batching === false
-      ? { ...options.encoderOptions }
-      : { spinThreads: false, ...options.encoderOptions };
+  const encoderOptions: EncoderOptions | undefined =
+    options.batching === false ? options.encoderOptions : { spinThreads: false, ...options.encoderOptions };
   const spec = await servedModel(options, workspace, defaultCollection);
   const encoder = share(await loadEncoder(spec, encoderOptions));
   const collections = new CollectionPool(workspace, share, encoderOptions);
