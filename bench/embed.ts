@@ -47,7 +47,9 @@ async function makeImages(dir: string, count: number): Promise<string[]> {
         pixels[o + 1] = ((y * 255) / h + i * 13) % 256;
         pixels[o + 2] = ((x + y + i * 31) % 256) ^ ((Math.random() * 24) | 0);
       }
-    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 88 }).toFile(path);
+    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 88 })
+      .toFile(path);
   }
   return paths;
 }
@@ -61,12 +63,11 @@ async function timeIt(run: () => Promise<void>): Promise<number> {
 async function modelOnly(dtype: Dtype, images: number): Promise<number> {
   const suffix = dtype === 'int8' ? '_int8' : '';
   const session = await ort.InferenceSession.create(join(MODEL, 'onnx', `vision_model${suffix}.onnx`));
-  const input = new ort.Tensor('float32', new Float32Array(BATCH * 3 * 224 * 224).map(() => Math.random() - 0.5), [
-    BATCH,
-    3,
-    224,
-    224,
-  ]);
+  const input = new ort.Tensor(
+    'float32',
+    new Float32Array(BATCH * 3 * 224 * 224).map(() => Math.random() - 0.5),
+    [BATCH, 3, 224, 224],
+  );
   await session.run({ pixel_values: input }); // warm-up
   const batches = Math.ceil(images / BATCH);
   const seconds = await timeIt(async () => {
@@ -105,7 +106,8 @@ async function endToEnd(dtype: Dtype, paths: string[]): Promise<number> {
 ensureModel();
 const results: Record<string, { limit: number; naive: number; e2e: number }> = {};
 for (const dtype of ['fp32', 'int8'] as const) {
-  const count = countFlag > 0 ? Number(process.argv[countFlag + 1]) : quick ? (dtype === 'fp32' ? 48 : 96) : 256;
+  const count =
+    countFlag > 0 ? Number(process.argv[countFlag + 1]) : quick ? (dtype === 'fp32' ? 48 : 96) : 256;
   const paths = await makeImages(join(ROOT, 'bench', '.models', 'photos'), count);
   const limit = await modelOnly(dtype, count);
   const e2e = await endToEnd(dtype, paths);
