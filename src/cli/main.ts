@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .option('--home <dir>', 'where collections live (env XMODAL_HOME, default ~/.xmodal)')
     .option(
       '--store <url>',
-      'keep collections in PostgreSQL + pgvector instead: postgres://user:pass@host/db',
+      'keep collections in PostgreSQL + pgvector (postgres://user:pass@host/db) or Milvus (milvus://host:19530) instead',
     )
     .exitOverride()
     .configureOutput({
