@@ -1,8 +1,10 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { xmodalError } from '../errors.js';
+import { enqueueIngest } from '../tasks/distributed-ingest.js';
 import { ingest } from '../tasks/ingest.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { type ModelFlags, parseDtype, printJson, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface IndexFlags extends ModelFlags {
@@ -10,6 +12,8 @@ interface IndexFlags extends ModelFlags {
   prune?: boolean;
   tag?: string[];
   json?: boolean;
+  queue?: string;
+  jobSize?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -23,9 +27,15 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
         .argument('<paths...>', 'files, folders (recursive) or glob patterns')
         .option('--prune', 'remove items whose files are gone')
         .option('--tag <tag>', 'tag every item indexed in this run (repeatable)', collect)
-        .option('--json', 'print the summary as JSON'),
+        .option('--json', 'print the summary as JSON')
+        .option(
+          '--queue <url>',
+          'only queue the files for `xmodal worker`s: redis://host:6379 (needs a shared --store)',
+        )
+        .option('--job-size <n>', 'files per queued job', '8'),
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
+    if (flags.queue) return enqueue(paths, flags, command);
     const collection = await openCollection(workspaceOf(command), flags.collection, {
       model: flags.model,
       create: true,
@@ -71,4 +81,25 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     // Some files could not be indexed: the rest were, but the exit code says so.
     if (report.failed.length > 0) process.exitCode = 3;
   });
+}
+
+async function enqueue(paths: string[], flags: IndexFlags, command: Command): Promise<void> {
+  if (flags.prune) throw xmodalError('BAD_ARGUMENT', '--prune works on a local run, not with --queue');
+  const report = await enqueueIngest(workspaceOf(command), flags.collection, {
+    queue: flags.queue as string,
+    paths,
+    model: flags.model,
+    encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    tags: flags.tag,
+    batchSize: whole('--job-size', flags.jobSize ?? '8', 1, 10_000),
+  });
+  if (flags.json) printJson(report);
+  else {
+    for (const path of report.missing) process.stderr.write(`failed: ${path}: no such file or folder\n`);
+    process.stdout.write(
+      `queued ${report.files} files in ${report.jobs} jobs for collection "${report.collection}" (${report.encoderId}); ` +
+        'run `xmodal worker --queue URL` on any machine that can read them, and `xmodal queue status` to follow\n',
+    );
+  }
+  if (report.missing.length > 0) process.exitCode = 3;
 }

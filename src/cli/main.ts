@@ -11,9 +11,11 @@ import { registerIndex } from './index-command.js';
 import { registerModels } from './models.js';
 import { registerModerate } from './moderate.js';
 import { registerQuality } from './quality.js';
+import { registerQueue } from './queue.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
+import { registerWorker } from './worker.js';
 
 function withModelFlags(command: Command): Command {
   return command
@@ -55,6 +57,8 @@ export function buildProgram(): Command {
   registerQuality(program);
   registerAdapt(program, withModelFlags);
   registerAsk(program, withModelFlags);
+  registerWorker(program);
+  registerQueue(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,8 +1,7 @@
 import { type Command, Option } from 'commander';
-import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
 import { DEFAULT_COLLECTION } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype } from './shared.js';
+import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 interface ServeFlags extends ModelFlags {
@@ -20,13 +19,6 @@ interface ServeFlags extends ModelFlags {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function whole(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw xmodalError('BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-  return n;
-}
 
 export function registerServe(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(

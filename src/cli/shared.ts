@@ -56,3 +56,11 @@ export async function openEncoder(flags: ModelFlags): Promise<Encoder> {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/** A flag's value as a whole number in [min, max], or BAD_ARGUMENT. */
+export function whole(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw xmodalError('BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}

@@ -35,6 +35,8 @@ export interface EncoderOptions {
    * back-to-back calls, but the spinning takes CPU from everything else. A micro-batching server turns it off.
    */
   spinThreads?: boolean;
+  /** onnxruntime's threads per model call (intra-op); default: its own choice, one per core. */
+  threads?: number;
   /** Called while files download from the hub. */
   onProgress?: (event: { file: string; loaded: number; total: number }) => void;
 }

@@ -90,10 +90,16 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
         }
       : undefined,
   };
+  const sessionOptions: Record<string, unknown> = {};
   if (options.spinThreads === false) {
     const noSpinning = { allow_spinning: '0' };
-    loadOptions.session_options = { extra: { session: { intra_op: noSpinning, inter_op: noSpinning } } };
+    sessionOptions.extra = { session: { intra_op: noSpinning, inter_op: noSpinning } };
   }
+  if (options.threads !== undefined) {
+    sessionOptions.intraOpNumThreads = options.threads;
+    sessionOptions.interOpNumThreads = 1;
+  }
+  if (Object.keys(sessionOptions).length > 0) loadOptions.session_options = sessionOptions;
   const config = await readConfig(location, offline, loadOptions);
   const family = familyFor(config.model_type);
   if (!family)

@@ -22,6 +22,11 @@ export async function openStore(
   return (await backendFor(location)).open(location, options);
 }
 
+/** Whether many machines can use the location at once (a database server), unlike an embedded directory. */
+export function isSharedLocation(location: string): boolean {
+  return POSTGRES_URL.test(location) || MILVUS_URL.test(location);
+}
+
 /** Every collection at the location with its stamp (dim, metric, encoder id). */
 export async function listCollections(location: string): Promise<CollectionInfo[]> {
   return (await backendFor(location)).listCollections(location);

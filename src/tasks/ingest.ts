@@ -7,7 +7,7 @@ import type { Modality } from '../encoders/encoder.js';
 import { asXmodalError } from '../errors.js';
 import { detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
-import type { Item } from '../store/store.js';
+import type { Item, ItemRecord, Store } from '../store/store.js';
 import { chunkText } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
 
@@ -20,6 +20,8 @@ export interface IngestOptions {
   tags?: string[];
   /** Files per model call. */
   batchSize?: number;
+  /** `files`: look up only the given files' items (a queue job's few files), not the whole collection. */
+  lookup?: 'collection' | 'files';
   onProgress?: (progress: IngestProgress) => void;
 }
 
@@ -80,6 +82,13 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
   return { files: [...files].sort(), missing };
 }
 
+async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIterable<ItemRecord> {
+  for (const file of files) {
+    for await (const record of store.iterate({ filter: { uriPrefix: file } }))
+      if (record.uri === file) yield record;
+  }
+}
+
 async function prepare(path: string): Promise<PreparedFile> {
   const info = await stat(path);
   if (info.size === 0) throw new Error('empty file');
@@ -110,7 +119,8 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
 
   // What the collection already holds, per file.
   const known = new Map<string, { ids: string[]; hashes: Set<string> }>();
-  for await (const record of store.iterate()) {
+  const records = options.lookup === 'files' ? recordsOfFiles(store, files) : store.iterate();
+  for await (const record of records) {
     if (!record.uri) continue;
     const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
     entry.ids.push(record.id);

@@ -1,0 +1,142 @@
+/**
+ * Scale-out ingest: the same mixed files through 1 and through 2 `xmodal worker` processes (one inference thread
+ * each) on one queue (BullMQ on a real redis-server) and one shared store (a real PostgreSQL + pgvector server from
+ * PyPI, PGlite when that cannot be installed), in the same run. Each worker is started and has its model loaded
+ * before the clock starts; the clock stops when the queue has nothing pending or running.
+ * Usage: npx tsx bench/scale.ts [--quick] [--files N] [--model M]
+ * Ends with: RESULT scale workers2_speedup=<1 worker's seconds / 2 workers' seconds> exactly_once=<1|0>
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
+import { enqueueFiles, openQueue, queueStatus } from '../src/queue/ingest-queue.js';
+import { listCollections, openStore } from '../src/store/open.js';
+import { expandPaths } from '../src/tasks/ingest.js';
+import { chunkText } from '../src/tasks/text-chunks.js';
+import { openCollection } from '../src/tasks/workspace.js';
+import { startRedis } from '../test/servers/redis.js';
+import { startSharedStore } from '../test/servers/shared-store.js';
+import { makeMixedFiles } from './mixed-files.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const quick = process.argv.includes('--quick');
+const FILES = Number(arg('--files') ?? (quick ? 600 : 2000));
+const MODEL =
+  arg('--model') ??
+  (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
+    ? 'xmodal-mini'
+    : join(ROOT, 'test/fixtures/models/tiny-bundle'));
+const DATA = join(ROOT, 'bench', '.data', `ingest-${FILES}`);
+
+await makeMixedFiles(DATA, FILES);
+const { files } = await expandPaths([DATA]);
+const expectedItems = new Map(
+  files.map((f) => [f, f.endsWith('.txt') ? chunkText(readFileSync(f, 'utf8')).length : 1]),
+);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+console.log(`model ${MODEL}; ${files.length} mixed files; load average before: ${load()}`);
+
+const [redis, store] = await Promise.all([startRedis(), startSharedStore()]);
+console.log(`queue: redis-server at ${redis.url}; store: ${store.engine}`);
+
+function startWorker(queue: string): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src', 'cli', 'main.ts'),
+      'worker',
+      '--queue',
+      queue,
+      '--store',
+      store.url,
+      '--threads',
+      '1',
+      '--concurrency',
+      '1',
+    ],
+    { cwd: ROOT, env: { ...process.env, XMODAL_OFFLINE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('worker ready'))
+        resolve({
+          async stop() {
+            child.kill('SIGTERM');
+            await exited;
+          },
+        });
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${stderr}`)));
+  });
+}
+
+/** Seconds for `workers` workers to index every file into a fresh collection, and whether each is there once. */
+async function run(workers: number, db: number): Promise<{ seconds: number; exactlyOnce: boolean }> {
+  const queueUrl = `${redis.url}/${db}`;
+  const name = `scale${workers}`;
+  const created = await openCollection({ store: store.url }, name, { model: MODEL, create: true });
+  const { encoderId } = created.info;
+  await created.close();
+  const started = await Promise.all(Array.from({ length: workers }, () => startWorker(queueUrl)));
+  // Workers take a first tiny job to load the model's towers before timing starts.
+  const queue = openQueue(queueUrl);
+  const warm = files.filter((f) => /\.(png|wav|txt)$/.test(f)).slice(0, 3 * workers);
+  await enqueueFiles(queue, { store: store.url, collection: name, encoderId }, warm, { batchSize: 1 });
+  const drained = async () => {
+    for (;;) {
+      const s = await queueStatus(queue, queueUrl);
+      if (s.pending.jobs === 0 && s.running.jobs === 0) return s;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  await drained();
+  const t0 = performance.now();
+  await enqueueFiles(queue, { store: store.url, collection: name, encoderId }, files, { batchSize: 8 });
+  const status = await drained();
+  const seconds = (performance.now() - t0) / 1000;
+  await queue.close();
+  await Promise.all(started.map((w) => w.stop()));
+
+  const info = (await listCollections(store.url)).find((c) => c.name === name);
+  const opened = await openStore(store.url, { collection: name, dim: info?.dim ?? 0, encoderId });
+  const perUri = new Map<string, number>();
+  for await (const record of opened.iterate())
+    perUri.set(record.uri ?? '', (perUri.get(record.uri ?? '') ?? 0) + 1);
+  await opened.close();
+  const exactlyOnce =
+    status.failed.jobs === 0 &&
+    perUri.size === files.length &&
+    files.every((f) => perUri.get(f) === expectedItems.get(f));
+  console.log(
+    `${workers} worker${workers > 1 ? 's' : ' '}  ${(files.length / seconds).toFixed(1)} files/s (${seconds.toFixed(1)} s), ` +
+      `${perUri.size} files in the store, failed ${status.failed.jobs}, exactly once ${exactlyOnce}; load average ${load()}`,
+  );
+  return { seconds, exactlyOnce };
+}
+
+try {
+  const one = await run(1, 1);
+  const two = await run(2, 2);
+  const speedup = one.seconds / two.seconds;
+  console.log(`2 workers vs 1: ${speedup.toFixed(2)}x`);
+  console.log(
+    `RESULT scale workers2_speedup=${speedup.toFixed(2)} exactly_once=${one.exactlyOnce && two.exactlyOnce ? 1 : 0}`,
+  );
+} finally {
+  await redis.stop();
+  await store.stop();
+}
