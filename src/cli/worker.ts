@@ -13,6 +13,7 @@ interface WorkerFlags {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const CLOSE_GRACE_S = 30;
 
 export function registerWorker(program: Command): void {
   program
@@ -62,7 +63,12 @@ export function registerWorker(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      process.stderr.write('xmodal: worker finishing the jobs in hand\n');
-      await worker.close();
+      // A job not finished in time (or with Redis gone) returns to the queue after the visibility timeout.
+      process.stderr.write(`xmodal: worker finishing the jobs in hand (at most ${CLOSE_GRACE_S} s)\n`);
+      process.once('SIGINT', () => process.exit(1));
+      process.once('SIGTERM', () => process.exit(1));
+      const timeout = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_S * 1000).unref());
+      await Promise.race([worker.close(), timeout]);
+      process.exit(0);
     });
 }

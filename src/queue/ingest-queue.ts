@@ -172,8 +172,12 @@ export async function queueStatus(
   let rate = 0;
   if (recent.length > 0) {
     const first = Math.min(...recent.map((job) => job.processedOn ?? job.finishedOn ?? now));
+    const last =
+      pending.counts.jobs + running.counts.jobs > 0
+        ? now
+        : Math.max(...recent.map((job) => job.finishedOn ?? now));
     const files = recent.reduce((n, job) => n + job.data.files.length - (job.returnvalue?.retried ?? 0), 0);
-    rate = files / Math.max(1, (now - first) / 1000);
+    rate = files / Math.max(0.001, (last - first) / 1000);
   }
   const left = pending.counts.files + running.counts.files;
   return {

@@ -104,8 +104,15 @@ export class IngestWorker {
     this.#worker.on('failed', (job, error) =>
       options.onJob?.({ job: String(job?.id), files: job?.data.files.length ?? 0, error: error.message }),
     );
-    // Connection trouble is retried by BullMQ; say it, never crash on it.
-    this.#worker.on('error', (error) => process.stderr.write(`xmodal worker: ${error.message}\n`));
+    // Connection trouble is retried by BullMQ; say it once (not at every reconnect), never crash on it.
+    let last = '';
+    this.#worker.on('error', (error) => {
+      if (error.message !== last) process.stderr.write(`xmodal worker: ${error.message}\n`);
+      last = error.message;
+    });
+    this.#worker.on('ready', () => {
+      last = '';
+    });
   }
 
   /** Resolves once connected to the queue. */
@@ -134,7 +141,8 @@ export class IngestWorker {
       { paths: data.files, tags: data.tags, lookup: 'files' },
     );
     if (report.failed.length > 0 && data.single) {
-      throw new Error(report.failed.map((f) => `${f.path}: ${f.reason}`).join('; '));
+      // The failed list names the file; the reason is the job's failure.
+      throw new Error(report.failed[0].reason);
     }
     // The rest of the batch is in the store; each bad file gets its own attempts and its own failed entry.
     if (report.failed.length > 0)
