@@ -6,7 +6,6 @@
  * Usage: npx tsx bench/scale.ts [--quick] [--files N] [--model M]
  * Ends with: RESULT scale workers2_speedup=<1 worker's seconds / 2 workers' seconds> exactly_once=<1|0>
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +15,8 @@ import { listCollections, openStore } from '../src/store/open.js';
 import { expandPaths } from '../src/tasks/ingest.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
+import { startCli } from '../test/helpers/cli.js';
+import type { ChildServer } from '../test/servers/child-server.js';
 import { startRedis } from '../test/servers/redis.js';
 import { startSharedStore } from '../test/servers/shared-store.js';
 import { makeMixedFiles } from './mixed-files.js';
@@ -26,7 +27,7 @@ const arg = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 const quick = process.argv.includes('--quick');
-const FILES = Number(arg('--files') ?? (quick ? 600 : 2000));
+const FILES = Number(arg('--files') ?? (quick ? 2000 : 5000));
 const MODEL =
   arg('--model') ??
   (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
@@ -48,40 +49,14 @@ console.log(`model ${MODEL}; ${files.length} mixed files; load average before: $
 const [redis, store] = await Promise.all([startRedis(), startSharedStore()]);
 console.log(`queue: redis-server at ${redis.url}; store: ${store.engine}`);
 
-function startWorker(queue: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src', 'cli', 'main.ts'),
-      'worker',
-      '--queue',
-      queue,
-      '--store',
-      store.url,
-      '--threads',
-      '1',
-      '--concurrency',
-      '1',
-    ],
-    { cwd: ROOT, env: { ...process.env, XMODAL_OFFLINE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+function startWorker(queue: string): Promise<ChildServer> {
+  return startCli(
+    ['worker', '--queue', queue, '--store', store.url, '--threads', '1', '--concurrency', '1'],
+    /worker ready/,
+    {
+      XMODAL_OFFLINE: '1',
+    },
   );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (stderr.includes('worker ready'))
-        resolve({
-          async stop() {
-            child.kill('SIGTERM');
-            await exited;
-          },
-        });
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${stderr}`)));
-  });
 }
 
 /** Seconds for `workers` workers to index every file into a fresh collection, and whether each is there once. */

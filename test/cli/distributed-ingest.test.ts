@@ -1,6 +1,5 @@
 // Ingest over a real queue (BullMQ on redis-server) by several `xmodal worker` processes into one shared store.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,53 +9,17 @@ import { listCollections, openStore } from '../../src/store/open.js';
 import type { ItemRecord } from '../../src/store/store.js';
 import { expandPaths } from '../../src/tasks/ingest.js';
 import { chunkText } from '../../src/tasks/text-chunks.js';
-import { errorLines, runCli } from '../helpers/cli.js';
-import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { errorLines, runCli, startCli } from '../helpers/cli.js';
+import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import type { ChildServer } from '../servers/child-server.js';
 import { warnSkipped } from '../servers/python-venv.js';
 import { type RedisServer, redisUnavailable, startRedis } from '../servers/redis.js';
 import { type SharedStore, startSharedStore } from '../servers/shared-store.js';
 
 const noRedis = redisUnavailable();
 
-interface WorkerProcess {
-  child: ChildProcess;
-  stdout: string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(args: string[]): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'worker', ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, XMODAL_OFFLINE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const worker: WorkerProcess = {
-    child,
-    stdout: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout?.on('data', (d) => {
-    worker.stdout += d;
-  });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready in 120 s: ${stderr}`)), 120_000);
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-      if (stderr.includes('worker ready')) {
-        clearTimeout(timer);
-        resolve(worker);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited with ${code}: ${stderr}`));
-    });
-  });
+function startWorker(args: string[]): Promise<ChildServer> {
+  return startCli(['worker', ...args], /worker ready/, { XMODAL_OFFLINE: '1' });
 }
 
 async function waitFor(
@@ -85,7 +48,7 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
   let redis: RedisServer;
   let store: SharedStore;
   let dir: string;
-  const workers: WorkerProcess[] = [];
+  const workers: ChildServer[] = [];
 
   before(async () => {
     dir = tempDir('xmodal-queue-');
@@ -133,7 +96,7 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the first worker took no job in 120 s')), 120_000);
       const poll = setInterval(() => {
-        if (victim.stdout.includes('job ')) {
+        if (victim.output().includes('job ')) {
           clearInterval(poll);
           clearTimeout(timer);
           resolve();
@@ -153,7 +116,7 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
       status.failures.map((f) => f.files),
       [[poison]],
     );
-    assert.match(status.failures[0].reason, /poison\.jpg/);
+    assert.match(status.failures[0].reason, /cannot decode image/);
     assert.equal(status.failures[0].attempts, 3);
     assert.equal(status.done.files, 300);
 

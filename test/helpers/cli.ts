@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { type ChildServer, startChild } from '../servers/child-server.js';
 import { ROOT } from './paths.js';
 
 export interface CliResult {
@@ -32,4 +33,20 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 /** Errors are one line, no stack trace. */
 export function errorLines(result: CliResult): string[] {
   return result.stderr.split('\n').filter((line) => line.trim() && !line.includes('Unknown project config'));
+}
+
+/** Starts a long-running CLI command (`serve`, `worker`) and resolves once it prints a line matching `ready`. */
+export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  return startChild(
+    `xmodal ${args.join(' ')}`,
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
+    ready,
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeoutMs: 120_000,
+    },
+  );
 }

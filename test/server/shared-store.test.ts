@@ -1,55 +1,28 @@
 // Two `xmodal serve` processes over one shared store (a real Milvus Lite server, or PostgreSQL + pgvector when
 // Milvus Lite cannot be installed): what one writes, the other reads at once.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IMAGES, ROOT, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { startCli } from '../helpers/cli.js';
+import { IMAGES, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import type { ChildServer } from '../servers/child-server.js';
 import { startMilvusLite } from '../servers/milvus-lite.js';
 import { serversVenv, warnSkipped } from '../servers/python-venv.js';
 import { startSharedStore } from '../servers/shared-store.js';
 
 interface Served {
-  child: ChildProcess;
+  server: ChildServer;
   base: string;
 }
 
-function serve(store: string, home: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src', 'cli', 'main.ts'),
-      '--home',
-      home,
-      '--store',
-      store,
-      'serve',
-      '--port',
-      '0',
-      '--model',
-      TINY_CLIP,
-    ],
-    { cwd: ROOT, env: { ...process.env, XMODAL_API_KEY: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+async function serve(store: string, home: string): Promise<Served> {
+  const server = await startCli(
+    ['--home', home, '--store', store, 'serve', '--port', '0', '--model', TINY_CLIP],
+    /serving .* on (http:\/\/127\.0\.0\.1:\d+)/,
+    { XMODAL_API_KEY: '' },
   );
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address in 120 s: ${stderr}`)), 120_000);
-    child.stderr?.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, base: match[1] });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}: ${stderr}`));
-    });
-  });
+  return { server, base: server.ready[1] };
 }
 
 async function upload(server: Served, collection: string, name: string, bytes: Blob) {
@@ -88,9 +61,7 @@ describe('two xmodal serve instances on one shared store', () => {
     servers.push(...(await Promise.all(homes.map((home) => serve(store.url, home)))));
   });
   after(async () => {
-    const exits = servers.map((s) => new Promise((resolve) => s.child.once('exit', resolve)));
-    for (const server of servers) server.child.kill('SIGTERM');
-    await Promise.all(exits);
+    await Promise.all(servers.map((s) => s.server.stop()));
     await store?.stop();
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   });

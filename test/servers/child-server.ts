@@ -5,9 +5,15 @@ export interface ChildServer {
   child: ChildProcess;
   /** The ready line's regex match. */
   ready: RegExpMatchArray;
+  /** Everything it printed so far (the last 256 KiB of stdout and stderr together). */
+  output(): string;
+  /** Its exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+  /** Sends the stop signal (SIGKILL after 10 s) and waits for the exit. */
   stop(): Promise<void>;
 }
 
+const KEEP = 256 * 1024;
 const running = new Set<ChildProcess>();
 // A test process that dies without its after() hooks still takes its servers with it.
 process.on('exit', () => {
@@ -25,9 +31,15 @@ export function startChild(
   const { timeoutMs = 60_000, stopSignal = 'SIGTERM', ...spawnOptions } = options;
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
   running.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   exited.then(() => running.delete(child));
   let output = '';
+  // Always drained, so a chatty server never blocks on a full pipe.
+  const onData = (data: Buffer) => {
+    output = (output + data.toString()).slice(-KEEP);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill(stopSignal);
@@ -37,26 +49,24 @@ export function startChild(
     }
   };
   return new Promise((resolve, reject) => {
+    let settled = false;
     const fail = async (why: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      clearInterval(poll);
       await stop();
       reject(new Error(`${name} did not start: ${why}\n${output.slice(-2000)}`));
     };
     const timer = setTimeout(() => fail(`no "${ready.source}" within ${timeoutMs / 1000} s`), timeoutMs);
-    const onData = (data: Buffer) => {
-      output += data.toString();
+    const poll = setInterval(() => {
       const match = output.match(ready);
-      if (!match) return;
+      if (!match || settled) return;
+      settled = true;
       clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      // Keep draining so a chatty server never blocks on a full pipe.
-      child.stdout?.resume();
-      child.stderr?.resume();
-      resolve({ child, ready: match, stop });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
+      clearInterval(poll);
+      resolve({ child, ready: match, output: () => output, exited, stop });
+    }, 20);
     child.once('error', (error) => fail(error.message));
     child.once('exit', (code, signal) => fail(`exited with ${signal ?? code}`));
   });
