@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
 import { enqueueFiles, openQueue, queueStatus } from '../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../src/store/open.js';
-import { expandPaths } from '../src/tasks/ingest.js';
+import { expandPaths } from '../src/tasks/expand-paths.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
 import { startCli } from '../test/helpers/cli.js';

@@ -95,11 +95,11 @@ async function enqueue(paths: string[], flags: IndexFlags, command: Command): Pr
   });
   if (flags.json) printJson(report);
   else {
-    for (const path of report.missing) process.stderr.write(`failed: ${path}: no such file or folder\n`);
+    for (const f of report.skipped) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
     process.stdout.write(
       `queued ${report.files} files in ${report.jobs} jobs for collection "${report.collection}" (${report.encoderId}); ` +
         'run `xmodal worker --queue URL` on any machine that can read them, and `xmodal queue status` to follow\n',
     );
   }
-  if (report.missing.length > 0) process.exitCode = 3;
+  if (report.skipped.length > 0) process.exitCode = 3;
 }

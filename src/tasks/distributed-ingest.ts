@@ -17,7 +17,8 @@ import {
 } from '../queue/ingest-queue.js';
 import { isSharedLocation, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { expandPaths, ingest } from './ingest.js';
+import { expandPaths } from './expand-paths.js';
+import { ingest } from './ingest.js';
 import { openCollection, storeLocation, type Workspace } from './workspace.js';
 
 export interface EnqueueReport {
@@ -26,7 +27,8 @@ export interface EnqueueReport {
   store: string;
   files: number;
   jobs: number;
-  missing: string[];
+  /** Named paths that are missing or not files, with why. */
+  skipped: { path: string; reason: string }[];
 }
 
 function checkShared(location: string): void {
@@ -53,7 +55,7 @@ export async function enqueueIngest(
 ): Promise<EnqueueReport> {
   const location = storeLocation(workspace);
   checkShared(location);
-  const { files, missing } = await expandPaths(options.paths);
+  const { files, skipped } = await expandPaths(options.paths);
   const opened = await openCollection(workspace, collection, {
     model: options.model,
     create: true,
@@ -69,7 +71,7 @@ export async function enqueueIngest(
       files,
       { batchSize: options.batchSize },
     );
-    return { collection, encoderId, store: location, files: files.length, jobs, missing };
+    return { collection, encoderId, store: location, files: files.length, jobs, skipped };
   } finally {
     await queue.close();
   }

@@ -7,7 +7,7 @@ import { makeMixedFiles } from '../../bench/mixed-files.js';
 import { openQueue, type QueueStatus, queueStatus } from '../../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../../src/store/open.js';
 import type { ItemRecord } from '../../src/store/store.js';
-import { expandPaths } from '../../src/tasks/ingest.js';
+import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { chunkText } from '../../src/tasks/text-chunks.js';
 import { errorLines, runCli, startCli } from '../helpers/cli.js';
 import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
