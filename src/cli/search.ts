@@ -141,6 +141,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
 /** One line: each group's count in the top k by score and re-ranked, and the relevance it cost. */
 export function fairLine(fair: FairReport): string {
   const groups = Object.keys(fair.share)
+    .sort()
     .map((g) => `${g} ${fair.before[g]} → ${fair.after[g]}`)
     .join(', ');
   const predicted = fair.predicted
