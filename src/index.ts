@@ -1,5 +1,5 @@
 export { AdaptedEncoder, readAdapter, saveAdapter } from './encoders/adapter.js';
-export type { Dtype, Encoder, EncoderOptions, Modality } from './encoders/encoder.js';
+export type { Dtype, Encoder, EncoderOptions, EncoderSpec, Modality } from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
 export { dot, l2normalize } from './encoders/vectors.js';

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import type { Modality } from '../types.js';
 
 export interface DetectedMedia {
   modality: Modality;

@@ -21,6 +21,12 @@ export function uploadsRoot(workspace: Workspace): string {
   return join(resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal')), 'uploads');
 }
 
+/** Collections share an encoder only when everything in its spec agrees (same model, dtype, adapter, scale). */
+function specKey(encoder: Encoder): string {
+  const { model, dtype, adapter, logitScale } = encoder.spec;
+  return JSON.stringify([model, dtype, adapter ?? null, logitScale]);
+}
+
 /**
  * The collections a server has open, each kept open once opened. Collections made with the same model share
  * one encoder (so concurrent requests batch together across collections): `share` wraps each new model once.
@@ -37,7 +43,7 @@ export class CollectionPool {
 
   /** Registers an encoder already wrapped for sharing (the server's own model). */
   adopt(encoder: Encoder): void {
-    this.encoders.set(encoder.id, encoder);
+    this.encoders.set(specKey(encoder), encoder);
   }
 
   async list(): Promise<CollectionInfo[]> {
@@ -60,13 +66,18 @@ export class CollectionPool {
     name: string,
     options: { create?: boolean; model?: string },
   ): Promise<OpenCollection> {
-    const opened = await openCollection(this.workspace, name, { ...options, encoder: this.encoderOptions });
+    // The server's dtype is for collections it creates; an existing one opens with its own saved spec.
+    const { dtype, ...reopen } = this.encoderOptions;
+    const opened = await openCollection(this.workspace, name, {
+      ...options,
+      encoder: options.create ? this.encoderOptions : reopen,
+    });
     // Models load their towers lazily, so the collection's own copy costs nothing when the shared one is used.
-    let shared = this.encoders.get(opened.encoder.id);
+    let shared = this.encoders.get(specKey(opened.encoder));
     let own: Encoder | undefined = opened.encoder;
     if (!shared) {
       shared = this.share(opened.encoder);
-      this.encoders.set(shared.id, shared);
+      this.encoders.set(specKey(shared), shared);
       own = undefined; // the shared wrapper holds it now, and the pool disposes it
     }
     return {

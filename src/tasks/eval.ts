@@ -94,12 +94,10 @@ export async function embedManifest(
     if (!encoder.modalities.includes(modality)) continue;
     const group = items.filter((item) => item.modality === modality);
     if (group.length === 0) continue;
-    const vectors =
-      modality === 'text'
-        ? await encoder.embedText(group.map((item) => item.text!))
-        : modality === 'image'
-          ? await encoder.embedImages(group.map((item) => item.path!))
-          : await encoder.embedAudio(group.map((item) => item.path!));
+    const vectors = await encoder.embed(
+      modality,
+      group.map((item) => (modality === 'text' ? item.text! : item.path!)),
+    );
     group.forEach((item, i) => {
       out.push({ id: item.id, modality, label: item.label, vector: vectors[i] });
     });

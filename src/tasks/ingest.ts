@@ -167,10 +167,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
         return rows.slice(start, next);
       });
     }
-    const rows =
-      modality === 'image'
-        ? await encoder.embedImages(batch.map((f) => f.bytes))
-        : await encoder.embedAudio(batch.map((f) => f.bytes));
+    const rows = await encoder.embed(
+      modality,
+      batch.map((f) => f.bytes),
+    );
     return rows.map((row) => [row]);
   };
 

@@ -170,3 +170,28 @@ describe('kill -9 during indexing', () => {
     assert.equal(again.unchanged, FILES);
   });
 });
+
+describe('a collection remembers the encoder spec it was indexed with', () => {
+  const home = tempDir();
+  after(() => rmSync(home, { recursive: true, force: true }));
+  const photo = join(IMAGES, 'photo.png');
+  const clip = join(ROOT, 'test/fixtures/models/tiny-clip');
+
+  test('indexed with --dtype q8, searched without --dtype: the q8 weights embed the query', async () => {
+    const indexed = await runCli(['--home', home, 'index', photo, '--model', clip, '--dtype', 'q8']);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    const result = await runCli(['--home', home, 'search', '--image', photo, '-k', '1', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const [top] = JSON.parse(result.stdout).results;
+    assert.equal(top.uri, photo);
+    // The same file through the same weights scores 1; fp32 weights give ~0.9997 on this model.
+    assert.ok(top.score > 0.99999, `score ${top.score}: the query was not embedded with q8`);
+  });
+
+  test('asking for another dtype on it is refused with a clear error', async () => {
+    const result = await runCli(['--home', home, 'search', 'x', '--dtype', 'fp32']);
+    assert.equal(result.code, 6, result.stderr);
+    assert.deepEqual(errorLines(result).length, 1, result.stderr);
+    assert.match(errorLines(result)[0], /indexed with q8 weights, not fp32/);
+  });
+});

@@ -67,10 +67,15 @@ describe('BatchingEncoder', () => {
     assert.ok(maxDiff(third[1], alonePhoto) < 1e-5);
   });
 
-  test("an adapted model's own logit scale shows through the wrapper (classification uses it)", () => {
-    const adapted = Object.assign(Object.create(plain), { logitScale: 42 }) as Encoder;
-    assert.equal(new BatchingEncoder(adapted).logitScale, 42);
-    assert.equal(new BatchingEncoder(plain).logitScale, undefined);
+  test("an adapted model's own logit scale shows through the wrapper (classification uses it)", async () => {
+    const scaled = await loadEncoder(TINY_CLIP, { logitScale: 42 });
+    try {
+      assert.equal(new BatchingEncoder(scaled).spec.logitScale, 42);
+      assert.deepEqual(new BatchingEncoder(plain).spec, plain.spec);
+      assert.equal(plain.spec.logitScale, 100);
+    } finally {
+      await scaled.dispose();
+    }
   });
 
   test('a lone call is not held longer than the wait', async () => {
