@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
+import { listenUntilStopped } from '../server/listen.js';
 import type { SearchHit } from '../store/store.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { searchCollection } from '../tasks/search.js';
@@ -69,14 +70,9 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw xmodalError('BAD_ARGUMENT', `bad --port ${flags.port}`);
     const app = await buildApp({ workspace: workspaceOf(command), collection: DEMO_COLLECTION, model });
-    const address = await app.listen({ port, host: '127.0.0.1' });
+    const address = await listenUntilStopped(app, { port, host: '127.0.0.1' });
     process.stdout.write(
       `\nOpen ${address}/ to search the demo collection (API docs at ${address}/docs). Ctrl-C stops.\n`,
     );
-    const stop = () => {
-      app.close().finally(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   });
 }

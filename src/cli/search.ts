@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
-import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
@@ -79,9 +79,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     ];
     if (parts.length === 0)
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
-    const k = number('-k', flags.k);
-    if (k === undefined || !Number.isInteger(k) || k < 1)
-      throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
+    const k = checkK(Number(flags.k), '-k');
     const filter: Filter = {
       modality: flags.modality,
       ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
@@ -98,19 +96,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         filter,
         minScore: number('--min-score', flags.minScore),
       });
-      if (flags.json) {
-        printJson({
-          results: hits.map((h) => ({
-            id: h.id,
-            score: h.score,
-            modality: h.modality,
-            uri: h.uri,
-            tags: h.tags,
-            meta: h.meta,
-          })),
-        });
-        return;
-      }
+      if (flags.json) return printJson({ results: hits.map(hitJson) });
       if (hits.length === 0) process.stdout.write('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';

@@ -1,25 +1,18 @@
 import { rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { dropCollection, listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
+import { checkCollectionName } from '../store/validate.js';
 import {
   findCollection,
   type OpenCollection,
   openCollection,
   storeLocation,
+  uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
-
-export const COLLECTION_NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
-const NAME = new RegExp(COLLECTION_NAME);
-
-/** Where uploaded files are kept: beside the collections, one folder per collection. */
-export function uploadsRoot(workspace: Workspace): string {
-  return join(resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal')), 'uploads');
-}
 
 /** Collections share an encoder only when everything in its spec agrees (same model, dtype, adapter, scale). */
 function specKey(encoder: Encoder): string {
@@ -51,8 +44,7 @@ export class CollectionPool {
   }
 
   get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
-    if (!NAME.test(name))
-      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    checkCollectionName(name);
     let pending = this.open.get(name);
     if (!pending) {
       pending = this.openShared(name, options);
@@ -104,8 +96,7 @@ export class CollectionPool {
   }
 
   async drop(name: string): Promise<void> {
-    if (!NAME.test(name))
-      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    checkCollectionName(name);
     const pending = this.open.get(name);
     this.open.delete(name);
     if (pending) await (await pending.catch(() => undefined))?.close();

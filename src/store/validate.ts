@@ -21,8 +21,12 @@ import type {
 
 const METRICS: readonly Metric[] = ['cosine', 'ip'];
 const QUANTIZATIONS: readonly IndexQuantization[] = ['f32', 'f16', 'i8'];
-// Safe as a directory name and as part of a quoted SQL identifier.
-const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+/**
+ * Collection names, for every backend and every caller (the server's schemas use the pattern too): safe as a
+ * directory name and as part of a quoted SQL identifier (`xm_<name>_modality` stays within PostgreSQL's 63).
+ */
+export const COLLECTION_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$';
+const COLLECTION_NAME = new RegExp(COLLECTION_NAME_PATTERN);
 
 /** Beam widths measured by bench/store.ts on 100k×512 clustered vectors with m 16, efConstruction 200. */
 const EF_FOR_RECALL: readonly [recall: number, ef: number][] = [

@@ -14,10 +14,19 @@ export interface Workspace {
   store?: string;
 }
 
+/** The home folder: `--home`, else `XMODAL_HOME`, else ~/.xmodal. */
+export function homeDir(workspace: Workspace): string {
+  return resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal'));
+}
+
 export function storeLocation(workspace: Workspace): string {
   if (workspace.store) return workspace.store;
-  const home = workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal');
-  return join(resolve(home), 'collections');
+  return join(homeDir(workspace), 'collections');
+}
+
+/** Where uploaded files are kept: beside the collections, one folder per collection. */
+export function uploadsRoot(workspace: Workspace): string {
+  return join(homeDir(workspace), 'uploads');
 }
 
 export interface OpenCollection {

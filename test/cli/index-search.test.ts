@@ -42,7 +42,7 @@ describe('xmodal index / search', () => {
     assert.equal(result.code, 0, result.stderr);
     const { results } = JSON.parse(result.stdout);
     assert.equal(results.length, 2);
-    assert.deepEqual(Object.keys(results[0]).sort(), ['id', 'meta', 'modality', 'score', 'uri']);
+    assert.deepEqual(Object.keys(results[0]).sort(), ['id', 'meta', 'mime', 'modality', 'score', 'uri']);
     assert.equal(results[0].uri, join(data, 'photo.png'));
     assert.ok(results[0].score >= results[1].score);
   });

@@ -2,9 +2,9 @@ import { mkdir, realpath, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
+import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { ingest } from '../../tasks/ingest.js';
-import type { OpenCollection } from '../../tasks/workspace.js';
-import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
+import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
 import type { ServerContext } from '../context.js';
 import { errorSchema } from '../schemas.js';
 import { readMultipart, requireFiles } from '../uploads.js';
@@ -12,7 +12,7 @@ import { readMultipart, requireFiles } from '../uploads.js';
 const nameParams = {
   type: 'object',
   required: ['name'],
-  properties: { name: { type: 'string', pattern: COLLECTION_NAME } },
+  properties: { name: { type: 'string', pattern: COLLECTION_NAME_PATTERN } },
 } as const;
 
 async function stats(collection: OpenCollection) {
@@ -65,7 +65,7 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
           type: 'object',
           required: ['name'],
           properties: {
-            name: { type: 'string', pattern: COLLECTION_NAME },
+            name: { type: 'string', pattern: COLLECTION_NAME_PATTERN },
             model: { type: 'string', minLength: 1, description: "default: the server's model" },
           },
           additionalProperties: false,
