@@ -5,7 +5,8 @@ import type { Modality } from '../encoders/encoder.js';
 import { locateModel, modelId } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { err, isInteractive, out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
   pairs: string;
@@ -78,9 +79,9 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         batchSize: positive('--batch-size', flags.batchSize, true),
         learningRate: positive('--lr', flags.lr),
         modalities,
-        onEpoch: process.stderr.isTTY
+        onEpoch: isInteractive()
           ? (e) =>
-              process.stderr.write(
+              err(
                 `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
               )
           : undefined,
@@ -115,7 +116,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
           : []),
         `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await encoder.dispose();
     }

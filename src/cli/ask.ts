@@ -6,7 +6,8 @@ import { ask, type Source } from '../tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface AskFlags extends ModelFlags {
@@ -104,11 +105,11 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
         const { messages: _, ...rest } = answer;
         return printJson(rest);
       }
-      if (answer.answer !== undefined) process.stdout.write(`${answer.answer.trim()}\n\n`);
+      if (answer.answer !== undefined) out(`${answer.answer.trim()}\n\n`);
       const listed = answer.answer !== undefined ? answer.citations : answer.sources;
-      process.stdout.write(answer.answer !== undefined ? 'cited:\n' : 'sources:\n');
-      if (listed.length === 0) process.stdout.write('  (none)\n');
-      for (const s of listed) process.stdout.write(`  ${describe(s)}\n`);
+      out(answer.answer !== undefined ? 'cited:\n' : 'sources:\n');
+      if (listed.length === 0) out('  (none)\n');
+      for (const s of listed) out(`  ${describe(s)}\n`);
     } finally {
       await crossEncoder?.dispose();
       await collection.close();

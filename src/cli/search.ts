@@ -4,7 +4,8 @@ import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
 import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface SearchFlags extends ModelFlags {
@@ -97,10 +98,10 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         minScore: number('--min-score', flags.minScore),
       });
       if (flags.json) return printJson({ results: hits.map(hitJson) });
-      if (hits.length === 0) process.stdout.write('no results\n');
+      if (hits.length === 0) out('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
-        process.stdout.write(
+        out(
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });

@@ -3,6 +3,7 @@ import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
 import { listenUntilStopped } from '../server/listen.js';
 import { DEFAULT_COLLECTION } from '../tasks/workspace.js';
+import { err } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
@@ -78,6 +79,6 @@ export function registerServe(program: Command, withModelFlags: (c: Command) => 
       });
       const address = await listenUntilStopped(app, { port, host: flags.host });
       const { model } = (await app.inject({ method: 'GET', url: '/health' })).json() as { model: string };
-      process.stderr.write(`xmodal: serving ${model} on ${address} (UI ${address}/, docs ${address}/docs)\n`);
+      err(`xmodal: serving ${model} on ${address} (UI ${address}/, docs ${address}/docs)\n`);
     });
 }

@@ -39,6 +39,8 @@ const writesInProcess = new Map<string, number>();
 export interface EmbeddedOptions {
   /** Save the ANN index after this many changed keys; default a fifth of the index, at least 10,000. */
   indexSaveEvery?: number;
+  /** How often searches look for other processes' writes, in milliseconds; default OTHER_PROCESS_POLL_MS, 0 = every search. */
+  otherProcessPollMs?: number;
 }
 
 export class SqliteHnswStore implements Store {
@@ -263,7 +265,8 @@ export class SqliteHnswStore implements Store {
   #syncIfChanged(): void {
     const writes = writesInProcess.get(this.#file) ?? 0;
     const now = performance.now();
-    if (writes === this.#seenWrites && now - this.#polledAt < OTHER_PROCESS_POLL_MS) return;
+    const interval = this.#options.otherProcessPollMs ?? OTHER_PROCESS_POLL_MS;
+    if (writes === this.#seenWrites && now - this.#polledAt < interval) return;
     this.#sync();
     this.#seenWrites = writes;
     this.#polledAt = now;

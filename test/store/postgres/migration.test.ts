@@ -1,9 +1,9 @@
 // A database made before collections saved their encoder spec: it lists, opens and is migrated in place.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { listCollections, openStore } from '../../src/store/open.js';
-import type { EncoderSpec } from '../../src/types.js';
-import { type PgliteServer, startPgliteServer } from './pglite-server.js';
+import { listCollections, openStore } from '../../../src/store/open.js';
+import type { EncoderSpec } from '../../../src/types.js';
+import { type PgliteServer, startPgliteServer } from '../pglite-server.js';
 
 let server: PgliteServer;
 before(async () => {
