@@ -42,12 +42,14 @@ export function spawnCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 120_000,
+  user?: { uid: number; gid: number },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       timeout: timeoutMs,
+      ...user,
     });
     let stdout = '';
     let stderr = '';
