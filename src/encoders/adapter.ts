@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
+import { l2normalize } from '../vectors.js';
 import {
   type Encoder,
   EncoderBase,
@@ -8,7 +9,6 @@ import {
   type Modality,
   type ModalityInputs,
 } from './encoder.js';
-import { l2normalize } from './vectors.js';
 
 export const ADAPTER_FILE = 'adapter.json';
 const WEIGHTS_FILE = 'adapter.bin';

@@ -1,5 +1,5 @@
 import { AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer, Tensor } from '@huggingface/transformers';
-import { xmodalError } from '../errors.js';
+import { errorMessage, xmodalError } from '../errors.js';
 import type { AudioInput } from '../media/audio.js';
 import {
   type ImageInput,
@@ -9,10 +9,10 @@ import {
   inputSize,
   preprocessImage,
 } from '../media/image.js';
+import { chunk, meanDirection, normalizedRows } from '../vectors.js';
 import { AudioFeaturePool } from './audio-features.js';
 import { type Dtype, EncoderBase, type EncoderSpec, type Modality, type ModalityInputs } from './encoder.js';
 import type { Family, ModelConfig, Tower } from './registry.js';
-import { chunk, meanDirection, normalizedRows } from './vectors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: transformers.js models, tokenizers and extractors are untyped JS.
 type Loose = any;
@@ -254,5 +254,5 @@ export function keepEndOfText(
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return errorMessage(error).split('\n')[0];
 }

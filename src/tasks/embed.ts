@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
+import { dot } from '../vectors.js';
 
 /** One query or item: text, or a media file (path or bytes) of a known modality. */
 export type Input =

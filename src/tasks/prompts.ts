@@ -1,6 +1,6 @@
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { dot, meanDirection } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
+import { dot, meanDirection } from '../vectors.js';
 
 /**
  * Prompt templates per language and per modality of the thing being described; `{}` is the label.

@@ -1,6 +1,6 @@
-import { l2normalize } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import type { Filter, ItemRecord, SearchHit } from '../store/store.js';
+import { l2normalize } from '../vectors.js';
 import { embedInputs, type Input } from './embed.js';
 import type { OpenCollection } from './workspace.js';
 

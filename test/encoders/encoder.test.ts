@@ -16,9 +16,9 @@ import { AdaptedEncoder, saveAdapter } from '../../src/encoders/adapter.js';
 import { DTYPE_FILE_SUFFIX } from '../../src/encoders/dtypes.js';
 import type { Dtype, Encoder, EncoderOptions, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
-import { meanDirection } from '../../src/encoders/vectors.js';
 import { loadAudio, splitIntoWindows } from '../../src/media/audio.js';
 import { BatchingEncoder } from '../../src/server/batching.js';
+import { meanDirection } from '../../src/vectors.js';
 import {
   AUDIO,
   IMAGES,

@@ -1,6 +1,6 @@
 // The SQLite file that is the truth for one collection: stamp, items, every vector, and a change counter.
 import Database from 'better-sqlite3';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, xmodalError } from '../../errors.js';
 import type { CollectionInfo, Item, ItemRecord, MetaValue, Metric } from '../store.js';
 import type { NormalisedFilter } from '../validate.js';
 import { filterToSql, metaColumns } from './filter-sql.js';
@@ -145,7 +145,7 @@ export class ItemsDb {
         stamp.run('created_at', new Date().toISOString());
       })();
     } catch (error) {
-      throw xmodalError('STORE_ERROR', `cannot open ${path}: ${(error as Error).message}`, error);
+      throw xmodalError('STORE_ERROR', `cannot open ${path}: ${errorMessage(error)}`, error);
     }
     let existing: CollectionInfo;
     try {

@@ -1,7 +1,7 @@
 // The embedded Store: SQLite (WAL) holds the truth, a usearch HNSW graph answers nearest-neighbour queries.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, xmodalError } from '../../errors.js';
 import type {
   CollectionInfo,
   Filter,
@@ -93,7 +93,7 @@ export class SqliteHnswStore implements Store {
       return new SqliteHnswStore(join(dir, ITEMS_FILE), db, ann, options);
     } catch (error) {
       db.close();
-      throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${(error as Error).message}`, error);
+      throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${errorMessage(error)}`, error);
     }
   }
 

@@ -1,6 +1,6 @@
 // The PostgreSQL + pgvector Store: one table per collection, an HNSW index on inner product, filters in SQL.
 import pg from 'pg';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, XmodalError, xmodalError } from '../../errors.js';
 import type { EncoderSpec } from '../../types.js';
 import type {
   CollectionInfo,
@@ -373,8 +373,8 @@ export async function withTransaction<T>(
 }
 
 export function asStoreError(error: unknown, context: string): Error {
-  if (error instanceof Error && error.name === 'XmodalError') return error;
-  return xmodalError('STORE_ERROR', `${context}: ${(error as Error).message}`, error);
+  if (error instanceof XmodalError) return error;
+  return xmodalError('STORE_ERROR', `${context}: ${errorMessage(error)}`, error);
 }
 
 /** pgvector's text form; JS prints each f32 exactly enough to read back the same f32. */
