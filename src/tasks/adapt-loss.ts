@@ -19,8 +19,12 @@ export interface RetrievalScores {
   'recall@10': number;
 }
 
-/** `x + W x` and its norm, before normalising (kept for the backward pass). */
-function forward(params: Params, modality: Modality, x: Float32Array): { u: Float32Array; norm: number } {
+/** `x + W x` normalised, and its norm before normalising (kept for the backward pass). */
+export function adapterForward(
+  params: Params,
+  modality: Modality,
+  x: Float32Array,
+): { u: Float32Array; norm: number } {
   const w = params.matrices.get(modality);
   const dim = x.length;
   const u = new Float32Array(dim);
@@ -44,8 +48,8 @@ export function symmetricInfoNce(
   grads?: Params,
 ): number {
   const n = batch.length;
-  const fa = batch.map((i) => forward(params, data.modalityA[i], data.a[i]));
-  const fb = batch.map((i) => forward(params, data.modalityB[i], data.b[i]));
+  const fa = batch.map((i) => adapterForward(params, data.modalityA[i], data.a[i]));
+  const fb = batch.map((i) => adapterForward(params, data.modalityB[i], data.b[i]));
   const scale = Math.exp(params.logScale);
   const logits = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) logits[i * n + j] = scale * dot(fa[i].u, fb[j].u);
@@ -84,22 +88,6 @@ export function symmetricInfoNce(
   for (let k = 0; k < n * n; k++) gScale += g[k] * logits[k];
   grads.logScale += gScale;
   const dim = params.dim;
-  const back = (
-    f: { u: Float32Array; norm: number },
-    gu: Float64Array,
-    modality: Modality,
-    x: Float32Array,
-  ) => {
-    const gw = grads.matrices.get(modality);
-    if (!gw) return;
-    // Through the normalisation: (g − u (u·g)) / ‖x + W x‖.
-    let ug = 0;
-    for (let r = 0; r < dim; r++) ug += f.u[r] * gu[r];
-    for (let r = 0; r < dim; r++) {
-      const d = (gu[r] - f.u[r] * ug) / f.norm;
-      for (let c = 0, o = r * dim; c < dim; c++) gw[o + c] += d * x[c];
-    }
-  };
   for (let i = 0; i < n; i++) {
     const ga = new Float64Array(dim);
     const gb = new Float64Array(dim);
@@ -111,10 +99,31 @@ export function symmetricInfoNce(
         gb[d] += gji * fa[j].u[d];
       }
     }
-    back(fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
-    back(fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
+    adapterBackward(params, grads, fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
+    adapterBackward(params, grads, fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
   }
   return loss;
+}
+
+/** Adds to `grads` the gradient of W for `modality` given the gradient `gu` at the normalised output `f` of `x`. */
+export function adapterBackward(
+  params: Params,
+  grads: Params,
+  f: { u: Float32Array; norm: number },
+  gu: Float64Array,
+  modality: Modality,
+  x: Float32Array,
+): void {
+  const gw = grads.matrices.get(modality);
+  if (!gw) return;
+  const dim = params.dim;
+  // Through the normalisation: (g − u (u·g)) / ‖x + W x‖.
+  let ug = 0;
+  for (let r = 0; r < dim; r++) ug += f.u[r] * gu[r];
+  for (let r = 0; r < dim; r++) {
+    const d = (gu[r] - f.u[r] * ug) / f.norm;
+    for (let c = 0, o = r * dim; c < dim; c++) gw[o + c] += d * x[c];
+  }
 }
 
 /** Validation loss in batches of at most 512 (InfoNCE depends on the batch, so the split is fixed). */

@@ -12,13 +12,20 @@ import {
   symmetricInfoNce,
 } from './adapt-loss.js';
 import { Adam, Params } from './adapt-params.js';
+import { type DebiasPenalty, debiasPenalty } from './debias.js';
 import { embedInputs, type Input } from './embed.js';
 import type { Pair } from './pairs.js';
 import { logitScaleOf } from './prompts.js';
 import { mulberry32, shuffle } from './random.js';
 import { hashOrder } from './stable-order.js';
 
-export { type EmbeddedPairs, type RetrievalScores, symmetricInfoNce } from './adapt-loss.js';
+export {
+  adapterBackward,
+  adapterForward,
+  type EmbeddedPairs,
+  type RetrievalScores,
+  symmetricInfoNce,
+} from './adapt-loss.js';
 export { Params } from './adapt-params.js';
 export { type Pair, readPairs } from './pairs.js';
 export { mulberry32 } from './random.js';
@@ -39,6 +46,8 @@ export interface AdaptOptions {
   modalities?: Modality[];
   /** Starting softmax scale; default the model's. */
   logitScale?: number;
+  /** Adds a penalty that equalises each probe concept's similarity across an attribute's groups. */
+  debias?: DebiasPenalty;
   onEpoch?: (progress: { epoch: number; trainLoss: number; validationLoss: number }) => void;
 }
 
@@ -51,6 +60,8 @@ export interface AdaptReport {
   /** a → b retrieval among the validation pairs' distinct b items. */
   validation: { before: RetrievalScores; after: RetrievalScores };
   logitScale: { before: number; after: number };
+  /** The debiasing penalty on its own probes, before training and with the kept weights. */
+  debiasPenalty?: { before: number; after: number };
   seconds: number;
 }
 
@@ -132,7 +143,10 @@ export function trainOnEmbeddings(
   const adam = new Adam(params, lr);
   const startScale = Math.exp(params.logScale);
   const before = { loss: lossOf(data, validation, params), retrieval: retrieval(data, validation, params) };
-  let best = { loss: before.loss, epoch: 0, snapshot: params.copy() };
+  // With debiasing, the kept epoch is the one with the lowest validation loss plus penalty.
+  const penaltyOf = (p: Params) => (options.debias ? debiasPenalty(p, options.debias) : 0);
+  const penaltyBefore = penaltyOf(params);
+  let best = { loss: before.loss, objective: before.loss + penaltyBefore, epoch: 0, snapshot: params.copy() };
   let epoch = 0;
   for (epoch = 1; epoch <= maxEpochs; epoch++) {
     const order = shuffle([...train], random);
@@ -143,6 +157,7 @@ export function trainOnEmbeddings(
       if (batch.length < 2) continue;
       const grads = params.zeros();
       trainLoss += symmetricInfoNce(data, batch, params, grads);
+      if (options.debias) debiasPenalty(params, options.debias, grads);
       batches++;
       for (const [m, w] of params.matrices) {
         const g = grads.matrices.get(m)!;
@@ -153,7 +168,9 @@ export function trainOnEmbeddings(
     }
     const validationLoss = lossOf(data, validation, params);
     options.onEpoch?.({ epoch, trainLoss: trainLoss / Math.max(1, batches), validationLoss });
-    if (validationLoss < best.loss - 1e-6) best = { loss: validationLoss, epoch, snapshot: params.copy() };
+    const objective = validationLoss + penaltyOf(params);
+    if (objective < best.objective - 1e-6)
+      best = { loss: validationLoss, objective, epoch, snapshot: params.copy() };
     else if (epoch - best.epoch >= patience) break;
   }
   const final = best.snapshot;
@@ -170,6 +187,7 @@ export function trainOnEmbeddings(
     validationLoss: { before: before.loss, after: best.loss },
     validation: { before: before.retrieval, after: retrieval(data, validation, final) },
     logitScale: { before: startScale, after: adapter.logitScale },
+    ...(options.debias ? { debiasPenalty: { before: penaltyBefore, after: penaltyOf(final) } } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   adapter.trained = { ...report };
