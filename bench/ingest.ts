@@ -8,11 +8,11 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadEncoder, SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
-import { chunk } from '../src/encoders/vectors.js';
 import { expandPaths } from '../src/tasks/expand-paths.js';
 import { ingest } from '../src/tasks/ingest.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
+import { chunk } from '../src/vectors.js';
 import { makeMixedFiles } from './mixed-files.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

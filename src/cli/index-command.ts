@@ -4,7 +4,8 @@ import { xmodalError } from '../errors.js';
 import { enqueueIngest } from '../tasks/distributed-ingest.js';
 import { ingest } from '../tasks/ingest.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson, whole } from './shared.js';
+import { err, isInteractive, out, printJson, setExitCode } from './io.js';
+import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface IndexFlags extends ModelFlags {
@@ -42,7 +43,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     const bar =
-      process.stderr.isTTY && !flags.json
+      isInteractive() && !flags.json
         ? new cliProgress.SingleBar(
             {
               stream: process.stderr,
@@ -72,14 +73,14 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     }
     if (flags.json) printJson({ collection: flags.collection, ...report });
     else {
-      for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
-      process.stdout.write(
+      for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
+      out(
         `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
           `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
       );
     }
     // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0) process.exitCode = 3;
+    if (report.failed.length > 0) setExitCode(3);
   });
 }
 
@@ -95,11 +96,11 @@ async function enqueue(paths: string[], flags: IndexFlags, command: Command): Pr
   });
   if (flags.json) printJson(report);
   else {
-    for (const f of report.skipped) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
-    process.stdout.write(
+    for (const f of report.skipped) err(`failed: ${f.path}: ${f.reason}\n`);
+    out(
       `queued ${report.files} files in ${report.jobs} jobs for collection "${report.collection}" (${report.encoderId}); ` +
         'run `xmodal worker --queue URL` on any machine that can read them, and `xmodal queue status` to follow\n',
     );
   }
-  if (report.skipped.length > 0) process.exitCode = 3;
+  if (report.skipped.length > 0) setExitCode(3);
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openQueue, queueStatus } from '../queue/ingest-queue.js';
-import { printJson } from './shared.js';
+import { out, printJson } from './io.js';
 
 export function registerQueue(program: Command): void {
   const queue = program.command('queue').description('the distributed ingest queue (see `xmodal worker`)');
@@ -22,12 +22,12 @@ export function registerQueue(program: Command): void {
         if (flags.json) return printJson(status);
         const { done, pending, running, failed } = status;
         const eta = status.etaSeconds === null ? 'unknown' : `${Math.ceil(status.etaSeconds)} s`;
-        process.stdout.write(
+        out(
           `${status.queue}: done ${done.files} files, pending ${pending.files}, running ${running.files}, failed ${failed.files}` +
             ` (jobs ${done.jobs} / ${pending.jobs} / ${running.jobs} / ${failed.jobs}); ${status.rate.toFixed(1)} files/s, ETA ${eta}\n`,
         );
         for (const f of status.failures) {
-          process.stdout.write(`failed: ${f.files.join(', ')}: ${f.reason} (${f.attempts} attempts)\n`);
+          out(`failed: ${f.files.join(', ')}: ${f.reason} (${f.attempts} attempts)\n`);
         }
       } finally {
         await handle.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { IngestWorker } from '../tasks/distributed-ingest.js';
+import { err, out } from './io.js';
 import { parseDtype, whole } from './shared.js';
 
 interface WorkerFlags {
@@ -48,23 +49,22 @@ export function registerWorker(program: Command): void {
         encoder: { dtype: parseDtype(flags.dtype), threads, audioWorkers: threads },
         concurrency: whole('--concurrency', flags.concurrency, 1, 256),
         visibilityTimeout: whole('--visibility-timeout', flags.visibilityTimeout, 1, 86_400),
+        onWarning: (message) => err(`xmodal worker: ${message}\n`),
         onJob: ({ job, files, result, error }) =>
-          process.stdout.write(
+          out(
             result
               ? `job ${job}: ${files} files, indexed ${result.indexed}, unchanged ${result.unchanged}, retried singly ${result.retried}\n`
               : `job ${job}: ${files} files, attempt failed: ${error}\n`,
           ),
       });
       await worker.ready();
-      process.stderr.write(
-        `xmodal: worker ready on ${flags.queue.replace(/\/\/[^@/]*@/, '//…@')} (pid ${process.pid})\n`,
-      );
+      err(`xmodal: worker ready on ${flags.queue.replace(/\/\/[^@/]*@/, '//…@')} (pid ${process.pid})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       // A job not finished in time (or with Redis gone) returns to the queue after the visibility timeout.
-      process.stderr.write(`xmodal: worker finishing the jobs in hand (at most ${CLOSE_GRACE_S} s)\n`);
+      err(`xmodal: worker finishing the jobs in hand (at most ${CLOSE_GRACE_S} s)\n`);
       process.once('SIGINT', () => process.exit(1));
       process.once('SIGTERM', () => process.exit(1));
       const timeout = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_S * 1000).unref());

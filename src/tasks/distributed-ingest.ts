@@ -84,6 +84,8 @@ export interface IngestWorkerOptions extends WorkerOptions {
   models?: string[];
   encoder?: EncoderOptions;
   onJob?: (event: { job: string; files: number; result?: IngestJobResult; error?: string }) => void;
+  /** Queue connection trouble (BullMQ keeps retrying), told once per distinct message. */
+  onWarning?: (message: string) => void;
 }
 
 /** Takes ingest jobs from the queue until `close()`. */
@@ -109,7 +111,7 @@ export class IngestWorker {
     // Connection trouble is retried by BullMQ; say it once (not at every reconnect), never crash on it.
     let last = '';
     this.#worker.on('error', (error) => {
-      if (error.message !== last) process.stderr.write(`xmodal worker: ${error.message}\n`);
+      if (error.message !== last) options.onWarning?.(error.message);
       last = error.message;
     });
     this.#worker.on('ready', () => {
