@@ -21,6 +21,8 @@ export interface IngestOptions {
   /** Files per model call. */
   batchSize?: number;
   onProgress?: (progress: IngestProgress) => void;
+  /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface IngestProgress {
@@ -220,6 +222,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
   for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
   for (let i = 0; i < files.length; i++) {
+    options.signal?.throwIfAborted();
     start(i + LOOKAHEAD);
     let file: PreparedFile;
     try {
@@ -245,7 +248,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       await flush(queue);
     }
   }
-  for (const queue of pending.values()) await flush(queue);
+  for (const queue of pending.values()) {
+    options.signal?.throwIfAborted();
+    await flush(queue);
+  }
 
   let pruned = 0;
   if (options.prune) {

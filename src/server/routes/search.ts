@@ -37,11 +37,11 @@ const partSchema = {
 } as const;
 
 /** Where a client fetches an item's original file. */
-export function contentUrl(collection: string, id: string): string {
-  return `/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
+export function contentUrl(prefix: string, collection: string, id: string): string {
+  return `${prefix}/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
 }
 
-function describe(collection: string, item: ItemRecord) {
+function describe(prefix: string, collection: string, item: ItemRecord) {
   return {
     id: item.id,
     modality: item.modality,
@@ -49,7 +49,7 @@ function describe(collection: string, item: ItemRecord) {
     mime: item.mime,
     tags: item.tags,
     meta: item.meta,
-    content: item.uri ? contentUrl(collection, item.id) : undefined,
+    content: item.uri ? contentUrl(prefix, collection, item.id) : undefined,
   };
 }
 
@@ -108,7 +108,10 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         minScore: body.minScore,
         ef: body.ef,
       });
-      return { collection: name, hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })) };
+      return {
+        collection: name,
+        hits: hits.map((hit) => ({ ...describe(ctx.prefix, name, hit), score: hit.score })),
+      };
     },
   );
 
@@ -130,7 +133,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/items/:id', { schema: itemSchema('One item, without its vector') }, async (request) => {
     const { id } = request.params as { id: string };
     const { name, item } = await findItem(id, (request.query as { collection?: string }).collection);
-    return describe(name, item);
+    return describe(ctx.prefix, name, item);
   });
 
   app.get(
