@@ -3,9 +3,9 @@
 // console or exits the process. The HTTP server is `xmodal/server`.
 
 // The types behind the results, and the lower-level building blocks.
-export { AdaptedEncoder, readAdapter, saveAdapter } from './encoders/adapter.js';
-export type { Dtype, Encoder, EncoderOptions, Modality } from './encoders/encoder.js';
-export { DEFAULT_MODEL, loadEncoder, locateModel } from './encoders/load.js';
+export { AdaptedEncoder, type Adapter, readAdapter, saveAdapter } from './encoders/adapter.js';
+export { DTYPES, type Dtype, type Encoder, type EncoderOptions, type Modality } from './encoders/encoder.js';
+export { DEFAULT_MODEL, loadEncoder, locateModel, type ModelLocation } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
 export { dot, l2normalize } from './encoders/vectors.js';
 export { ERRORS, type ErrorCode, XmodalError } from './errors.js';
@@ -22,6 +22,7 @@ export {
   type IndexSource,
   type ItemView,
   listCollections,
+  type Many,
   type OpenOptions,
   openCollection,
   type QualityRequest,
@@ -60,10 +61,14 @@ export {
   moderate,
   type PolicyLike,
 } from './library/tasks.js';
-export type { CollectionInfo, Filter, MetaValue } from './store/store.js';
+export type { AudioInput, DecodedAudio } from './media/audio.js';
+export type { ImageLimits } from './media/image.js';
+export type { MediaSource } from './media/input.js';
+export type { CollectionInfo, Filter, MetaValue, Metric } from './store/store.js';
 export type { AdaptReport, Pair, RetrievalScores } from './tasks/adapt.js';
 export type { CalibrationReport, CategoryCalibration, PrecisionRecall } from './tasks/calibrate.js';
-export { classifyInputs, type LabelScore } from './tasks/classify.js';
+export type { ChatApi, ChatMessage } from './tasks/chat.js';
+export { type ClassifyOptions, classifyInputs, type LabelScore } from './tasks/classify.js';
 export { embedInputs, type Input } from './tasks/embed.js';
 export type { EvalReport, RetrievalResult, ZeroShotResult } from './tasks/eval.js';
 export type { IngestProgress, IngestReport } from './tasks/ingest.js';
@@ -72,4 +77,5 @@ export { moderateInputs } from './tasks/moderate.js';
 export { DEFAULT_POLICY } from './tasks/policies/default.js';
 export type { QualityMetrics, QualityReport } from './tasks/quality.js';
 export type { Answer, Source } from './tasks/rag.js';
+export type { Fusion } from './tasks/retrieve.js';
 export { PACKAGE_VERSION as VERSION } from './version.js';

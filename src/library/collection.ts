@@ -70,7 +70,8 @@ export interface Weighted<T> {
   weight: number;
 }
 
-type Many<T> = T | Weighted<T> | readonly (T | Weighted<T>)[];
+/** One query value, weighted or not, or several. */
+export type Many<T> = T | Weighted<T> | readonly (T | Weighted<T>)[];
 
 /** `xmodal search`'s query parts and filters; every part is optional, at least one is needed. */
 export interface SearchRequest {

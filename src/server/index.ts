@@ -1,4 +1,6 @@
 // `xmodal/server`: the HTTP API and web UI, to listen on their own or to mount inside another app.
+
+export type { Workspace } from '../tasks/workspace.js';
 export {
   buildApp as buildServer,
   createHandler,
