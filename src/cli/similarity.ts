@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseInput, similarity } from '../tasks/embed.js';
+import { similarity } from '../library/model.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 export function registerSimilarity(program: Command, withModelFlags: (c: Command) => Command): void {
@@ -13,13 +13,11 @@ export function registerSimilarity(program: Command, withModelFlags: (c: Command
       .argument('<b>', 'second input')
       .option('--json', 'print {"model","a","b","similarity"}'),
   ).action(async (a: string, b: string, flags: ModelFlags & { json?: boolean }) => {
-    const [inputA, inputB] = await Promise.all([parseInput(a), parseInput(b)]);
     const encoder = await openEncoder(flags);
     try {
-      const score = await similarity(encoder, inputA, inputB);
-      if (flags.json)
-        printJson({ model: encoder.id, a: inputA.modality, b: inputB.modality, similarity: score });
-      else process.stdout.write(`${score.toFixed(4)}\n`);
+      const result = await similarity(a, b, { model: encoder });
+      if (flags.json) printJson(result);
+      else process.stdout.write(`${result.similarity.toFixed(4)}\n`);
     } finally {
       await encoder.dispose();
     }

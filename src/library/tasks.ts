@@ -167,7 +167,8 @@ export interface AdaptResult extends AdaptReport {
   adapter: string;
   /** The model it adapts. */
   model: string;
-  test?: { before: RetrievalScores; after: RetrievalScores };
+  /** Recall before and after on the held-out `test` pairs. */
+  test?: { pairs: number; before: RetrievalScores; after: RetrievalScores };
 }
 
 async function pairsOf(pairs: string | readonly { a: InputLike; b: InputLike }[]): Promise<Pair[]> {
@@ -198,6 +199,7 @@ export async function adapt(request: AdaptRequest): Promise<AdaptResult> {
       const adapted = await loadModel({ ...request, model: folder, adapter: undefined });
       try {
         testReport = {
+          pairs: test.length,
           before: await pairRetrieval(encoder, test),
           after: await pairRetrieval(adapted, test),
         };
