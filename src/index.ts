@@ -25,6 +25,7 @@ export {
   type Many,
   type OpenOptions,
   openCollection,
+  openDemoCollection,
   type QualityRequest,
   type QualityResult,
   type SearchRequest,
@@ -49,7 +50,9 @@ export {
 export {
   type AdaptRequest,
   type AdaptResult,
+  type AuditRequest,
   adapt,
+  audit,
   type CalibrateRequest,
   type ClassifyRequest,
   type ClassifyResult,
@@ -66,11 +69,15 @@ export type { ImageLimits } from './media/image.js';
 export type { MediaSource } from './media/input.js';
 export type { CollectionInfo, Filter, MetaValue, Metric } from './store/store.js';
 export type { AdaptReport, Pair, RetrievalScores } from './tasks/adapt.js';
+export type { AttributeAudit, AuditResult } from './tasks/audit.js';
 export type { CalibrationReport, CategoryCalibration, PrecisionRecall } from './tasks/calibrate.js';
 export type { ChatApi, ChatMessage } from './tasks/chat.js';
 export { type ClassifyOptions, classifyInputs, type LabelScore } from './tasks/classify.js';
 export { embedInputs, type Input } from './tasks/embed.js';
 export type { EvalReport, RetrievalResult, ZeroShotResult } from './tasks/eval.js';
+export type { Association } from './tasks/fairness-association.js';
+export type { Exposure, RankingExposure } from './tasks/fairness-exposure.js';
+export type { ZeroShotParity } from './tasks/fairness-parity.js';
 export type { IngestProgress, IngestReport } from './tasks/ingest.js';
 export type { CategoryScore, ModerationResult, Policy, PolicyCategory } from './tasks/moderate.js';
 export { moderateInputs } from './tasks/moderate.js';

@@ -9,7 +9,9 @@ import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
 import { dropCollection as dropStoredCollection, listCollections as listStored } from '../store/open.js';
 import type { CollectionInfo, Filter, MetaValue } from '../store/store.js';
+import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
+import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { type IngestProgress, type IngestReport, ingest } from '../tasks/ingest.js';
 import { collectionQuality, type QualityReport } from '../tasks/quality.js';
 import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
@@ -24,6 +26,7 @@ import {
   storeLocation,
 } from '../tasks/workspace.js';
 import { type ModelOptions, modelSpec } from './model.js';
+import { type AuditRequest, runAudit } from './tasks.js';
 
 /** Where collections live: the CLI's `--home` (env `XMODAL_HOME`, default `~/.xmodal`) or `--store URL`. */
 export interface StoreOptions {
@@ -232,6 +235,23 @@ export class Collection {
     private readonly uploads: string,
   ) {}
 
+  /**
+   * The demo collection (`xmodal demo`): OpenMoji emoji and the shipped instrument, drum and speech clips,
+   * built on first use and brought up to date after. `onProgress` hears each stage.
+   */
+  static async openDemo(
+    options: StoreOptions & {
+      model?: string;
+      onProgress?: (stage: string, report?: IngestReport) => void;
+    } = {},
+  ): Promise<Collection> {
+    const opened = await buildDemoCollection(
+      { home: options.home, store: options.store },
+      { model: options.model, onProgress: options.onProgress },
+    );
+    return new Collection(DEMO_COLLECTION, opened, join(home(options), 'uploads', DEMO_COLLECTION));
+  }
+
   /** Opens (by default creating) a collection with the model that made it. */
   static async open(name: string, options: OpenOptions = {}): Promise<Collection> {
     const workspace = { home: options.home, store: options.store };
@@ -388,6 +408,11 @@ export class Collection {
     return report;
   }
 
+  /** Bias audit of the collection's model, its items labelled `group.<attribute>` as the exposure pool (`xmodal audit -c`). */
+  audit(request: Omit<AuditRequest, keyof ModelOptions> = {}): Promise<AuditResult> {
+    return runAudit(this.encoder, request, this.opened.store);
+  }
+
   /** Saves the index and frees the model. */
   close(): Promise<void> {
     return this.opened.close();
@@ -400,6 +425,13 @@ export function openCollection(
   options: OpenOptions = {},
 ): Promise<Collection> {
   return Collection.open(name, options);
+}
+
+/** Opens the demo collection, building it the first time (`xmodal demo`); see {@link Collection.openDemo}. */
+export function openDemoCollection(
+  options: Parameters<typeof Collection.openDemo>[0] = {},
+): Promise<Collection> {
+  return Collection.openDemo(options);
 }
 
 /** Every collection in the store, with its model and dimension. */

@@ -3,8 +3,9 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { saveAdapter } from '../encoders/adapter.js';
-import type { Modality } from '../encoders/encoder.js';
+import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import type { Store } from '../store/store.js';
 import {
   type AdaptReport,
   type Pair,
@@ -13,6 +14,8 @@ import {
   readPairs,
   trainAdapter,
 } from '../tasks/adapt.js';
+import { type AuditResult, auditEncoder } from '../tasks/audit.js';
+import { auditSvg } from '../tasks/audit-plot.js';
 import {
   type CalibrationReport,
   calibratePolicy,
@@ -29,6 +32,8 @@ import {
   readPolicy,
 } from '../tasks/moderate.js';
 import { DEFAULT_POLICY } from '../tasks/policies/default.js';
+import { builtInProbeSet, readProbeFile } from '../tasks/probe-set.js';
+import { writePlot } from '../tasks/quality-plot.js';
 import { type InputLike, loadModel, type ModelOptions, toInput, withModel } from './model.js';
 
 /** `xmodal classify`'s options. */
@@ -127,6 +132,41 @@ export async function calibrate(request: CalibrateRequest): Promise<CalibrationR
     if (request.out) await writeFile(request.out, `${JSON.stringify(report.policy, null, 2)}\n`);
     return report;
   });
+}
+
+/** `xmodal audit`'s options. */
+export interface AuditRequest extends ModelOptions {
+  /** An own probe set, JSON Lines (`--probe`); default the built-in OpenMoji people. */
+  probe?: string;
+  /** Ranking depth of skew@k and NDKL, default 15 (`-k`). */
+  k?: number;
+  /** Label permutations per association p-value, default 1000 (`--permutations`). */
+  permutations?: number;
+  /** Seed of the permutations, default 1 (`--seed`). */
+  seed?: number;
+  /** Draw per-group bars to an .svg or .png file (`--plot`). */
+  plot?: string;
+}
+
+/** The audit over a model (`encoder`), with a collection's items as the exposure pool when `store` is given. */
+export async function runAudit(encoder: Encoder, request: AuditRequest, store?: Store): Promise<AuditResult> {
+  const probes = request.probe ? await readProbeFile(request.probe) : await builtInProbeSet();
+  const result = await auditEncoder(encoder, probes, {
+    k: request.k,
+    permutations: request.permutations ?? 1000,
+    seed: request.seed ?? 1,
+    store,
+  });
+  if (request.plot) await writePlot(request.plot, auditSvg(result));
+  return result;
+}
+
+/**
+ * Bias audit of a model (`xmodal audit`): retrieval exposure, zero-shot accuracy and word associations per
+ * skin tone and gender. `Collection.audit` audits a collection's model over its own labelled items.
+ */
+export function audit(request: AuditRequest = {}): Promise<AuditResult> {
+  return withModel(request, (encoder) => runAudit(encoder, request));
 }
 
 /** `xmodal eval`'s options. */

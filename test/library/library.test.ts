@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
+  audit,
   type Collection,
   classify,
   dropCollection,
@@ -218,6 +219,26 @@ describe('model-level calls equal the CLI', () => {
     );
     assert.deepEqual(await moderate(png, model), await cliJson(['moderate', png, '--model', TINY_CLIP]));
     assert.deepEqual(listModels(), await cliJson(['models']));
+  });
+
+  test('audit on an own probe set equals `xmodal audit --json`', async () => {
+    const dir = tempDir('xmodal-library-');
+    try {
+      const probe = join(dir, 'probe.jsonl');
+      const rows = [
+        ['a woman who cooks', 'woman', 'cook'],
+        ['a man who cooks', 'man', 'cook'],
+        ['a woman flying a plane', 'woman', 'pilot'],
+        ['a man flying a plane', 'man', 'pilot'],
+      ].map(([text, gender, concept]) => JSON.stringify({ text, group: { gender }, concept }));
+      writeFileSync(probe, `${rows.join('\n')}\n`);
+      const args = ['--probe', probe, '-k', '2', '--permutations', '20', '--model', TINY_CLIP];
+      const result = await audit({ model: TINY_CLIP, probe, k: 2, permutations: 20 });
+      assert.equal(result.probes, 4);
+      assert.deepEqual(result, await cliJson(['audit', ...args]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bytes work wherever a path does, and a loaded model is reused without being closed', async () => {

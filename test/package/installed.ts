@@ -11,8 +11,15 @@ import { ROOT, tempDir } from '../helpers/paths.js';
 
 /** Packed tarball size limit: the shipped model is most of it. */
 const MAX_PACKED_BYTES = 32 * 1024 * 1024;
-/** Everything in the tarball lies under these (npm adds package.json itself). */
-const ALLOWED = [/^dist\//, /^models\//, /^src\/ui\//, /^README\.md$/, /^package\.json$/];
+/** Everything in the tarball lies under these (npm adds package.json itself); the demo's clips are `xmodal demo`'s. */
+const ALLOWED = [
+  /^dist\//,
+  /^models\//,
+  /^src\/ui\//,
+  /^demo\/audio\/[^/]+\.ogg$/,
+  /^README\.md$/,
+  /^package\.json$/,
+];
 const TYPESCRIPT = '5.9.3';
 const NODE_TYPES = '20.19.43';
 
@@ -97,7 +104,7 @@ try {
     files: { path: string }[];
   }[];
   const strays = packed.files.map((f) => f.path).filter((p) => !ALLOWED.some((a) => a.test(p)));
-  assert.deepEqual(strays, [], 'files in the tarball outside dist, models, src/ui and README.md');
+  assert.deepEqual(strays, [], 'files in the tarball outside dist, models, src/ui, demo/audio and README.md');
   for (const needed of ['dist/index.d.ts', 'dist/server/index.d.ts', 'dist/cli/main.js', 'src/ui/app.js'])
     assert.ok(
       packed.files.some((f) => f.path === needed),
