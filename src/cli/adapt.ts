@@ -3,6 +3,7 @@ import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { modelSpec } from '../library/model.js';
 import { adapt } from '../library/tasks.js';
+import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
 import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
@@ -14,6 +15,8 @@ interface AdaptFlags extends ModelFlags {
   batchSize: string;
   lr: string;
   modalities?: string;
+  debias?: string;
+  debiasWeight: string;
   json?: boolean;
 }
 
@@ -55,6 +58,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       .option('--batch-size <n>', 'pairs per step', '128')
       .option('--lr <rate>', 'Adam learning rate', '0.001')
       .option('--modalities <list>', 'adapt only these, e.g. image (default: both sides)')
+      .option(
+        '--debias <attribute>',
+        "equalise each people-emoji concept's similarity across skin_tone or gender groups while training",
+      )
+      .option('--debias-weight <w>', 'weight of the debiasing penalty', String(DEFAULT_DEBIAS_WEIGHT))
       .option('--json', 'print the training report as JSON'),
   ).action(async (flags: AdaptFlags) => {
     const modalities = flags.modalities?.split(',').map((m) => m.trim()) as Modality[] | undefined;
@@ -72,6 +80,8 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         pairs: flags.pairs,
         test: flags.test,
         out: flags.out,
+        debias: flags.debias,
+        debiasWeight: positive('--debias-weight', flags.debiasWeight),
         validation: Number(flags.validation),
         epochs: positive('--epochs', flags.epochs, true),
         batchSize: positive('--batch-size', flags.batchSize, true),
@@ -86,6 +96,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       });
       if (flags.json) return printJson(report);
       const testReport = report.test;
+      const debiasReport = report.debias;
       const v = report.validation;
       const lines = [
         `trained on ${report.pairs.train} pairs, validated on ${report.pairs.validation}: ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
@@ -96,6 +107,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
           ? [
               `test Recall@1         ${pct(testReport.before['recall@1'])} → ${pct(testReport.after['recall@1'])}  (${testReport.pairs} held-out pairs)`,
               `test Recall@10        ${pct(testReport.before['recall@10'])} → ${pct(testReport.after['recall@10'])}`,
+            ]
+          : []),
+        ...(debiasReport
+          ? [
+              `${debiasReport.attribute} gap       ${debiasReport.gap.before.toFixed(4)} → ${debiasReport.gap.after.toFixed(4)}  (mean largest difference between groups of a concept's similarity, ${debiasReport.heldOutConcepts.length} held-out concepts)`,
             ]
           : []),
         `adapter for ${report.model} written to ${report.adapter}; use it with --adapter ${flags.out}`,

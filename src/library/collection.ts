@@ -8,10 +8,11 @@ import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
 import { dropCollection as dropStoredCollection, listCollections as listStored } from '../store/open.js';
-import type { CollectionInfo, Filter, MetaValue } from '../store/store.js';
+import type { CollectionInfo, Filter, MetaValue, SearchHit } from '../store/store.js';
 import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
+import { type FairReport, fairSearch } from '../tasks/fair-search.js';
 import { type IngestProgress, type IngestReport, ingest } from '../tasks/ingest.js';
 import { collectionQuality, type QualityReport } from '../tasks/quality.js';
 import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
@@ -101,6 +102,10 @@ export interface SearchRequest {
   pathPrefix?: string;
   /** Exact metadata matches, as the HTTP API's `filter.meta`. */
   meta?: Record<string, MetaValue>;
+  /** Re-rank so each group of this attribute gets its share of the results (`--fair`). */
+  fair?: string;
+  /** With `fair`: the most score an item may lose its place to, default 0.05 (`--fair-margin`). */
+  fairMargin?: number;
 }
 
 /** One hit of `xmodal search --json`. */
@@ -115,6 +120,8 @@ export interface SearchResult {
 
 /** `xmodal search --json`. */
 export interface SearchResults {
+  /** With `fair`: what the re-ranking did. */
+  fair?: FairReport;
   results: SearchResult[];
 }
 
@@ -323,13 +330,12 @@ export class Collection {
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give text, image, audio or like');
     const k = query.k ?? 10;
     if (!Number.isInteger(k) || k < 1) throw xmodalError('BAD_ARGUMENT', 'k must be a positive integer');
-    const hits = await searchCollection(this.opened, {
-      parts,
-      k,
-      filter: searchFilter(query),
-      minScore: query.minScore,
-    });
+    const search = { parts, k, filter: searchFilter(query), minScore: query.minScore };
+    const { hits, fair }: { hits: SearchHit[]; fair?: FairReport } = query.fair
+      ? await fairSearch(this.opened, search, { attribute: query.fair, margin: query.fairMargin })
+      : { hits: await searchCollection(this.opened, search) };
     return {
+      ...(fair ? { fair } : {}),
       results: hits.map((h) => ({
         id: h.id,
         score: h.score,

@@ -23,6 +23,8 @@ import {
   readManifest,
 } from '../tasks/calibrate.js';
 import { classify as classifyInput, readLabelsFile } from '../tasks/classify.js';
+import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
+import { type DebiasReport, debiasProbes, heldOutGap } from '../tasks/debias-probes.js';
 import { type EvalReport, evaluate as evaluateManifest } from '../tasks/eval.js';
 import {
   checkPolicy,
@@ -199,6 +201,10 @@ export interface AdaptRequest extends ModelOptions {
   /** Adapt only these modalities (`--modalities`); default both sides. */
   modalities?: Modality[];
   onEpoch?: (progress: { epoch: number; trainLoss: number; validationLoss: number }) => void;
+  /** Equalise each people-emoji concept's similarity across `skin_tone` or `gender` groups while training (`--debias`). */
+  debias?: string;
+  /** Weight of the debiasing penalty, default 100 (`--debias-weight`). */
+  debiasWeight?: number;
 }
 
 /** `xmodal adapt --json`. */
@@ -209,6 +215,8 @@ export interface AdaptResult extends AdaptReport {
   model: string;
   /** Recall before and after on the held-out `test` pairs. */
   test?: { pairs: number; before: RetrievalScores; after: RetrievalScores };
+  /** With `debias`: the group gap on held-out concepts before and after. */
+  debias?: DebiasReport;
 }
 
 async function pairsOf(pairs: string | readonly { a: InputLike; b: InputLike }[]): Promise<Pair[]> {
@@ -224,7 +232,11 @@ export async function adapt(request: AdaptRequest): Promise<AdaptResult> {
     if (!['text', 'image', 'audio'].includes(m))
       throw xmodalError('BAD_ARGUMENT', `modalities are text, image or audio, not "${m}"`);
   return withModel(request, async (encoder) => {
+    const debias = request.debias
+      ? await debiasProbes(encoder, request.debias, request.debiasWeight ?? DEFAULT_DEBIAS_WEIGHT)
+      : undefined;
     const { adapter, report } = await trainAdapter(encoder, pairs, {
+      debias: debias?.penalty,
       validation: request.validation ?? 0.2,
       epochs: request.epochs ?? 60,
       batchSize: request.batchSize ?? 128,
@@ -234,6 +246,7 @@ export async function adapt(request: AdaptRequest): Promise<AdaptResult> {
     });
     const folder = resolve(request.out);
     saveAdapter(folder, adapter);
+    const debiasReport = debias && heldOutGap(debias, adapter);
     let testReport: AdaptResult['test'];
     if (test) {
       const adapted = await loadModel({ ...request, model: folder, adapter: undefined });
@@ -247,6 +260,6 @@ export async function adapt(request: AdaptRequest): Promise<AdaptResult> {
         await adapted.dispose();
       }
     }
-    return { adapter: folder, model: adapter.model, ...report, test: testReport };
+    return { adapter: folder, model: adapter.model, ...report, test: testReport, debias: debiasReport };
   });
 }
