@@ -4,10 +4,16 @@
 
 // The types behind the results, and the lower-level building blocks.
 export { AdaptedEncoder, type Adapter, readAdapter, saveAdapter } from './encoders/adapter.js';
-export { DTYPES, type Dtype, type Encoder, type EncoderOptions, type Modality } from './encoders/encoder.js';
+export {
+  DTYPES,
+  type Dtype,
+  type Encoder,
+  type EncoderOptions,
+  type EncoderSpec,
+  type Modality,
+} from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel, type ModelLocation } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
-export { dot, l2normalize } from './encoders/vectors.js';
 export { ERRORS, type ErrorCode, XmodalError } from './errors.js';
 // Collections: open on any store, index, search, get, delete, ask, quality.
 export {
@@ -87,4 +93,5 @@ export { DEFAULT_POLICY } from './tasks/policies/default.js';
 export type { QualityMetrics, QualityReport } from './tasks/quality.js';
 export type { Answer, Source } from './tasks/rag.js';
 export type { Fusion } from './tasks/retrieve.js';
+export { dot, l2normalize } from './vectors.js';
 export { PACKAGE_VERSION as VERSION } from './version.js';

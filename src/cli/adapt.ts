@@ -4,6 +4,7 @@ import { xmodalError } from '../errors.js';
 import { modelSpec } from '../library/model.js';
 import { adapt } from '../library/tasks.js';
 import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
+import { err, isInteractive, out } from './io.js';
 import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
@@ -87,9 +88,9 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         batchSize: positive('--batch-size', flags.batchSize, true),
         learningRate: positive('--lr', flags.lr),
         modalities,
-        onEpoch: process.stderr.isTTY
+        onEpoch: isInteractive()
           ? (e) =>
-              process.stderr.write(
+              err(
                 `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
               )
           : undefined,
@@ -116,7 +117,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
           : []),
         `adapter for ${report.model} written to ${report.adapter}; use it with --adapter ${flags.out}`,
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await encoder.dispose();
     }

@@ -3,6 +3,7 @@ import { xmodalError } from '../errors.js';
 import { openCollection } from '../library/collection.js';
 import { audit } from '../library/tasks.js';
 import { type AuditResult, DEFAULT_AUDIT_K } from '../tasks/audit.js';
+import { out } from './io.js';
 import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
@@ -108,7 +109,7 @@ export function registerAudit(program: Command, withModelFlags: (c: Command) => 
       }
     }
     if (flags.json) return printJson(result);
-    process.stdout.write(auditTable(result, source));
-    if (flags.plot) process.stdout.write(`plot written to ${flags.plot}\n`);
+    out(auditTable(result, source));
+    if (flags.plot) out(`plot written to ${flags.plot}\n`);
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { embed, type InputLike } from '../library/model.js';
+import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 interface EmbedFlags extends ModelFlags {
@@ -41,7 +42,7 @@ export function registerEmbed(program: Command, withModelFlags: (c: Command) => 
           .slice(0, 6)
           .map((x) => x.toFixed(4))
           .join(', ');
-        process.stdout.write(`${item.modality}\t${item.input}\t[${head}, ...] (${result.dim} dims)\n`);
+        out(`${item.modality}\t${item.input}\t[${head}, ...] (${result.dim} dims)\n`);
       }
     } finally {
       await encoder.dispose();

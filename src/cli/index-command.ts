@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type IndexReport, openCollection } from '../library/collection.js';
+import { err, isInteractive, out, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -33,7 +34,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
       cacheDir: flags.cacheDir,
     });
     const bar =
-      process.stderr.isTTY && !flags.json
+      isInteractive() && !flags.json
         ? new cliProgress.SingleBar(
             {
               stream: process.stderr,
@@ -62,13 +63,13 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     }
     if (flags.json) printJson(report);
     else {
-      for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
-      process.stdout.write(
+      for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
+      out(
         `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
           `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
       );
     }
     // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0) process.exitCode = 3;
+    if (report.failed.length > 0) setExitCode(3);
   });
 }

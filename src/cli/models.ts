@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listModels } from '../library/model.js';
+import { out } from './io.js';
 import { printJson } from './shared.js';
 
 export function registerModels(program: Command): void {
@@ -14,14 +15,9 @@ export function registerModels(program: Command): void {
         return;
       }
       const { families, shipped, cached, cacheDir } = models;
-      process.stdout.write('Families (config.json model_type → modalities):\n');
-      for (const f of families)
-        process.stdout.write(`  ${f.modelTypes.join(', ').padEnd(12)} ${f.modalities.join(', ')}\n`);
-      process.stdout.write(
-        `Shipped models: ${shipped.length ? shipped.join(', ') : '(none)'} (default: ${models.default})\n`,
-      );
-      process.stdout.write(
-        `Cached hub models in ${cacheDir}: ${cached.length ? cached.join(', ') : '(none)'}\n`,
-      );
+      out('Families (config.json model_type → modalities):\n');
+      for (const f of families) out(`  ${f.modelTypes.join(', ').padEnd(12)} ${f.modalities.join(', ')}\n`);
+      out(`Shipped models: ${shipped.length ? shipped.join(', ') : '(none)'} (default: ${models.default})\n`);
+      out(`Cached hub models in ${cacheDir}: ${cached.length ? cached.join(', ') : '(none)'}\n`);
     });
 }

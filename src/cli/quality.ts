@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { openCollection } from '../library/collection.js';
+import { out } from './io.js';
 import { printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -60,7 +61,7 @@ export function registerQuality(program: Command): void {
         ),
         ...(flags.plot ? [`plot written to ${flags.plot}`] : []),
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await collection.close();
     }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { similarity } from '../library/model.js';
+import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 export function registerSimilarity(program: Command, withModelFlags: (c: Command) => Command): void {
@@ -17,7 +18,7 @@ export function registerSimilarity(program: Command, withModelFlags: (c: Command
     try {
       const result = await similarity(a, b, { model: encoder });
       if (flags.json) printJson(result);
-      else process.stdout.write(`${result.similarity.toFixed(4)}\n`);
+      else out(`${result.similarity.toFixed(4)}\n`);
     } finally {
       await encoder.dispose();
     }
