@@ -19,7 +19,7 @@ import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
 import { type Answer, ask } from '../tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
-import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import {
   DEFAULT_COLLECTION,
   type OpenCollection,
@@ -114,6 +114,7 @@ export interface SearchResult {
   score: number;
   modality: Modality;
   uri?: string;
+  mime?: string;
   tags?: string[];
   meta?: Record<string, MetaValue>;
 }
@@ -336,14 +337,7 @@ export class Collection {
       : { hits: await searchCollection(this.opened, search) };
     return {
       ...(fair ? { fair } : {}),
-      results: hits.map((h) => ({
-        id: h.id,
-        score: h.score,
-        modality: h.modality,
-        uri: h.uri,
-        tags: h.tags,
-        meta: h.meta,
-      })),
+      results: hits.map(hitJson),
     };
   }
 
