@@ -11,6 +11,7 @@ export {
   type EncoderOptions,
   type EncoderSpec,
   type Modality,
+  type ModalityInputs,
 } from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel, type ModelLocation } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
