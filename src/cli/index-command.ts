@@ -1,9 +1,8 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
+import { type IndexReport, openCollection } from '../library/collection.js';
 import { enqueueIngest } from '../tasks/distributed-ingest.js';
-import { ingest } from '../tasks/ingest.js';
-import { openCollection } from '../tasks/workspace.js';
 import { err, isInteractive, out, printJson, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
@@ -37,10 +36,12 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
     if (flags.queue) return enqueue(paths, flags, command);
-    const collection = await openCollection(workspaceOf(command), flags.collection, {
+    const collection = await openCollection(flags.collection, {
+      ...workspaceOf(command),
       model: flags.model,
-      create: true,
-      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+      dtype: parseDtype(flags.dtype),
+      offline: flags.offline,
+      cacheDir: flags.cacheDir,
     });
     const bar =
       isInteractive() && !flags.json
@@ -54,10 +55,9 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
           )
         : undefined;
     const started = Date.now();
-    let report: Awaited<ReturnType<typeof ingest>>;
+    let report: IndexReport;
     try {
-      report = await ingest(collection, {
-        paths,
+      report = await collection.index(paths, {
         prune: flags.prune,
         tags: flags.tag,
         onProgress: (p) => {
@@ -71,7 +71,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
       bar?.stop();
       await collection.close();
     }
-    if (flags.json) printJson({ collection: flags.collection, ...report });
+    if (flags.json) printJson(report);
     else {
       for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
       out(
