@@ -18,7 +18,12 @@ export function registerEval(program: Command, withModelFlags: (c: Command) => C
         return;
       }
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
-      process.stdout.write(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
+      process.stdout.write(`model ${report.model}\nmanifest ${report.manifest}\n`);
+      for (const [space, modalities] of Object.entries(report.spaces ?? {}))
+        process.stdout.write(
+          `space ${space}: ${modalities.join(', ')} (separate: no direction across spaces)\n`,
+        );
+      process.stdout.write('\n');
       process.stdout.write('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
       for (const r of report.retrieval)
         process.stdout.write(

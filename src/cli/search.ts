@@ -66,7 +66,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--tag <tag>', 'only items with this tag (repeatable: any of them)', collect)
         .option('--all-tags', 'with several --tag, require all of them')
         .option('--path-prefix <prefix>', 'only items whose path starts with this')
-        .option('--json', 'print {"results": [{"id","score","modality","uri","tags","meta"}]}'),
+        .option('--json', 'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]}'),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
     const parts: QueryPart[] = [
@@ -103,6 +103,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
           results: hits.map((h) => ({
             id: h.id,
             score: h.score,
+            ...(h.space ? { space: h.space } : {}),
             modality: h.modality,
             uri: h.uri,
             tags: h.tags,
@@ -115,7 +116,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
         process.stdout.write(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });
     } finally {

@@ -5,10 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { AutoConfig, env } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
 import { AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
-import { BundleEncoder } from './bundle.js';
+import { BundleEncoder, measureSpace } from './bundle.js';
 import { DTYPE_FILE_SUFFIX } from './dtypes.js';
-import { DTYPES, type Dtype, type Encoder, type EncoderOptions } from './encoder.js';
+import {
+  DTYPES,
+  type Dtype,
+  type Encoder,
+  type EncoderOptions,
+  SPACE_KINDS,
+  type SpaceKind,
+} from './encoder.js';
 import { HfEncoder } from './hf-encoder.js';
+import { MappedEncoder, readMapAdapter } from './map-adapter.js';
 import { familyFor, type ModelConfig } from './registry.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
@@ -66,10 +74,13 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     if (existsSync(bundleFile)) return loadBundle(location, bundleFile, options);
     // An adapter folder (xmodal adapt) is a model: its base model with the adapter on top.
     if (isAdapterFolder(location.source)) {
-      const adapter = readAdapter(location.source);
-      const base = await loadEncoder(adapter.model, options);
+      const map = readMapAdapter(location.source);
+      const adapter = map ? undefined : readAdapter(location.source);
+      const base = await loadEncoder(map?.model ?? adapter!.model, options);
       try {
-        return new AdaptedEncoder(modelId(location), base, adapter);
+        return map
+          ? new MappedEncoder(modelId(location), base, map)
+          : new AdaptedEncoder(modelId(location), base, adapter!);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -174,12 +185,19 @@ export function modelId(location: ModelLocation): string {
   return location.source === join(SHIPPED_MODELS_DIR, location.spec) ? location.spec : location.source;
 }
 
-interface BundleManifest {
+/** `xmodal.json`: a bundle of model folders (relative to it) and whether they share one vector space. */
+export interface BundleManifest {
   name: string;
   parts: string[];
+  /** Undeclared: measured at load from the parts' text towers (see `measureSpace`). */
+  space?: SpaceKind;
+  /** How a bridged bundle was joined (`xmodal bind`'s report). */
+  bridge?: Record<string, unknown>;
 }
 
-async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+export const BUNDLE_FILE = 'xmodal.json';
+
+export function readBundleManifest(file: string): BundleManifest {
   let manifest: BundleManifest;
   try {
     manifest = JSON.parse(readFileSync(file, 'utf8'));
@@ -188,8 +206,35 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   }
   if (!Array.isArray(manifest.parts) || manifest.parts.length === 0)
     throw xmodalError('MODEL_INVALID', `${file}: "parts" must list the model folders of the bundle`);
-  const parts = await Promise.all(
+  if (manifest.space !== undefined && !SPACE_KINDS.includes(manifest.space))
+    throw xmodalError('MODEL_INVALID', `${file}: "space" must be one of ${SPACE_KINDS.join(', ')}`);
+  return manifest;
+}
+
+/** A part's name in its bundle: its folder's name, numbered when two parts share one. */
+export function partNames(manifest: BundleManifest): string[] {
+  const names = manifest.parts.map((part) => basename(resolve(part)).replace(/[^A-Za-z0-9_-]/g, '-'));
+  return names.map((name, i) => (names.indexOf(name) === i ? name : `${name}-${i + 1}`));
+}
+
+async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+  const manifest = readBundleManifest(file);
+  const names = partNames(manifest);
+  const loaded = await Promise.allSettled(
     manifest.parts.map((part) => loadEncoder(resolve(location.source, part), options)),
   );
-  return new BundleEncoder(modelId(location), parts);
+  const parts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = loaded.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const space = manifest.space ?? (await measureSpace(parts)).space;
+    return new BundleEncoder(
+      modelId(location),
+      parts.map((encoder, i) => ({ name: names[i], encoder })),
+      space,
+    );
+  } catch (error) {
+    await Promise.all(parts.map((part) => part.dispose()));
+    throw error;
+  }
 }

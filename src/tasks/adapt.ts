@@ -182,18 +182,30 @@ export function trainOnEmbeddings(
   return { adapter, report };
 }
 
-/** Trainable state: one dim × dim matrix per adapted modality and the log of the softmax scale. */
+/**
+ * Trainable state: named weight arrays (for an adapter, one dim × dim matrix per adapted modality) and the log
+ * of the softmax scale.
+ */
 export class Params {
-  matrices: Map<Modality, Float32Array>;
+  matrices: Map<string, Float32Array>;
   constructor(
     readonly dim: number,
-    modalities: readonly Modality[],
+    names: readonly string[],
     public logScale: number,
   ) {
-    this.matrices = new Map(modalities.map((m) => [m, new Float32Array(dim * dim)]));
+    this.matrices = new Map(names.map((m) => [m, new Float32Array(dim * dim)]));
   }
+  /** Named arrays of any sizes (e.g. a map's layers). */
+  static of(arrays: Record<string, Float32Array>, logScale: number): Params {
+    const params = new Params(0, [], logScale);
+    for (const [name, w] of Object.entries(arrays)) params.matrices.set(name, w);
+    return params;
+  }
+  /** The same shapes, all zero. */
   zeros(): Params {
-    return new Params(this.dim, [...this.matrices.keys()], 0);
+    const z = new Params(this.dim, [], 0);
+    for (const [m, w] of this.matrices) z.matrices.set(m, new Float32Array(w.length));
+    return z;
   }
   copy(): Params {
     const c = this.zeros();
@@ -203,7 +215,8 @@ export class Params {
   }
 }
 
-class Adam {
+/** Adam over every array of a {@link Params} and its log scale. */
+export class Adam {
   private readonly m: Params;
   private readonly v: Params;
   private t = 0;
@@ -275,32 +288,7 @@ export function symmetricInfoNce(
   const positive = (i: number, j: number) =>
     data.keyA[batch[i]] === data.keyA[batch[j]] || data.keyB[batch[i]] === data.keyB[batch[j]];
 
-  // dLoss/dlogits: for each row (a → b) and each column (b → a), softmax minus the positives' share of it.
-  const g = new Float64Array(n * n);
-  let loss = 0;
-  for (const byRow of [true, false]) {
-    for (let i = 0; i < n; i++) {
-      const at = (j: number) => (byRow ? i * n + j : j * n + i);
-      let max = -Infinity;
-      for (let j = 0; j < n; j++) max = Math.max(max, logits[at(j)]);
-      let total = 0;
-      let positives = 0;
-      const p = new Float64Array(n);
-      for (let j = 0; j < n; j++) {
-        p[j] = Math.exp(logits[at(j)] - max);
-        total += p[j];
-      }
-      for (let j = 0; j < n; j++) {
-        p[j] /= total;
-        if (byRow ? positive(i, j) : positive(j, i)) positives += p[j];
-      }
-      loss -= Math.log(Math.max(positives, 1e-30)) / (2 * n);
-      for (let j = 0; j < n; j++) {
-        const isPositive = byRow ? positive(i, j) : positive(j, i);
-        g[at(j)] += (p[j] - (isPositive ? p[j] / positives : 0)) / (2 * n);
-      }
-    }
-  }
+  const { loss, g } = contrastiveGradient(logits, n, positive);
   if (!grads) return loss;
 
   let gScale = 0;
@@ -338,6 +326,43 @@ export function symmetricInfoNce(
     back(fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
   }
   return loss;
+}
+
+/**
+ * Symmetric InfoNCE of an n × n logit matrix and its gradient: for each row (a → b) and each column (b → a),
+ * softmax minus the positives' share of it, averaged over both directions.
+ */
+export function contrastiveGradient(
+  logits: Float64Array,
+  n: number,
+  positive: (i: number, j: number) => boolean,
+): { loss: number; g: Float64Array } {
+  const g = new Float64Array(n * n);
+  let loss = 0;
+  for (const byRow of [true, false]) {
+    for (let i = 0; i < n; i++) {
+      const at = (j: number) => (byRow ? i * n + j : j * n + i);
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) max = Math.max(max, logits[at(j)]);
+      let total = 0;
+      let positives = 0;
+      const p = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        p[j] = Math.exp(logits[at(j)] - max);
+        total += p[j];
+      }
+      for (let j = 0; j < n; j++) {
+        p[j] /= total;
+        if (byRow ? positive(i, j) : positive(j, i)) positives += p[j];
+      }
+      loss -= Math.log(Math.max(positives, 1e-30)) / (2 * n);
+      for (let j = 0; j < n; j++) {
+        const isPositive = byRow ? positive(i, j) : positive(j, i);
+        g[at(j)] += (p[j] - (isPositive ? p[j] / positives : 0)) / (2 * n);
+      }
+    }
+  }
+  return { loss, g };
 }
 
 /** Validation loss in batches of at most 512 (InfoNCE depends on the batch, so the split is fixed). */
@@ -392,7 +417,7 @@ export function splitPairs(
   return { validation: byIndex(hashed.slice(0, size)), train: byIndex(hashed.slice(size)) };
 }
 
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -403,7 +428,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function shuffle<T>(items: T[], random: () => number): T[] {
+export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];

@@ -4,10 +4,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import fg from 'fast-glob';
 import type { Modality } from '../encoders/encoder.js';
-import { asXmodalError } from '../errors.js';
+import { asXmodalError, xmodalError } from '../errors.js';
 import { detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
 import type { Item } from '../store/store.js';
+import type { CollectionSpace } from './spaces.js';
 import { chunkText } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
 
@@ -103,20 +104,27 @@ async function prepare(path: string): Promise<PreparedFile> {
  */
 export async function ingest(collection: OpenCollection, options: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
-  const { store, encoder } = collection;
+  const spaces: readonly CollectionSpace[] = collection.spaces ?? [
+    { name: '', encoder: collection.encoder, store: collection.store },
+  ];
   const batchSize = options.batchSize ?? 16;
   const { files, missing } = await expandPaths(options.paths);
   const failed = missing.map((path) => ({ path, reason: 'no such file or folder' }));
 
-  // What the collection already holds, per file.
-  const known = new Map<string, { ids: string[]; hashes: Set<string> }>();
-  for await (const record of store.iterate()) {
-    if (!record.uri) continue;
-    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
-    entry.ids.push(record.id);
-    entry.hashes.add(record.contentHash ?? '');
-    known.set(record.uri, entry);
+  // What each space already holds, per file (a file lives in every space that embeds its modality).
+  const known = new Map<CollectionSpace, Map<string, { ids: string[]; hashes: Set<string> }>>();
+  for (const space of spaces) {
+    const held = new Map<string, { ids: string[]; hashes: Set<string> }>();
+    for await (const record of space.store.iterate()) {
+      if (!record.uri) continue;
+      const entry = held.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
+      entry.ids.push(record.id);
+      entry.hashes.add(record.contentHash ?? '');
+      held.set(record.uri, entry);
+    }
+    known.set(space, held);
   }
+  const spacesFor = (modality: Modality) => spaces.filter((s) => s.encoder.modalities.includes(modality));
 
   const progress: IngestProgress = {
     total: files.length,
@@ -156,7 +164,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     return [{ ...base, id: file.path, vector: vectors[0], meta: { bytes: file.bytes.byteLength } }];
   };
 
-  const embedFiles = async (batch: PreparedFile[]): Promise<Float32Array[][]> => {
+  const embedFiles = async (
+    encoder: CollectionSpace['encoder'],
+    batch: PreparedFile[],
+  ): Promise<Float32Array[][]> => {
     const modality = batch[0].modality;
     if (modality === 'text') {
       const rows = await encoder.embedText(batch.flatMap((f) => f.chunks!));
@@ -174,17 +185,33 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     return rows.map((row) => [row]);
   };
 
+  /** Every space's vectors of a batch of files of one modality. */
+  const embedInSpaces = async (batch: PreparedFile[]): Promise<Map<CollectionSpace, Float32Array[][]>> => {
+    const targets = spacesFor(batch[0].modality);
+    if (targets.length === 0)
+      throw xmodalError(
+        'MODALITY_UNSUPPORTED',
+        `${collection.encoder.id} does not embed ${batch[0].modality}`,
+      );
+    const bySpace = new Map<CollectionSpace, Float32Array[][]>();
+    for (const space of targets) bySpace.set(space, await embedFiles(space.encoder, batch));
+    return bySpace;
+  };
+
   /**
-   * Writes whole files: their items in one upsert (one transaction, so a file is never half-written), then
-   * deletes chunks they no longer have. A crash between the two leaves two content hashes on a file, which
-   * the next run sees as changed and cleans up.
+   * Writes whole files, space by space: their items in one upsert (one transaction, so a file is never
+   * half-written), then deletes chunks they no longer have. A crash between the two, or between two spaces,
+   * leaves a file with two content hashes or missing from a space, which the next run sees as changed.
    */
-  const write = async (files: readonly PreparedFile[], vectors: Float32Array[][]) => {
-    const items = files.flatMap((file, i) => itemsFor(file, vectors[i]));
-    await store.upsert(items);
-    const fresh = new Set(items.map((i) => i.id));
-    const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
-    if (stale.length) await store.delete(stale);
+  const write = async (files: readonly PreparedFile[], bySpace: Map<CollectionSpace, Float32Array[][]>) => {
+    for (const [space, vectors] of bySpace) {
+      const items = files.flatMap((file, i) => itemsFor(file, vectors[i]));
+      await space.store.upsert(items);
+      const fresh = new Set(items.map((i) => i.id));
+      const held = known.get(space)!;
+      const stale = files.flatMap((file) => (held.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
+      if (stale.length) await space.store.delete(stale);
+    }
     progress.indexed += files.length;
     progress.done += files.length;
     report();
@@ -192,14 +219,14 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
 
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
-    let vectors: Float32Array[][];
+    let vectors: Map<CollectionSpace, Float32Array[][]>;
     try {
-      vectors = await embedFiles(batch);
+      vectors = await embedInSpaces(batch);
     } catch {
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write([file], await embedFiles([file]));
+          await write([file], await embedInSpaces([file]));
         } catch (error) {
           fail(file.path, error);
         }
@@ -208,6 +235,17 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     }
     // One transaction per batch: a durable commit per file would cost more than embedding it.
     await write(batch, vectors);
+  };
+
+  const unchanged = (file: PreparedFile) => {
+    const targets = spacesFor(file.modality);
+    return (
+      targets.length > 0 &&
+      targets.every((space) => {
+        const entry = known.get(space)!.get(file.path);
+        return entry !== undefined && entry.hashes.size === 1 && entry.hashes.has(file.hash);
+      })
+    );
   };
 
   const pending = new Map<Modality, PreparedFile[]>();
@@ -229,8 +267,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       continue;
     }
     delete prepared[i];
-    const existing = known.get(file.path);
-    if (existing && existing.hashes.size === 1 && existing.hashes.has(file.hash)) {
+    if (unchanged(file)) {
       progress.unchanged++;
       progress.done++;
       report();
@@ -249,9 +286,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
 
   let pruned = 0;
   if (options.prune) {
-    for (const [uri, entry] of known) {
-      if (!existsSync(uri)) pruned += await store.delete(entry.ids);
-    }
+    const gone = new Set<string>();
+    for (const held of known.values())
+      for (const [uri, entry] of held) if (!existsSync(uri)) for (const id of entry.ids) gone.add(id);
+    if (gone.size) pruned = await collection.store.delete([...gone]);
   }
   return {
     files: files.length,
@@ -259,7 +297,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     unchanged: progress.unchanged,
     failed,
     pruned,
-    items: await store.count(),
+    items: await collection.store.count(),
     seconds: (performance.now() - started) / 1000,
   };
 }

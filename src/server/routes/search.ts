@@ -108,7 +108,14 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         minScore: body.minScore,
         ef: body.ef,
       });
-      return { collection: name, hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })) };
+      return {
+        collection: name,
+        hits: hits.map((hit) => ({
+          ...describe(name, hit),
+          score: hit.score,
+          ...(hit.space ? { space: hit.space } : {}),
+        })),
+      };
     },
   );
 
