@@ -51,7 +51,7 @@ export function registerBind(program: Command, withModelFlags: (c: Command) => C
       onEpoch: process.stderr.isTTY
         ? (e) =>
             process.stderr.write(
-              `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
+              `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}, R@1 ${e.validationRecall.toFixed(3)}\n`,
             )
         : undefined,
     });

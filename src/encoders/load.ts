@@ -188,6 +188,7 @@ export function modelId(location: ModelLocation): string {
 /** `xmodal.json`: a bundle of model folders (relative to it) and whether they share one vector space. */
 export interface BundleManifest {
   name: string;
+  /** Model folders relative to the bundle (or hub ids). */
   parts: string[];
   /** Undeclared: measured at load from the parts' text towers (see `measureSpace`). */
   space?: SpaceKind;
@@ -211,6 +212,12 @@ export function readBundleManifest(file: string): BundleManifest {
   return manifest;
 }
 
+/** What a bundle's part entry loads: a folder relative to the bundle, or else a hub id (`owner/name`). */
+export function partSpec(bundleFolder: string, part: string): string {
+  const folder = resolve(bundleFolder, part);
+  return existsSync(folder) || !HUB_ID.test(part) ? folder : part;
+}
+
 /** A part's name in its bundle: its folder's name, numbered when two parts share one. */
 export function partNames(manifest: BundleManifest): string[] {
   const names = manifest.parts.map((part) => basename(resolve(part)).replace(/[^A-Za-z0-9_-]/g, '-'));
@@ -221,7 +228,7 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   const manifest = readBundleManifest(file);
   const names = partNames(manifest);
   const loaded = await Promise.allSettled(
-    manifest.parts.map((part) => loadEncoder(resolve(location.source, part), options)),
+    manifest.parts.map((part) => loadEncoder(partSpec(location.source, part), options)),
   );
   const parts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { linearMap, type MapAdapter, saveMapAdapter } from '../../src/encoders/map-adapter.js';
 import { mulberry32 } from '../../src/tasks/adapt.js';
@@ -61,4 +62,15 @@ export function separateMini(dir: string, kind: Separation): string {
     JSON.stringify({ name: `mini-${kind}`, parts: [join(MINI, 'clip'), 'clap'] }, null, 2),
   );
   return bundle;
+}
+
+// `npx tsx test/helpers/separate-mini.ts rotation|distorted DIR` writes the bundle for trying it by hand.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const [kind, dir] = process.argv.slice(2);
+  if (!['rotation', 'distorted'].includes(kind) || !dir) {
+    process.stderr.write('usage: separate-mini.ts rotation|distorted DIR\n');
+    process.exit(2);
+  }
+  mkdirSync(dir, { recursive: true });
+  process.stdout.write(`${separateMini(resolve(dir), kind as Separation)}\n`);
 }
