@@ -39,6 +39,26 @@ async function evalJson(model: string): Promise<EvalReport> {
   return JSON.parse(result.stdout);
 }
 
+/** `xmodal bind` on the bundle's CLAP part towards its CLIP part, over the test corpus, 3 epochs at most. */
+function bindCli(model: string, dir: string, out: string, ...extra: string[]) {
+  return runCli([
+    'bind',
+    '--model',
+    model,
+    '--from',
+    'clap',
+    '--to',
+    'clip',
+    '--texts',
+    corpusFile(dir),
+    '--out',
+    out,
+    '--epochs',
+    '3',
+    ...extra,
+  ]);
+}
+
 /** xmodal-mini with its CLAP part moved out of the shared space: the case of a real CLIP beside a real CLAP. */
 describe('separate, bridged and shared bundles (xmodal-mini behind a rotation)', {
   skip: MINI_MISSING,
@@ -197,22 +217,7 @@ describe('separate, bridged and shared bundles (xmodal-mini behind a rotation)',
 
   test('xmodal bind on text alone joins the spaces again: held-out words and audio → image come back', async (t) => {
     const out = join(dir, 'bridged');
-    const result = await runCli([
-      'bind',
-      '--model',
-      rotated,
-      '--from',
-      'clap',
-      '--to',
-      'clip',
-      '--texts',
-      corpusFile(dir),
-      '--out',
-      out,
-      '--epochs',
-      '3',
-      '--json',
-    ]);
+    const result = await bindCli(rotated, dir, out, '--json');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     t.diagnostic(JSON.stringify(report.heldout));
@@ -253,23 +258,7 @@ describe('xmodal bind on a harder separation (non-orthogonal map plus a nonlinea
       await bundle.dispose();
     }
     const out = join(dir, 'bridged');
-    const result = await runCli([
-      'bind',
-      '--model',
-      distorted,
-      '--from',
-      'clap',
-      '--to',
-      'clip',
-      '--texts',
-      corpusFile(dir),
-      '--out',
-      out,
-      '--map',
-      'linear',
-      '--epochs',
-      '3',
-    ]);
+    const result = await bindCli(distorted, dir, out, '--map', 'linear');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /held-out text → text \(clap mapped → clip\)/);
     const recall1 = (line: string) =>
