@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import fg from 'fast-glob';
 import type { Modality } from '../encoders/encoder.js';
 import { asXmodalError, xmodalError } from '../errors.js';
 import { detectMedia } from '../media/detect.js';
-import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
+import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import type { Item } from '../store/store.js';
+import { expandPaths } from './expand-paths.js';
 import type { CollectionSpace } from './spaces.js';
 import { chunkText } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
@@ -22,6 +20,10 @@ export interface IngestOptions {
   /** Files per model call. */
   batchSize?: number;
   onProgress?: (progress: IngestProgress) => void;
+  /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
+  roots?: readonly string[];
+  /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface IngestProgress {
@@ -55,43 +57,14 @@ interface PreparedFile {
 
 const LOOKAHEAD = 16;
 
-const GLOB_CHARS = /[*?[\]{}]/;
-
-/** Expands files, folders and globs into a sorted list of absolute file paths; missing literal paths are reported. */
-export async function expandPaths(paths: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
-  const files = new Set<string>();
-  const missing: string[] = [];
-  for (const path of paths) {
-    const absolute = resolve(path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info?.isFile()) files.add(absolute);
-    else if (info?.isDirectory()) {
-      for (const f of await fg('**/*', {
-        cwd: absolute,
-        absolute: true,
-        onlyFiles: true,
-        dot: false,
-        followSymbolicLinks: false,
-      }))
-        files.add(resolve(f));
-    } else if (GLOB_CHARS.test(path)) {
-      for (const f of await fg(path, { absolute: true, onlyFiles: true, dot: false })) files.add(resolve(f));
-    } else missing.push(path);
-  }
-  return { files: [...files].sort(), missing };
-}
-
 async function prepare(path: string): Promise<PreparedFile> {
-  const info = await stat(path);
-  if (info.size === 0) throw new Error('empty file');
-  if (info.size > DEFAULT_MAX_INPUT_BYTES) throw new Error(`file is over ${DEFAULT_MAX_INPUT_BYTES} bytes`);
-  const bytes = await readFile(path);
+  const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
   if (!detected) throw new Error('not an image, audio or text file');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(bytes.toString('utf8'));
+    prepared.chunks = chunkText(new TextDecoder().decode(bytes));
     if (prepared.chunks.length === 0) throw new Error('no text in file');
   }
   return prepared;
@@ -108,17 +81,22 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     { name: '', encoder: collection.encoder, store: collection.store },
   ];
   const batchSize = options.batchSize ?? 16;
-  const { files, missing } = await expandPaths(options.paths);
-  const failed = missing.map((path) => ({ path, reason: 'no such file or folder' }));
+  const { files, skipped: failed } = await expandPaths(options.paths, {
+    roots: options.roots,
+    signal: options.signal,
+  });
 
   // What each space already holds, per file (a file lives in every space that embeds its modality).
-  const known = new Map<CollectionSpace, Map<string, { ids: string[]; hashes: Set<string> }>>();
+  const newTags = options.tags ?? [];
+  type Held = Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>;
+  const known = new Map<CollectionSpace, Held>();
   for (const space of spaces) {
-    const held = new Map<string, { ids: string[]; hashes: Set<string> }>();
+    const held: Held = new Map();
     for await (const record of space.store.iterate()) {
       if (!record.uri) continue;
-      const entry = held.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
+      const entry = held.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
       entry.ids.push(record.id);
+      if (newTags.some((tag) => !record.tags?.includes(tag))) entry.untagged.push(record.id);
       entry.hashes.add(record.contentHash ?? '');
       held.set(record.uri, entry);
     }
@@ -139,6 +117,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       path,
       reason: asXmodalError(error)
         .message.replace(`${path}: `, '')
+        .replace(`${path} `, 'file ')
         .replace(/^<\d+ bytes>: /, ''),
     });
     progress.failed++;
@@ -217,6 +196,18 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     report();
   };
 
+  /** Adds this run's tags to a file's items already indexed, in every space, keeping vectors and other tags. */
+  const retag = async (file: PreparedFile) => {
+    for (const space of spacesFor(file.modality)) {
+      const items: Item[] = [];
+      for (const id of known.get(space)!.get(file.path)?.untagged ?? []) {
+        const item = await space.store.get(id);
+        if (item) items.push({ ...item, tags: [...new Set([...(item.tags ?? []), ...newTags])] });
+      }
+      if (items.length) await space.store.upsert(items);
+    }
+  };
+
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
     let vectors: Map<CollectionSpace, Float32Array[][]>;
@@ -258,6 +249,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
   for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
   for (let i = 0; i < files.length; i++) {
+    options.signal?.throwIfAborted();
     start(i + LOOKAHEAD);
     let file: PreparedFile;
     try {
@@ -268,6 +260,8 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     }
     delete prepared[i];
     if (unchanged(file)) {
+      // Not re-embedded, but this run's tags still apply to it.
+      await retag(file);
       progress.unchanged++;
       progress.done++;
       report();
@@ -282,7 +276,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       await flush(queue);
     }
   }
-  for (const queue of pending.values()) await flush(queue);
+  for (const queue of pending.values()) {
+    options.signal?.throwIfAborted();
+    await flush(queue);
+  }
 
   let pruned = 0;
   if (options.prune) {
