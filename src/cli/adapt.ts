@@ -5,7 +5,10 @@ import type { Modality } from '../encoders/encoder.js';
 import { locateModel, modelId } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
+import { type DebiasReport, debiasProbes, heldOutGap } from '../tasks/debias-probes.js';
+import { err, isInteractive, out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
   pairs: string;
@@ -16,6 +19,8 @@ interface AdaptFlags extends ModelFlags {
   batchSize: string;
   lr: string;
   modalities?: string;
+  debias?: string;
+  debiasWeight: string;
   json?: boolean;
 }
 
@@ -62,6 +67,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       .option('--batch-size <n>', 'pairs per step', '128')
       .option('--lr <rate>', 'Adam learning rate', '0.001')
       .option('--modalities <list>', 'adapt only these, e.g. image (default: both sides)')
+      .option(
+        '--debias <attribute>',
+        "equalise each people-emoji concept's similarity across skin_tone or gender groups while training",
+      )
+      .option('--debias-weight <w>', 'weight of the debiasing penalty', String(DEFAULT_DEBIAS_WEIGHT))
       .option('--json', 'print the training report as JSON'),
   ).action(async (flags: AdaptFlags) => {
     const pairs = await readPairs(flags.pairs);
@@ -72,21 +82,26 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         throw xmodalError('BAD_ARGUMENT', `--modalities takes text, image or audio, not "${m}"`);
     const encoder = await openEncoder(flags);
     try {
+      const debias = flags.debias
+        ? await debiasProbes(encoder, flags.debias, positive('--debias-weight', flags.debiasWeight))
+        : undefined;
       const { adapter, report } = await trainAdapter(encoder, pairs, {
+        debias: debias?.penalty,
         validation: Number(flags.validation),
         epochs: positive('--epochs', flags.epochs, true),
         batchSize: positive('--batch-size', flags.batchSize, true),
         learningRate: positive('--lr', flags.lr),
         modalities,
-        onEpoch: process.stderr.isTTY
+        onEpoch: isInteractive()
           ? (e) =>
-              process.stderr.write(
+              err(
                 `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
               )
           : undefined,
       });
       const folder = resolve(flags.out);
       saveAdapter(folder, adapter);
+      const debiasReport: DebiasReport | undefined = debias && heldOutGap(debias, adapter);
       let testReport: { before: RetrievalScores; after: RetrievalScores } | undefined;
       if (test) {
         const adapted = await openEncoder({ ...flags, model: folder });
@@ -100,7 +115,13 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         }
       }
       if (flags.json)
-        return printJson({ adapter: folder, model: adapter.model, ...report, test: testReport });
+        return printJson({
+          adapter: folder,
+          model: adapter.model,
+          ...report,
+          test: testReport,
+          debias: debiasReport,
+        });
       const v = report.validation;
       const lines = [
         `trained on ${report.pairs.train} pairs, validated on ${report.pairs.validation}: ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
@@ -113,9 +134,14 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
               `test Recall@10        ${pct(testReport.before['recall@10'])} → ${pct(testReport.after['recall@10'])}`,
             ]
           : []),
+        ...(debiasReport
+          ? [
+              `${debiasReport.attribute} gap       ${debiasReport.gap.before.toFixed(4)} → ${debiasReport.gap.after.toFixed(4)}  (mean largest difference between groups of a concept's similarity, ${debiasReport.heldOutConcepts.length} held-out concepts)`,
+            ]
+          : []),
         `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await encoder.dispose();
     }

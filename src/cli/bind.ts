@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { BIND_MAPS, type BindMap, bindBundle, corpusOf, type TextRecall } from '../tasks/bind.js';
 import { readLabelsFile } from '../tasks/classify.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { err, isInteractive, out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 
 interface BindFlags extends ModelFlags {
   from: string;
@@ -48,9 +49,9 @@ export function registerBind(program: Command, withModelFlags: (c: Command) => C
       epochs,
       seed: Number(flags.seed),
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
-      onEpoch: process.stderr.isTTY
+      onEpoch: isInteractive()
         ? (e) =>
-            process.stderr.write(
+            err(
               `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}, R@1 ${e.validationRecall.toFixed(3)}\n`,
             )
         : undefined,
@@ -65,6 +66,6 @@ export function registerBind(program: Command, withModelFlags: (c: Command) => C
       `  ${report.map.padEnd(12)} ${recall(h.map)}`,
       `bridged bundle written to ${report.bundle}; use it with --model ${flags.out}`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    out(`${lines.join('\n')}\n`);
   });
 }

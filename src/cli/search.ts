@@ -2,9 +2,11 @@ import { type Command, Option } from 'commander';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
-import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { type FairReport, fairSearch } from '../tasks/fair-search.js';
+import { checkK, hitJson, type QueryPart, type SpaceHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface SearchFlags extends ModelFlags {
@@ -20,6 +22,8 @@ interface SearchFlags extends ModelFlags {
   tag?: string[];
   allTags?: boolean;
   pathPrefix?: string;
+  fair?: string;
+  fairMargin?: string;
   json?: boolean;
 }
 
@@ -66,7 +70,15 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--tag <tag>', 'only items with this tag (repeatable: any of them)', collect)
         .option('--all-tags', 'with several --tag, require all of them')
         .option('--path-prefix <prefix>', 'only items whose path starts with this')
-        .option('--json', 'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]}'),
+        .option(
+          '--fair <attribute>',
+          're-rank so each group of the attribute (item meta/tag group.<attribute>, or predicted skin_tone / gender) gets its share of the results',
+        )
+        .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
+        .option(
+          '--json',
+          'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]} (and "fair" with --fair)',
+        ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
     const parts: QueryPart[] = [
@@ -79,9 +91,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     ];
     if (parts.length === 0)
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
-    const k = number('-k', flags.k);
-    if (k === undefined || !Number.isInteger(k) || k < 1)
-      throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
+    const k = checkK(Number(flags.k), '-k');
     const filter: Filter = {
       modality: flags.modality,
       ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
@@ -92,35 +102,36 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     try {
-      const hits = await searchCollection(collection, {
-        parts,
-        k,
-        filter,
-        minScore: number('--min-score', flags.minScore),
-      });
-      if (flags.json) {
-        printJson({
-          results: hits.map((h) => ({
-            id: h.id,
-            score: h.score,
-            ...(h.space ? { space: h.space } : {}),
-            modality: h.modality,
-            uri: h.uri,
-            tags: h.tags,
-            meta: h.meta,
-          })),
-        });
-        return;
-      }
-      if (hits.length === 0) process.stdout.write('no results\n');
+      const query = { parts, k, filter, minScore: number('--min-score', flags.minScore) };
+      const { hits, fair }: { hits: SpaceHit[]; fair?: FairReport } = flags.fair
+        ? await fairSearch(collection, query, {
+            attribute: flags.fair,
+            margin: number('--fair-margin', flags.fairMargin),
+          })
+        : { hits: await searchCollection(collection, query) };
+      if (flags.json) return printJson({ ...(fair ? { fair } : {}), results: hits.map(hitJson) });
+      if (hits.length === 0) out('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
-        process.stdout.write(
+        out(
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });
+      if (fair) out(`${fairLine(fair)}\n`);
     } finally {
       await collection.close();
     }
   });
+}
+
+/** One line: each group's count in the top k by score and re-ranked, and the relevance it cost. */
+export function fairLine(fair: FairReport): string {
+  const groups = Object.keys(fair.share)
+    .sort()
+    .map((g) => `${g} ${fair.before[g]} → ${fair.after[g]}`)
+    .join(', ');
+  const predicted = fair.predicted
+    ? `; ${fair.predicted} of ${fair.candidates} groups predicted zero-shot`
+    : '';
+  return `fair over ${fair.attribute}: ${groups}; relevance ${fair.relevance.before.toFixed(4)} → ${fair.relevance.after.toFixed(4)} (${fair.candidates} candidates, margin ${fair.margin}${predicted})`;
 }

@@ -1,7 +1,13 @@
 import { xmodalError } from '../errors.js';
-import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
-import type { Encoder, EncoderSpace, Modality, SpaceKind } from './encoder.js';
+import {
+  type Encoder,
+  EncoderBase,
+  type EncoderSpace,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+  type SpaceKind,
+} from './encoder.js';
 import { dot } from './vectors.js';
 
 /** Texts every text tower of an undeclared bundle embeds at load, to tell one shared space from several. */
@@ -47,23 +53,33 @@ export async function measureSpace(
  * modality goes to the first part that has it. Parts in `separate` spaces are offered as `spaces`, one per part,
  * and the bundle's own embed calls refuse: its vectors would not be comparable with each other.
  */
-export class BundleEncoder implements Encoder {
+export class BundleEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  readonly spec: EncoderSpec;
   readonly spaces?: readonly EncoderSpace[];
 
+  /** `logitScale`: the bundle's own (its manifest's), else its first part's. */
   constructor(
     id: string,
     private readonly parts: readonly EncoderSpace[],
     readonly space: SpaceKind,
+    logitScale?: number,
   ) {
+    super();
     if (space !== 'separate' && new Set(parts.map((part) => part.encoder.dim)).size !== 1)
       throw xmodalError('MODEL_INVALID', `${id}: bundle parts disagree on the embedding size`);
     this.id = id;
     this.dim = parts[0].encoder.dim;
     this.modalities = [...new Set(parts.flatMap((part) => part.encoder.modalities))];
     if (space === 'separate') this.spaces = parts;
+    this.spec = {
+      model: id,
+      dtype: parts[0].encoder.spec.dtype,
+      logitScale: logitScale ?? parts[0].encoder.spec.logitScale,
+      dim: this.dim,
+    };
   }
 
   private partFor(modality: Modality): Encoder {
@@ -77,16 +93,11 @@ export class BundleEncoder implements Encoder {
     return part.encoder;
   }
 
-  async embedText(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.partFor('text').embedText(texts);
-  }
-
-  async embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
-    return this.partFor('image').embedImages(inputs);
-  }
-
-  async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
-    return this.partFor('audio').embedAudio(inputs);
+  async embed<M extends Modality>(
+    modality: M,
+    inputs: readonly ModalityInputs[M][],
+  ): Promise<Float32Array[]> {
+    return this.partFor(modality).embed(modality, inputs);
   }
 
   async dispose(): Promise<void> {

@@ -21,6 +21,9 @@ import { familyFor, type ModelConfig } from './registry.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
 
+/** CLIP's trained logit scale, which released CLIP-style models reach (clamped there in training). */
+export const DEFAULT_LOGIT_SCALE = 100;
+
 /** Models that ship inside the package, by name. */
 export const SHIPPED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
@@ -76,11 +79,11 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     if (isAdapterFolder(location.source)) {
       const map = readMapAdapter(location.source);
       const adapter = map ? undefined : readAdapter(location.source);
-      const base = await loadEncoder(map?.model ?? adapter!.model, options);
+      const base = await loadEncoder(map?.model ?? adapter!.model, { ...options, logitScale: undefined });
       try {
         return map
           ? new MappedEncoder(modelId(location), base, map)
-          : new AdaptedEncoder(modelId(location), base, adapter!);
+          : new AdaptedEncoder(modelId(location), base, adapter!, options.logitScale);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -123,6 +126,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     config,
     dim,
     dtype,
+    logitScale: options.logitScale ?? logitScaleIn(config) ?? DEFAULT_LOGIT_SCALE,
     batchSize: options.batchSize ?? 16,
     audioWorkers: options.audioWorkers,
     imageLimits: options.imageLimits,
@@ -194,6 +198,25 @@ export interface BundleManifest {
   space?: SpaceKind;
   /** How a bridged bundle was joined (`xmodal bind`'s report). */
   bridge?: Record<string, unknown>;
+  logit_scale?: number;
+}
+
+/**
+ * `logit_scale` as a model folder's config.json or a bundle manifest gives it: the scale itself (as
+ * xmodal-mini's export writes it), not its log.
+ */
+function logitScaleIn(config: Record<string, unknown> | undefined): number | undefined {
+  const scale = config?.logit_scale;
+  return typeof scale === 'number' && Number.isFinite(scale) && scale > 0 ? scale : undefined;
+}
+
+function readJsonIfThere(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 export const BUNDLE_FILE = 'xmodal.json';
@@ -227,18 +250,26 @@ export function partNames(manifest: BundleManifest): string[] {
 async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
   const manifest = readBundleManifest(file);
   const names = partNames(manifest);
+  const specs = manifest.parts.map((part) => partSpec(location.source, part));
   const loaded = await Promise.allSettled(
-    manifest.parts.map((part) => loadEncoder(partSpec(location.source, part), options)),
+    specs.map((spec) => loadEncoder(spec, { ...options, logitScale: undefined })),
   );
   const parts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
     const failed = loaded.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     const space = manifest.space ?? (await measureSpace(parts)).space;
+    // The bundle's own scale, else the first part's config that names one.
+    const logitScale =
+      options.logitScale ??
+      logitScaleIn(manifest as unknown as Record<string, unknown>) ??
+      specs.map((spec) => logitScaleIn(readJsonIfThere(join(spec, 'config.json')))).find(Boolean) ??
+      DEFAULT_LOGIT_SCALE;
     return new BundleEncoder(
       modelId(location),
       parts.map((encoder, i) => ({ name: names[i], encoder })),
       space,
+      logitScale,
     );
   } catch (error) {
     await Promise.all(parts.map((part) => part.dispose()));

@@ -1,10 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
-import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
 import { ADAPTER_FILE } from './adapter.js';
-import type { Encoder, Modality } from './encoder.js';
+import {
+  type Encoder,
+  EncoderBase,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+} from './encoder.js';
 import { l2normalize } from './vectors.js';
 
 const WEIGHTS_FILE = 'adapter.bin';
@@ -75,16 +79,18 @@ export function mapRow(map: MapAdapter, x: Float32Array): Float32Array {
 }
 
 /** The base encoder with every row it returns mapped: a model in the map's output space. */
-export class MappedEncoder implements Encoder {
+export class MappedEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  readonly spec: EncoderSpec;
 
   constructor(
     id: string,
     private readonly base: Encoder,
     readonly map: MapAdapter,
   ) {
+    super();
     if (base.id !== map.model)
       throw xmodalError('ENCODER_MISMATCH', `${id} maps ${map.model}, not ${base.id}`);
     if (base.dim !== map.inDim)
@@ -95,18 +101,15 @@ export class MappedEncoder implements Encoder {
     this.id = id;
     this.dim = map.outDim;
     this.modalities = base.modalities;
+    // Loading the map's folder rebuilds it, as an adapter folder does.
+    this.spec = { ...base.spec, adapter: id, dim: this.dim };
   }
 
-  async embedText(texts: readonly string[]): Promise<Float32Array[]> {
-    return (await this.base.embedText(texts)).map((x) => mapRow(this.map, x));
-  }
-
-  async embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
-    return (await this.base.embedImages(inputs)).map((x) => mapRow(this.map, x));
-  }
-
-  async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
-    return (await this.base.embedAudio(inputs)).map((x) => mapRow(this.map, x));
+  async embed<M extends Modality>(
+    modality: M,
+    inputs: readonly ModalityInputs[M][],
+  ): Promise<Float32Array[]> {
+    return (await this.base.embed(modality, inputs)).map((x) => mapRow(this.map, x));
   }
 
   dispose(): Promise<void> {

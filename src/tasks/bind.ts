@@ -21,7 +21,10 @@ import {
 } from '../encoders/map-adapter.js';
 import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
-import { Adam, contrastiveGradient, mulberry32, Params, shuffle, splitPairs } from './adapt.js';
+import { splitPairs } from './adapt.js';
+import { contrastiveGradient } from './adapt-loss.js';
+import { Adam, Params } from './adapt-params.js';
+import { mulberry32, shuffle } from './random.js';
 
 /**
  * `procrustes` is the orthogonal Procrustes solution; the others are trained with symmetric InfoNCE from a

@@ -2,10 +2,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
-import type { Filter, ItemRecord } from '../../store/store.js';
-import { type QueryPart, searchCollection } from '../../tasks/search.js';
+import type { Filter, ItemRecord, SearchHit } from '../../store/store.js';
+import { inputValue } from '../../tasks/embed.js';
+import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
+import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -19,6 +21,8 @@ interface SearchBody {
   filter?: Filter;
   minScore?: number;
   ef?: number;
+  fair?: string;
+  fairMargin?: number;
 }
 
 const partSchema = {
@@ -42,15 +46,7 @@ export function contentUrl(collection: string, id: string): string {
 }
 
 function describe(collection: string, item: ItemRecord) {
-  return {
-    id: item.id,
-    modality: item.modality,
-    uri: item.uri,
-    mime: item.mime,
-    tags: item.tags,
-    meta: item.meta,
-    content: item.uri ? contentUrl(collection, item.id) : undefined,
-  };
+  return { ...itemJson(item), content: item.uri ? contentUrl(collection, item.id) : undefined };
 }
 
 async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPart[]> {
@@ -63,10 +59,8 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
   return Promise.all(
     given.map(async (part, i) => {
       if (part.kind !== 'image' && part.kind !== 'audio') return part;
-      const what = `${part.kind} query ${i}`;
-      const bytes = decodeMediaString(part.value, what);
-      await checkMedia(bytes, part.kind, what, ctx.limits);
-      return { ...part, value: bytes };
+      const input = await jsonInput({ [part.kind]: part.value }, `${part.kind} query ${i}`, ctx.limits);
+      return { ...part, value: inputValue(input) };
     }),
   );
 }
@@ -87,10 +81,22 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
             audio: mediaString,
             like: { type: 'string', minLength: 1, description: 'an item id: find more like it' },
             parts: { type: 'array', items: partSchema, maxItems: 16 },
-            k: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+            k: { type: 'integer', minimum: 1, maximum: MAX_K, default: DEFAULT_K },
             filter: filterSchema,
             minScore: { type: 'number' },
             ef: { type: 'integer', minimum: 1, maximum: 4096 },
+            fair: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description:
+                're-rank so each group of this attribute gets its share of the hits: item meta/tag group.<attribute>, or skin_tone / gender predicted zero-shot',
+            },
+            fairMargin: {
+              type: 'number',
+              minimum: 0,
+              description: 'with fair: the most score an item may lose its place to (default 0.05)',
+            },
           },
           additionalProperties: false,
         },
@@ -101,20 +107,20 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       const body = request.body as SearchBody;
       const name = body.collection ?? ctx.defaultCollection;
       const collection = await ctx.collections.get(name);
-      const hits = await searchCollection(collection, {
+      const query = {
         parts: await queryParts(body, ctx),
         k: body.k,
         filter: body.filter,
         minScore: body.minScore,
         ef: body.ef,
-      });
+      };
+      const { hits, fair }: { hits: SearchHit[]; fair?: FairReport } = body.fair
+        ? await fairSearch(collection, query, { attribute: body.fair, margin: body.fairMargin })
+        : { hits: await searchCollection(collection, query) };
       return {
         collection: name,
-        hits: hits.map((hit) => ({
-          ...describe(name, hit),
-          score: hit.score,
-          ...(hit.space ? { space: hit.space } : {}),
-        })),
+        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(name, hit).content })),
+        ...(fair ? { fair } : {}),
       };
     },
   );

@@ -1,15 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { xmodalError } from '../../errors.js';
-import type { ChatEndpoint } from '../../tasks/chat.js';
+import { type AuditResult, auditEncoder } from '../../tasks/audit.js';
+import { chatEndpointFrom } from '../../tasks/chat.js';
 import { classify } from '../../tasks/classify.js';
 import type { Input } from '../../tasks/embed.js';
 import { moderate, type Policy } from '../../tasks/moderate.js';
 import { DEFAULT_POLICY } from '../../tasks/policies/default.js';
+import { builtInProbeSet } from '../../tasks/probe-set.js';
 import { collectionQuality } from '../../tasks/quality.js';
 import { ask } from '../../tasks/rag.js';
 import type { Fusion } from '../../tasks/retrieve.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { jsonInput } from '../media-inputs.js';
 import { errorSchema, mediaString } from '../schemas.js';
 
 interface InputBody {
@@ -24,21 +25,10 @@ const inputProperties = {
   audio: mediaString,
 } as const;
 
-async function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
-  const given = (['text', 'image', 'audio'] as const).filter((k) => body[k] !== undefined);
-  if (given.length !== 1) throw xmodalError('BAD_ARGUMENT', 'give exactly one of text, image, audio');
-  const [kind] = given;
-  if (kind === 'text') return { modality: 'text', text: body.text! };
-  const bytes = decodeMediaString(body[kind]!, kind);
-  await checkMedia(bytes, kind, kind, ctx.limits);
-  return { modality: kind, source: bytes };
-}
-
-/** The server's LLM for /ask: configured by its operator (XMODAL_LLM_URL, XMODAL_LLM_MODEL), never by a client. */
-function serverLlm(): ChatEndpoint | undefined {
-  const url = process.env.XMODAL_LLM_URL;
-  const model = process.env.XMODAL_LLM_MODEL;
-  return url && model ? { url, model, apiKey: process.env.XMODAL_LLM_API_KEY } : undefined;
+/** The input fields of a task body (text, image or audio) as an Input. */
+function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
+  const { text, image, audio } = body;
+  return jsonInput({ text, image, audio }, 'input', ctx.limits);
 }
 
 /** Zero-shot classification, moderation, RAG answers and collection quality over HTTP. */
@@ -133,7 +123,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sources: body.sources,
         rerankTop: body.candidates,
         fusion: body.fusion,
-        llm: body.sourcesOnly ? undefined : serverLlm(),
+        // The server's LLM is its operator's (the environment), never a client's.
+        llm: body.sourcesOnly ? undefined : chatEndpointFrom(),
       });
       return { collection: name, ...answer };
     },
@@ -174,6 +165,52 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sample,
       });
       return report;
+    },
+  );
+
+  // One audit per collection, kept until the collection's item count changes or a refresh is asked for.
+  const audits = new Map<string, Promise<{ count: number; computed_at: string; result: AuditResult }>>();
+  app.get(
+    '/collections/:name/audit',
+    {
+      schema: {
+        summary: "Bias audit of a collection's model on the built-in people probes (cached)",
+        description:
+          'Retrieval exposure (skew@k, NDKL; over the items labelled group.<attribute> when there are any), zero-shot accuracy per group and word associations, per skin tone and gender.',
+        tags: ['tasks'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: { refresh: { type: 'string', enum: ['true', 'false'], description: 'recompute now' } },
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const refresh = (request.query as { refresh?: string }).refresh === 'true';
+      const collection = await ctx.collections.get(name);
+      const count = await collection.store.count();
+      let pending = audits.get(name);
+      const cached = pending ? await pending.catch(() => undefined) : undefined;
+      const fresh = !refresh && cached?.count === count;
+      if (!fresh) {
+        pending = (async () => {
+          const result = await auditEncoder(collection.encoder, await builtInProbeSet(), {
+            store: collection.store,
+          });
+          for (const attribute of result.attributes) {
+            const labels = { collection: name, attribute: attribute.name };
+            ctx.metrics.auditMaxSkew.set(labels, attribute.exposure.max_skew);
+            ctx.metrics.auditZeroShotGap.set(labels, attribute.zero_shot.max_gap);
+          }
+          return { count, computed_at: new Date().toISOString(), result };
+        })();
+        audits.set(name, pending);
+        pending.catch(() => audits.delete(name));
+      }
+      const { computed_at, result } = await pending!;
+      return { collection: name, computed_at, cached: fresh, ...result };
     },
   );
 }
