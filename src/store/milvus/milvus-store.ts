@@ -107,6 +107,18 @@ export class MilvusStore implements Store {
       if (!stamped) throw xmodalError('CONFLICT', `Milvus collection ${collection} was not made by xmodal`);
       checkStamp(stamped, options.info);
       info = stamped;
+      if (options.info.encoder && !stamped.encoder) {
+        // Made before encoder specs were saved: stamp it with the opener's (migration).
+        info = { ...stamped, encoder: options.info.encoder };
+        const stamp: Stamp = { xmodal: 1, info };
+        checkStatus(
+          await client.alterCollectionProperties({
+            collection_name: collection,
+            properties: { [STAMP_PROPERTY]: JSON.stringify(stamp) },
+          }),
+          'alterCollectionProperties',
+        );
+      }
     } else {
       await createCollection(client, collection, options);
     }
