@@ -10,7 +10,7 @@ import { installApiKey } from './auth.js';
 import { BatchingEncoder, type BatchingOptions } from './batching.js';
 import { CollectionPool } from './collections.js';
 import { DEFAULT_LIMITS, type ServerContext, type ServerLimits } from './context.js';
-import { installErrorHandlers } from './errors.js';
+import { frameworkErrorSettings, installErrorHandlers } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerEmbedRoutes } from './routes/embed.js';
@@ -80,7 +80,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyBytes,
-    requestTimeout: limits.requestTimeoutMs,
+    ...frameworkErrorSettings(limits.requestTimeoutMs),
     // Item ids are file paths: keep %2F inside one path parameter.
     routerOptions: { maxParamLength: 2048 },
     // Wrong types and unknown fields are the client's mistake to hear about, not to have silently fixed.

@@ -4,7 +4,7 @@ import type { MediaLimits } from './media-inputs.js';
 import type { ServerMetrics } from './metrics.js';
 
 export interface ServerLimits extends MediaLimits {
-  /** Largest JSON body, bytes (base64 media count here). */
+  /** Largest request, bytes: a JSON body (base64 media count here) or a whole multipart upload. */
   bodyBytes: number;
   /** Largest uploaded file, bytes. */
   fileBytes: number;

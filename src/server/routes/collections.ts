@@ -1,5 +1,5 @@
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { ingest } from '../../tasks/ingest.js';
@@ -7,7 +7,7 @@ import type { OpenCollection } from '../../tasks/workspace.js';
 import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
 import type { ServerContext } from '../context.js';
 import { errorSchema } from '../schemas.js';
-import { readMultipart, requireFiles } from '../uploads.js';
+import { keepUpload, readMultipart, requireFiles } from '../uploads.js';
 
 const nameParams = {
   type: 'object',
@@ -29,14 +29,6 @@ async function stats(collection: OpenCollection) {
     modalities: { text, image, audio },
     modalitiesSupported: collection.encoder.modalities,
   };
-}
-
-/** A file name safe to keep: no folders, no dot files, only plain characters. */
-function safeFileName(name: string, index: number): string {
-  const plain = basename(name)
-    .replace(/[^\w.-]+/g, '_')
-    .replace(/^\.+/, '');
-  return plain.slice(-120) || `upload-${index}`;
 }
 
 /** Whether a path (links resolved) lies inside one of the roots. */
@@ -154,15 +146,14 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
       let prune = false;
       const shown = new Map<string, string>();
       if (request.isMultipart()) {
-        const { files, fields } = await readMultipart(request);
+        const { files, fields } = await readMultipart(request, ctx.limits);
         requireFiles(files);
         const folder = join(uploadsRoot(ctx.collections.workspace), name);
         await mkdir(folder, { recursive: true });
         paths = [];
         for (const [i, file] of files.entries()) {
-          const path = join(folder, safeFileName(file.filename, i));
-          await writeFile(path, file.bytes);
-          paths.push(path);
+          const path = await keepUpload(folder, file, i);
+          if (!shown.has(path)) paths.push(path);
           shown.set(path, file.filename);
         }
         tags = fields.tags

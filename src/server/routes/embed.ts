@@ -39,7 +39,7 @@ async function mediaInputs(
 ): Promise<Uint8Array[]> {
   let named: { what: string; bytes: Uint8Array }[];
   if (request.isMultipart()) {
-    const { files } = await readMultipart(request);
+    const { files } = await readMultipart(request, ctx.limits);
     named = requireFiles(files).map((f) => ({ what: f.filename, bytes: f.bytes }));
   } else {
     const body = request.body as Record<string, string | string[]> | undefined;
