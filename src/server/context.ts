@@ -10,8 +10,12 @@ export interface ServerLimits extends MediaLimits {
   fileBytes: number;
   /** Most files in one multipart request. */
   files: number;
-  /** Most inputs in one embedding request. */
+  /** Most inputs in one embedding request (OpenAI's limit: LangChain sends 512 at a time). */
   inputs: number;
+  /** Most images and audio clips in one request, within `inputs`. */
+  mediaInputs: number;
+  /** Longest text input, characters. */
+  textChars: number;
   /** Whole request received within this, milliseconds. */
   requestTimeoutMs: number;
 }
@@ -20,7 +24,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   bodyBytes: 32 * 1024 * 1024,
   fileBytes: 32 * 1024 * 1024,
   files: 64,
-  inputs: 256,
+  inputs: 2048,
+  mediaInputs: 256,
+  textChars: 100_000,
   maxPixels: 40_000_000,
   requestTimeoutMs: 60_000,
 };

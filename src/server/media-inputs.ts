@@ -25,6 +25,19 @@ export function decodeMediaString(value: string, what: string): Uint8Array {
   );
 }
 
+/**
+ * A text input within the length limit. Models read only their first tokens, but parsing, tokenizing and
+ * holding megabytes of text per input still costs memory and time other requests wait for.
+ */
+export function checkText(text: string, what: string, limits: { textChars: number }): string {
+  if (text.length > limits.textChars)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${what} is ${text.length} characters; the limit is ${limits.textChars} per text`,
+    );
+  return text;
+}
+
 /** True when a string looks like a media data URL of that modality (the Jina/Infinity convention). */
 export function dataUrlModality(value: string): Modality | undefined {
   const match = /^data:(image|audio)\//i.exec(value);

@@ -8,7 +8,7 @@ import { asXmodalError } from '../errors.js';
 import { detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
 import type { Item } from '../store/store.js';
-import { chunkText } from './text-chunks.js';
+import { chunkTextInTurns } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -90,7 +90,7 @@ async function prepare(path: string): Promise<PreparedFile> {
   if (!detected) throw new Error('not an image, audio or text file');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(bytes.toString('utf8'));
+    prepared.chunks = await chunkTextInTurns(bytes.toString('utf8'));
     if (prepared.chunks.length === 0) throw new Error('no text in file');
   }
   return prepared;

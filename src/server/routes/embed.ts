@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { type Input, similarity } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { checkMedia, checkText, decodeMediaString } from '../media-inputs.js';
 import { embeddingsResponse, errorSchema, inputSchema, mediaString } from '../schemas.js';
 import { readMultipart, requireFiles } from '../uploads.js';
 
@@ -10,7 +10,7 @@ type JsonInput = { text?: string; image?: string; audio?: string };
 
 /** A validated JSON input (exactly one key, per the schema) as a task Input. */
 export async function toInput(json: JsonInput, what: string, ctx: ServerContext): Promise<Input> {
-  if (json.text !== undefined) return { modality: 'text', text: json.text };
+  if (json.text !== undefined) return { modality: 'text', text: checkText(json.text, what, ctx.limits) };
   const modality = json.image !== undefined ? 'image' : 'audio';
   const bytes = decodeMediaString((json.image ?? json.audio)!, what);
   await checkMedia(bytes, modality, what, ctx.limits);
@@ -21,10 +21,16 @@ function oneOrMany<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-function checkCount(count: number, ctx: ServerContext): void {
+/** Inputs per request: at most `inputs`, of which at most `mediaInputs` images or clips. */
+export function checkCount(count: number, ctx: ServerContext, media = 0): void {
   if (count === 0) throw xmodalError('BAD_ARGUMENT', 'nothing to embed');
   if (count > ctx.limits.inputs)
     throw xmodalError('INPUT_TOO_LARGE', `${count} inputs in one request; the limit is ${ctx.limits.inputs}`);
+  if (media > ctx.limits.mediaInputs)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${media} images or audio clips in one request; the limit is ${ctx.limits.mediaInputs}`,
+    );
 }
 
 function vectorsBody(ctx: ServerContext, vectors: Float32Array[]) {
@@ -51,7 +57,7 @@ async function mediaInputs(
       bytes: decodeMediaString(value, `${modality}[${i}]`),
     }));
   }
-  checkCount(named.length, ctx);
+  checkCount(named.length, ctx, named.length);
   await Promise.all(named.map((n) => checkMedia(n.bytes, modality, n.what, ctx.limits)));
   return named.map((n) => n.bytes);
 }
@@ -105,7 +111,8 @@ export function registerEmbedRoutes(app: FastifyInstance, ctx: ServerContext): v
     async (request) => {
       const texts = oneOrMany((request.body as { text: string | string[] }).text);
       checkCount(texts.length, ctx);
-      return vectorsBody(ctx, await ctx.encoder.embedText(texts));
+      const checked = texts.map((text, i) => checkText(text, `text[${i}]`, ctx.limits));
+      return vectorsBody(ctx, await ctx.encoder.embedText(checked));
     },
   );
 

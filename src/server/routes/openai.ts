@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { embedInputs, type Input } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, dataUrlModality, decodeMediaString } from '../media-inputs.js';
+import { checkMedia, checkText, dataUrlModality, decodeMediaString } from '../media-inputs.js';
+import { checkCount } from './embed.js';
 
 type OpenAiInput = string | { text?: string; image?: string; audio?: string };
 
@@ -61,7 +62,7 @@ async function toInput(item: OpenAiInput, index: number, ctx: ServerContext): Pr
   }
   if (modality === 'text') {
     if (!value.trim()) throw xmodalError('BAD_INPUT', `${what} is an empty string`);
-    return { modality, text: value };
+    return { modality, text: checkText(value, what, ctx.limits) };
   }
   const bytes = decodeMediaString(value, what);
   await checkMedia(bytes, modality, what, ctx.limits);
@@ -96,11 +97,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       const items = Array.isArray(body.input) ? body.input : [body.input];
       if (items.some((item) => typeof item === 'number' || Array.isArray(item)))
         throw xmodalError('BAD_INPUT', 'token-id inputs are not supported: send strings');
-      if (items.length > ctx.limits.inputs)
-        throw xmodalError(
-          'INPUT_TOO_LARGE',
-          `${items.length} inputs in one request; the limit is ${ctx.limits.inputs}`,
-        );
+      const media = items.filter((item) =>
+        typeof item === 'string' ? dataUrlModality(item) : (item as OpenAiInput & object).text === undefined,
+      ).length;
+      checkCount(items.length, ctx, media);
       const inputs = await Promise.all(items.map((item, i) => toInput(item as OpenAiInput, i, ctx)));
       const vectors = await embedInputs(ctx.encoder, inputs);
       const tokens = inputs.reduce((n, input) => n + approximateTokens(input), 0);

@@ -5,7 +5,7 @@ import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord } from '../../store/store.js';
 import { type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { checkMedia, checkText, decodeMediaString } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -62,8 +62,9 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
     throw xmodalError('BAD_ARGUMENT', 'empty query: give text, image, audio, like or parts');
   return Promise.all(
     given.map(async (part, i) => {
-      if (part.kind !== 'image' && part.kind !== 'audio') return part;
       const what = `${part.kind} query ${i}`;
+      if (part.kind === 'text') checkText(part.value, what, ctx.limits);
+      if (part.kind !== 'image' && part.kind !== 'audio') return part;
       const bytes = decodeMediaString(part.value, what);
       await checkMedia(bytes, part.kind, what, ctx.limits);
       return { ...part, value: bytes };

@@ -9,7 +9,7 @@ import { collectionQuality } from '../../tasks/quality.js';
 import { ask } from '../../tasks/rag.js';
 import type { Fusion } from '../../tasks/retrieve.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { checkMedia, checkText, decodeMediaString } from '../media-inputs.js';
 import { errorSchema, mediaString } from '../schemas.js';
 
 interface InputBody {
@@ -28,7 +28,7 @@ async function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
   const given = (['text', 'image', 'audio'] as const).filter((k) => body[k] !== undefined);
   if (given.length !== 1) throw xmodalError('BAD_ARGUMENT', 'give exactly one of text, image, audio');
   const [kind] = given;
-  if (kind === 'text') return { modality: 'text', text: body.text! };
+  if (kind === 'text') return { modality: 'text', text: checkText(body.text!, 'text', ctx.limits) };
   const bytes = decodeMediaString(body[kind]!, kind);
   await checkMedia(bytes, kind, kind, ctx.limits);
   return { modality: kind, source: bytes };
@@ -71,6 +71,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         lang?: string;
         templates?: string[];
       };
+      for (const [i, text] of [...body.labels, ...(body.templates ?? [])].entries())
+        checkText(text, i < body.labels.length ? `labels[${i}]` : 'a template', ctx.limits);
       const scores = await classify(ctx.encoder, await inputOf(body, ctx), body);
       return { model: ctx.encoder.id, labels: scores.map(({ label, score }) => ({ label, score })) };
     },
@@ -129,6 +131,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sourcesOnly: boolean;
       };
       const name = body.collection ?? ctx.defaultCollection;
+      checkText(body.question, 'question', ctx.limits);
       const { messages: _, ...answer } = await ask(await ctx.collections.get(name), body.question, {
         sources: body.sources,
         rerankTop: body.candidates,
