@@ -9,12 +9,18 @@ export interface CliResult {
 }
 
 /** Runs the real CLI entry point in a child process, as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+  user?: { uid: number; gid: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       timeout: timeoutMs,
+      ...user,
     });
     let stdout = '';
     let stderr = '';
