@@ -11,6 +11,7 @@ const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'favicon.ico': 'image/x-icon',
 };
 
 export function registerUiRoutes(app: FastifyInstance): void {
@@ -26,6 +27,8 @@ export function registerUiRoutes(app: FastifyInstance): void {
     return readFile(join(UI_DIR, name));
   };
   app.get('/', { schema: { hide: true } }, (_request, reply) => send('index.html', reply));
+  // Browsers ask for it at the root whatever the page says.
+  app.get('/favicon.ico', { schema: { hide: true } }, (_request, reply) => send('favicon.ico', reply));
   app.get('/ui/:file', { schema: { hide: true } }, (request, reply) =>
     send((request.params as { file: string }).file, reply),
   );
