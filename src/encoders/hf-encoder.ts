@@ -62,6 +62,17 @@ export class HfEncoder implements Encoder {
     return pending;
   }
 
+  /** Loads every part now (downloading a hub model whole), instead of each on first use. */
+  async loadAll(): Promise<void> {
+    const towers = Object.keys(this.settings.family.towers) as Modality[];
+    await Promise.all([
+      ...towers.map((modality) => this.tower(modality)),
+      towers.includes('text') ? this.tokenizer() : undefined,
+      towers.includes('image') ? this.imagePreprocessing() : undefined,
+      towers.includes('audio') ? this.audioFeatures() : undefined,
+    ]);
+  }
+
   private tower(modality: Modality): Promise<Loose> {
     const tower: Tower | undefined = this.settings.family.towers[modality];
     if (!tower) throw xmodalError('MODALITY_UNSUPPORTED', `${this.id} does not embed ${modality}`);
