@@ -10,10 +10,8 @@
  * Usage: npx tsx bench/health.ts [--quick] [--model PATH]   (default model: models/xmodal-mini)
  * Last line: RESULT health long_texts_max_ms=<x> text_upload_max_ms=<x> oversize_max_ms=<x> idle_max_ms=<x>
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startServeProcess, stopServeProcess } from './serve-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -24,34 +22,6 @@ const flag = (name: string) => {
 const MODEL = flag('--model') ?? join(ROOT, 'models', 'xmodal-mini');
 const UPLOAD_MB = quick ? 4 : 20;
 const TEXTS = quick ? 60 : 300;
-
-async function startServer(): Promise<{ child: ChildProcess; base: string; home: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'xmodal-bench-health-'));
-  const args = [
-    '--import',
-    'tsx',
-    join(ROOT, 'src', 'cli', 'main.ts'),
-    '--home',
-    home,
-    'serve',
-    '--port',
-    '0',
-  ];
-  const child = spawn(process.execPath, [...args, '--model', MODEL], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const base = await new Promise<string>((done, fail) => {
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-      if (match) done(match[1]);
-    });
-    child.on('exit', (code) => fail(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return { child, base, home };
-}
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -101,7 +71,7 @@ function summary(name: string, latencies: number[], idleMax: number, status?: nu
   return max;
 }
 
-const server = await startServer();
+const server = await startServeProcess(MODEL);
 try {
   await post(server.base, '/embed/text', JSON.stringify({ text: 'warm up' }));
   const idle = await pollHealth(server.base, sleep(3000));
@@ -140,8 +110,5 @@ try {
       `oversize_max_ms=${oversizeMax.toFixed(0)} idle_max_ms=${idleMax.toFixed(0)}`,
   );
 } finally {
-  const exited = new Promise((done) => server.child.on('exit', done));
-  server.child.kill('SIGTERM');
-  await exited;
-  rmSync(server.home, { recursive: true, force: true });
+  await stopServeProcess(server);
 }
