@@ -14,8 +14,6 @@ export interface ServerLimits extends MediaLimits {
   inputs: number;
   /** Most images and audio clips in one request, within `inputs`. */
   mediaInputs: number;
-  /** Longest text input, characters. */
-  textChars: number;
   /** Whole request received within this, milliseconds. */
   requestTimeoutMs: number;
 }

@@ -34,7 +34,7 @@ describe('per-request limits: text length, inputs, media inputs', () => {
         ],
       },
     ],
-    ['/classify', 'text', { text: long, labels: ['dog', 'cat'] }],
+    ['/classify', 'input', { text: long, labels: ['dog', 'cat'] }],
     ['/classify', 'labels[1]', { text: 'a dog', labels: ['dog', long] }],
   ];
   for (const [path, what, body] of tooLong) {

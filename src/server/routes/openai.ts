@@ -4,10 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { embedInputs, type Input } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, checkText, dataUrlModality, decodeMediaString } from '../media-inputs.js';
+import { dataUrlModality, type JsonInput, jsonInput } from '../media-inputs.js';
 import { checkCount } from './embed.js';
-
-type OpenAiInput = string | { text?: string; image?: string; audio?: string };
 
 const itemSchema = {
   anyOf: [
@@ -49,26 +47,6 @@ function approximateTokens(input: Input): number {
   return Math.max(1, input.text.match(/\w+|[^\s\w]/g)?.length ?? 0);
 }
 
-async function toInput(item: OpenAiInput, index: number, ctx: ServerContext): Promise<Input> {
-  const what = `input[${index}]`;
-  let modality: 'text' | 'image' | 'audio';
-  let value: string;
-  if (typeof item === 'string') {
-    modality = dataUrlModality(item) ?? 'text';
-    value = item;
-  } else {
-    modality = item.text !== undefined ? 'text' : item.image !== undefined ? 'image' : 'audio';
-    value = (item.text ?? item.image ?? item.audio)!;
-  }
-  if (modality === 'text') {
-    if (!value.trim()) throw xmodalError('BAD_INPUT', `${what} is an empty string`);
-    return { modality, text: checkText(value, what, ctx.limits) };
-  }
-  const bytes = decodeMediaString(value, what);
-  await checkMedia(bytes, modality, what, ctx.limits);
-  return { modality, source: bytes };
-}
-
 function base64Of(vector: Float32Array): string {
   // OpenAI's base64 format: the float32 values, little-endian, as the SDK decodes them.
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
@@ -98,10 +76,12 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       if (items.some((item) => typeof item === 'number' || Array.isArray(item)))
         throw xmodalError('BAD_INPUT', 'token-id inputs are not supported: send strings');
       const media = items.filter((item) =>
-        typeof item === 'string' ? dataUrlModality(item) : (item as OpenAiInput & object).text === undefined,
+        typeof item === 'string' ? dataUrlModality(item) : (item as JsonInput & object).text === undefined,
       ).length;
       checkCount(items.length, ctx, media);
-      const inputs = await Promise.all(items.map((item, i) => toInput(item as OpenAiInput, i, ctx)));
+      const inputs = await Promise.all(
+        items.map((item, i) => jsonInput(item as JsonInput, `input[${i}]`, ctx.limits)),
+      );
       const vectors = await embedInputs(ctx.encoder, inputs);
       const tokens = inputs.reduce((n, input) => n + approximateTokens(input), 0);
       return {
