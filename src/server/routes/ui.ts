@@ -26,7 +26,12 @@ export function registerUiRoutes(app: FastifyInstance): void {
     );
     return readFile(join(UI_DIR, name));
   };
-  app.get('/', { schema: { hide: true } }, (_request, reply) => send('index.html', reply));
+  app.get('/', { schema: { hide: true } }, (request, reply) => {
+    // The page links its files relatively: under a prefix it must be served from `<prefix>/`, not `<prefix>`.
+    const [path, query] = request.url.split('?');
+    if (!path.endsWith('/')) return reply.redirect(`${path}/${query === undefined ? '' : `?${query}`}`);
+    return send('index.html', reply);
+  });
   // Browsers ask for it at the root whatever the page says.
   app.get('/favicon.ico', { schema: { hide: true } }, (_request, reply) => send('favicon.ico', reply));
   app.get('/ui/:file', { schema: { hide: true } }, (request, reply) =>
