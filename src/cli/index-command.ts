@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { withIndexLock } from '../tasks/index-lock.js';
 import { ingest } from '../tasks/ingest.js';
-import { openCollection } from '../tasks/workspace.js';
+import { openCollection, type Workspace } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -26,49 +27,60 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
         .option('--json', 'print the summary as JSON'),
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
-    const collection = await openCollection(workspaceOf(command), flags.collection, {
-      model: flags.model,
-      create: true,
-      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    const workspace = workspaceOf(command);
+    // One run per collection at a time: a second one waits here instead of failing half-way on a locked store.
+    await withIndexLock(workspace, flags.collection, () => indexRun(paths, flags, workspace), {
+      onWait: (pid) =>
+        process.stderr.write(
+          `waiting: collection "${flags.collection}" is being indexed by another run (process ${pid})\n`,
+        ),
     });
-    const bar =
-      process.stderr.isTTY && !flags.json
-        ? new cliProgress.SingleBar(
-            {
-              stream: process.stderr,
-              format: ' {bar} {value}/{total} files | {rate} files/s | ETA {eta_formatted} | failed {failed}',
-              hideCursor: true,
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-    const started = Date.now();
-    let report: Awaited<ReturnType<typeof ingest>>;
-    try {
-      report = await ingest(collection, {
-        paths,
-        prune: flags.prune,
-        tags: flags.tag,
-        onProgress: (p) => {
-          if (!bar) return;
-          if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
-          const rate = p.done / Math.max(0.001, (Date.now() - started) / 1000);
-          bar.update(p.done, { rate: rate.toFixed(1), failed: p.failed });
-        },
-      });
-    } finally {
-      bar?.stop();
-      await collection.close();
-    }
-    if (flags.json) printJson({ collection: flags.collection, ...report });
-    else {
-      for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
-      process.stdout.write(
-        `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
-          `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
-      );
-    }
-    // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0) process.exitCode = 3;
   });
+}
+
+async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace): Promise<void> {
+  const collection = await openCollection(workspace, flags.collection, {
+    model: flags.model,
+    create: true,
+    encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+  });
+  const bar =
+    process.stderr.isTTY && !flags.json
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: ' {bar} {value}/{total} files | {rate} files/s | ETA {eta_formatted} | failed {failed}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  const started = Date.now();
+  let report: Awaited<ReturnType<typeof ingest>>;
+  try {
+    report = await ingest(collection, {
+      paths,
+      prune: flags.prune,
+      tags: flags.tag,
+      onProgress: (p) => {
+        if (!bar) return;
+        if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
+        const rate = p.done / Math.max(0.001, (Date.now() - started) / 1000);
+        bar.update(p.done, { rate: rate.toFixed(1), failed: p.failed });
+      },
+    });
+  } finally {
+    bar?.stop();
+    await collection.close();
+  }
+  if (flags.json) printJson({ collection: flags.collection, ...report });
+  else {
+    for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
+    process.stdout.write(
+      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
+        `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
+    );
+  }
+  // Some files could not be indexed: the rest were, but the exit code says so.
+  if (report.failed.length > 0) process.exitCode = 3;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Modality } from '../encoders/encoder.js';
 import { asXmodalError } from '../errors.js';
-import { detectMedia } from '../media/detect.js';
+import { decodeText, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import type { Item } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
@@ -63,7 +63,7 @@ async function prepare(path: string): Promise<PreparedFile> {
   if (!detected) throw new Error('not an image, audio or text file');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(new TextDecoder().decode(bytes));
+    prepared.chunks = chunkText(decodeText(bytes));
     if (prepared.chunks.length === 0) throw new Error('no text in file');
   }
   return prepared;

@@ -14,10 +14,14 @@ export interface Workspace {
   store?: string;
 }
 
+/** The home folder: `--home`, else `XMODAL_HOME`, else ~/.xmodal. */
+export function workspaceHome(workspace: Workspace): string {
+  return resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal'));
+}
+
 export function storeLocation(workspace: Workspace): string {
   if (workspace.store) return workspace.store;
-  const home = workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal');
-  return join(resolve(home), 'collections');
+  return join(workspaceHome(workspace), 'collections');
 }
 
 export interface OpenCollection {

@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
+import { withIndexLock } from '../../tasks/index-lock.js';
 import { ingest } from '../../tasks/ingest.js';
 import type { OpenCollection } from '../../tasks/workspace.js';
 import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
@@ -190,8 +191,20 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         tags = body.tags;
         prune = body.prune ?? false;
       }
-      const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
-      const report = await ingest(collection, { paths, tags, prune, roots, signal: clientGone(reply) });
+      const signal = clientGone(reply);
+      const report = await withIndexLock(
+        ctx.collections.workspace,
+        name,
+        async () =>
+          ingest(await ctx.collections.getOrCreate(name, ctx.encoder.id), {
+            paths,
+            tags,
+            prune,
+            roots,
+            signal,
+          }),
+        { signal },
+      );
       return {
         collection: name,
         ...report,
