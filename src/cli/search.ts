@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import type { Filter } from '../store/store.js';
+import type { Filter, SearchHit } from '../store/store.js';
+import { type FairReport, fairSearch } from '../tasks/fair-search.js';
 import { type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
@@ -20,6 +21,8 @@ interface SearchFlags extends ModelFlags {
   tag?: string[];
   allTags?: boolean;
   pathPrefix?: string;
+  fair?: string;
+  fairMargin?: string;
   json?: boolean;
 }
 
@@ -66,7 +69,15 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--tag <tag>', 'only items with this tag (repeatable: any of them)', collect)
         .option('--all-tags', 'with several --tag, require all of them')
         .option('--path-prefix <prefix>', 'only items whose path starts with this')
-        .option('--json', 'print {"results": [{"id","score","modality","uri","tags","meta"}]}'),
+        .option(
+          '--fair <attribute>',
+          're-rank so each group of the attribute (item meta/tag group.<attribute>, or predicted skin_tone / gender) gets its share of the results',
+        )
+        .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
+        .option(
+          '--json',
+          'print {"results": [{"id","score","modality","uri","tags","meta"}]} (and "fair" with --fair)',
+        ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
     const parts: QueryPart[] = [
@@ -92,14 +103,16 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     try {
-      const hits = await searchCollection(collection, {
-        parts,
-        k,
-        filter,
-        minScore: number('--min-score', flags.minScore),
-      });
+      const query = { parts, k, filter, minScore: number('--min-score', flags.minScore) };
+      const { hits, fair }: { hits: SearchHit[]; fair?: FairReport } = flags.fair
+        ? await fairSearch(collection, query, {
+            attribute: flags.fair,
+            margin: number('--fair-margin', flags.fairMargin),
+          })
+        : { hits: await searchCollection(collection, query) };
       if (flags.json) {
         printJson({
+          ...(fair ? { fair } : {}),
           results: hits.map((h) => ({
             id: h.id,
             score: h.score,
@@ -118,8 +131,21 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });
+      if (fair) process.stdout.write(`${fairLine(fair)}\n`);
     } finally {
       await collection.close();
     }
   });
+}
+
+/** One line: each group's count in the top k by score and re-ranked, and the relevance it cost. */
+export function fairLine(fair: FairReport): string {
+  const groups = Object.keys(fair.share)
+    .sort()
+    .map((g) => `${g} ${fair.before[g]} → ${fair.after[g]}`)
+    .join(', ');
+  const predicted = fair.predicted
+    ? `; ${fair.predicted} of ${fair.candidates} groups predicted zero-shot`
+    : '';
+  return `fair over ${fair.attribute}: ${groups}; relevance ${fair.relevance.before.toFixed(4)} → ${fair.relevance.after.toFixed(4)} (${fair.candidates} candidates, margin ${fair.margin}${predicted})`;
 }
