@@ -3,7 +3,7 @@ import { decoder as mp3Decoder } from '@audio/decode-mp3';
 import decode from 'audio-decode';
 import audioType from 'audio-type';
 import { parseBuffer } from 'music-metadata';
-import { XmodalError, xmodalError } from '../errors.js';
+import { errorMessage, XmodalError, xmodalError } from '../errors.js';
 import { detectMedia } from './detect.js';
 import { describeSource, type MediaSource, readMediaBytes } from './input.js';
 
@@ -54,7 +54,7 @@ async function readHeader(bytes: Uint8Array, where: string): Promise<DeclaredAud
     return { channels: format.numberOfChannels, sampleRate: format.sampleRate, seconds };
   } catch (error) {
     if (error instanceof XmodalError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw xmodalError('BAD_INPUT', `${where}: cannot read the audio header (${message})`, error);
   }
 }
@@ -156,7 +156,7 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
     }
   } catch (error) {
     if (error instanceof XmodalError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (/unknown|unsupported|not recognized|no decoder/i.test(message))
       throw xmodalError(
         'UNSUPPORTED_FORMAT',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { storeLocation, type Workspace, workspaceHome } from './workspace.js';
+import { storeLocation, type Workspace, homeDir } from './workspace.js';
 
 const POLL_MS = 250;
 
@@ -33,7 +33,7 @@ export async function withIndexLock<T>(
   work: () => Promise<T>,
   options: IndexLockOptions = {},
 ): Promise<T> {
-  const folder = join(workspaceHome(workspace), 'locks');
+  const folder = join(homeDir(workspace), 'locks');
   await mkdir(folder, { recursive: true });
   const key = createHash('sha256')
     .update(`${storeLocation(workspace)}\0${collection}`)

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
 import { type BadInput, makeBadInputs } from '../helpers/bad-inputs.js';
-import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { AUDIO, IMAGES, ROOT, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
 import type { Json } from './harness.js';
 
@@ -37,7 +37,7 @@ function finiteVector(values: unknown): boolean {
 /** Runs one CLI command, returning its exit code, output and peak RSS. */
 async function cli(args: string[], home: string) {
   const rssFile = join(home, `rss-${Math.random().toString(36).slice(2)}`);
-  const result = await runCli(
+  const result = await spawnCli(
     [...args, '--model', TINY_BUNDLE],
     { XMODAL_HOME: home, XMODAL_PEAK_RSS_FILE: rssFile, NODE_OPTIONS: `--import=${PEAK_RSS}` },
     PER_INPUT_MS + CLI_START_MS,
