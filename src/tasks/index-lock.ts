@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { storeLocation, type Workspace, homeDir } from './workspace.js';
+import { homeDir, storeLocation, type Workspace } from './workspace.js';
 
 const POLL_MS = 250;
 
