@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { evaluate } from '../tasks/eval.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { evaluate } from '../library/tasks.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 export function registerEval(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -13,14 +13,16 @@ export function registerEval(program: Command, withModelFlags: (c: Command) => C
   ).action(async (flags: ModelFlags & { manifest: string; json?: boolean }) => {
     const encoder = await openEncoder(flags);
     try {
-      const report = await evaluate(encoder, flags.manifest);
+      const report = await evaluate({ model: encoder, manifest: flags.manifest });
       if (flags.json) {
         printJson(report);
         return;
       }
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
-      out(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
-      out('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
+      out(`model ${report.model}\nmanifest ${report.manifest}\n`);
+      for (const [space, modalities] of Object.entries(report.spaces ?? {}))
+        out(`space ${space}: ${modalities.join(', ')} (separate: no direction across spaces)\n`);
+      out('\nretrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
       for (const r of report.retrieval)
         out(
           `${`${r.query} → ${r.target}`.padEnd(16)} ${String(r.queries).padStart(7)} ${String(r.candidates).padStart(11)} ` +

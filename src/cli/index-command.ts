@@ -1,10 +1,10 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { type IndexReport, openCollection } from '../library/collection.js';
 import { withIndexLock } from '../tasks/index-lock.js';
-import { ingest } from '../tasks/ingest.js';
-import { openCollection, type Workspace } from '../tasks/workspace.js';
-import { err, isInteractive, out, printJson, setExitCode } from './io.js';
-import { type ModelFlags, parseDtype } from './shared.js';
+import type { Workspace } from '../tasks/workspace.js';
+import { err, isInteractive, out, setExitCode } from './io.js';
+import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface IndexFlags extends ModelFlags {
@@ -38,10 +38,12 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
 }
 
 async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace): Promise<void> {
-  const collection = await openCollection(workspace, flags.collection, {
+  const collection = await openCollection(flags.collection, {
+    ...workspace,
     model: flags.model,
-    create: true,
-    encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    dtype: parseDtype(flags.dtype),
+    offline: flags.offline,
+    cacheDir: flags.cacheDir,
   });
   const bar =
     isInteractive() && !flags.json
@@ -55,10 +57,9 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
         )
       : undefined;
   const started = Date.now();
-  let report: Awaited<ReturnType<typeof ingest>>;
+  let report: IndexReport;
   try {
-    report = await ingest(collection, {
-      paths,
+    report = await collection.index(paths, {
       prune: flags.prune,
       tags: flags.tag,
       onProgress: (p) => {
@@ -72,7 +73,7 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
     bar?.stop();
     await collection.close();
   }
-  if (flags.json) printJson({ collection: flags.collection, ...report });
+  if (flags.json) printJson(report);
   else {
     for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
     out(
