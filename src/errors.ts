@@ -18,6 +18,7 @@ export const ERRORS = {
   STORE_ERROR: { http: 500, exit: 7 },
   CONFLICT: { http: 409, exit: 6 },
   UNAUTHORIZED: { http: 401, exit: 8 },
+  REQUEST_TIMEOUT: { http: 408, exit: 9 },
   UPSTREAM_ERROR: { http: 502, exit: 9 },
   INTERNAL: { http: 500, exit: 1 },
 } as const satisfies Record<string, { http: number; exit: number }>;

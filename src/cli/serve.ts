@@ -48,7 +48,7 @@ export function registerServe(program: Command, withModelFlags: (c: Command) => 
         collect,
       )
       .option('--max-pixels <n>', 'largest image accepted, in pixels')
-      .option('--max-upload-mb <n>', 'largest request body or uploaded file, in MiB')
+      .option('--max-upload-mb <n>', 'largest request: a JSON body or a whole upload, in MiB')
       .option('--log', 'log every request as JSON lines on stdout'),
   )
     .addOption(new Option('--api-key <key>', 'require this bearer key').env('XMODAL_API_KEY').hideHelp())

@@ -16,6 +16,7 @@ import {
   type SpaceKind,
 } from './encoder.js';
 import { HfEncoder } from './hf-encoder.js';
+import { resumingFetch } from './hub-fetch.js';
 import { MappedEncoder, readMapAdapter } from './map-adapter.js';
 import { familyFor, type ModelConfig } from './registry.js';
 
@@ -33,9 +34,11 @@ export interface ModelLocation {
   /** An absolute folder, or a hub id. */
   source: string;
   local: boolean;
+  /** A hub model's pinned revision (`owner/name@revision`): a branch, tag or commit. */
+  revision?: string;
 }
 
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+const HUB_ID = /^[\w.-]+\/[\w.-]+(@[\w.-]+)?$/;
 
 /** Shipped name → local folder → hub id, in that order; a path that does not exist is an error, not a hub id. */
 export function locateModel(spec = process.env.XMODAL_MODEL || DEFAULT_MODEL): ModelLocation {
@@ -54,7 +57,13 @@ export function locateModel(spec = process.env.XMODAL_MODEL || DEFAULT_MODEL): M
       'MODEL_NOT_FOUND',
       `no model folder at ${spec}, and it is not a hub id like "owner/name"`,
     );
-  return { spec, source: spec, local: false };
+  const [source, revision] = spec.split('@');
+  return { spec, source, local: false, revision };
+}
+
+/** The hub to download from: Hugging Face, or a mirror speaking its protocol (`HF_ENDPOINT`, as huggingface_hub reads it). */
+export function hubUrl(): string {
+  return `${(process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '')}/`;
 }
 
 export function defaultCacheDir(): string {
@@ -94,9 +103,12 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   env.allowLocalModels = true;
   env.allowRemoteModels = !location.local && !offline;
   env.cacheDir = options.cacheDir ?? defaultCacheDir();
+  env.remoteHost = hubUrl();
+  env.fetch = resumingFetch;
   const loadOptions: Record<string, unknown> = {
     local_files_only: location.local || offline,
     cache_dir: env.cacheDir,
+    revision: location.revision ?? 'main',
     progress_callback: options.onProgress
       ? (event: { status: string; file?: string; loaded?: number; total?: number }) => {
           if (event.status === 'progress' && event.file)
@@ -119,7 +131,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   const dim = family.dim(config);
   if (!dim)
     throw xmodalError('MODEL_INVALID', `${location.spec}: config.json does not say the embedding size`);
-  return new HfEncoder({
+  const encoder = new HfEncoder({
     id: modelId(location),
     source: location.source,
     family,
@@ -132,6 +144,16 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     imageLimits: options.imageLimits,
     loadOptions,
   });
+  if (location.local) return encoder;
+  // A hub model is downloaded whole now, while the caller shows progress, so that every part is in the cache
+  // for --offline later, and a missing file is an error at load, not at the first request.
+  try {
+    await encoder.loadAll();
+  } catch (error) {
+    await encoder.dispose();
+    throw error;
+  }
+  return encoder;
 }
 
 async function readConfig(
@@ -156,12 +178,12 @@ async function readConfig(
     if (offline)
       throw xmodalError(
         'OFFLINE',
-        `${location.spec} is not in the cache (${defaultCacheDir()}) and offline mode is on (--offline / XMODAL_OFFLINE=1)`,
+        `${location.spec} is not in the cache (${env.cacheDir}) and offline mode is on (--offline / XMODAL_OFFLINE=1)`,
         error,
       );
     throw xmodalError(
       'MODEL_NOT_FOUND',
-      `cannot fetch ${location.spec} from the hub: ${String(error)}`,
+      `cannot fetch ${location.spec} from ${hubUrl()}: ${error instanceof Error ? error.message : String(error)}`,
       error,
     );
   }
@@ -185,7 +207,7 @@ function checkLocalFiles(folder: string, towers: object, dtype: Dtype): void {
  * or the folder's absolute path.
  */
 export function modelId(location: ModelLocation): string {
-  if (!location.local) return location.source;
+  if (!location.local) return location.revision ? `${location.source}@${location.revision}` : location.source;
   return location.source === join(SHIPPED_MODELS_DIR, location.spec) ? location.spec : location.source;
 }
 

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import type { Item, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import type { CollectionSpace } from './spaces.js';
-import { chunkText } from './text-chunks.js';
+import { chunkTextInTurns } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -65,7 +65,7 @@ async function prepareFile(path: string): Promise<PreparedFile> {
   if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio or text file');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(decodeText(bytes));
+    prepared.chunks = await chunkTextInTurns(decodeText(bytes));
     if (prepared.chunks.length === 0) throw xmodalError('BAD_INPUT', 'no text in file');
   }
   return prepared;

@@ -7,7 +7,7 @@ import { inputValue } from '../../tasks/embed.js';
 import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
 import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { jsonInput } from '../media-inputs.js';
+import { checkText, jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -58,6 +58,7 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
     throw xmodalError('BAD_ARGUMENT', 'empty query: give text, image, audio, like or parts');
   return Promise.all(
     given.map(async (part, i) => {
+      if (part.kind === 'text') checkText(part.value, `text query ${i}`, ctx.limits);
       if (part.kind !== 'image' && part.kind !== 'audio') return part;
       const input = await jsonInput({ [part.kind]: part.value }, `${part.kind} query ${i}`, ctx.limits);
       return { ...part, value: inputValue(input) };
