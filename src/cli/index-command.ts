@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
 import { enqueueIngest } from '../tasks/distributed-ingest.js';
+import { withIndexLock } from '../tasks/index-lock.js';
+import type { Workspace } from '../tasks/workspace.js';
 import { err, isInteractive, out, printJson, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
@@ -36,51 +38,12 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
     if (flags.queue) return enqueue(paths, flags, command);
-    const collection = await openCollection(flags.collection, {
-      ...workspaceOf(command),
-      model: flags.model,
-      dtype: parseDtype(flags.dtype),
-      offline: flags.offline,
-      cacheDir: flags.cacheDir,
+    const workspace = workspaceOf(command);
+    // One run per collection at a time: a second one waits here instead of failing half-way on a locked store.
+    await withIndexLock(workspace, flags.collection, () => indexRun(paths, flags, workspace), {
+      onWait: (pid) =>
+        err(`waiting: collection "${flags.collection}" is being indexed by another run (process ${pid})\n`),
     });
-    const bar =
-      isInteractive() && !flags.json
-        ? new cliProgress.SingleBar(
-            {
-              stream: process.stderr,
-              format: ' {bar} {value}/{total} files | {rate} files/s | ETA {eta_formatted} | failed {failed}',
-              hideCursor: true,
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-    const started = Date.now();
-    let report: IndexReport;
-    try {
-      report = await collection.index(paths, {
-        prune: flags.prune,
-        tags: flags.tag,
-        onProgress: (p) => {
-          if (!bar) return;
-          if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
-          const rate = p.done / Math.max(0.001, (Date.now() - started) / 1000);
-          bar.update(p.done, { rate: rate.toFixed(1), failed: p.failed });
-        },
-      });
-    } finally {
-      bar?.stop();
-      await collection.close();
-    }
-    if (flags.json) printJson(report);
-    else {
-      for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
-      out(
-        `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
-          `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
-      );
-    }
-    // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0) setExitCode(3);
   });
 }
 
@@ -103,4 +66,52 @@ async function enqueue(paths: string[], flags: IndexFlags, command: Command): Pr
     );
   }
   if (report.skipped.length > 0) setExitCode(3);
+}
+
+async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace): Promise<void> {
+  const collection = await openCollection(flags.collection, {
+    ...workspace,
+    model: flags.model,
+    dtype: parseDtype(flags.dtype),
+    offline: flags.offline,
+    cacheDir: flags.cacheDir,
+  });
+  const bar =
+    isInteractive() && !flags.json
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: ' {bar} {value}/{total} files | {rate} files/s | ETA {eta_formatted} | failed {failed}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  const started = Date.now();
+  let report: IndexReport;
+  try {
+    report = await collection.index(paths, {
+      prune: flags.prune,
+      tags: flags.tag,
+      onProgress: (p) => {
+        if (!bar) return;
+        if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
+        const rate = p.done / Math.max(0.001, (Date.now() - started) / 1000);
+        bar.update(p.done, { rate: rate.toFixed(1), failed: p.failed });
+      },
+    });
+  } finally {
+    bar?.stop();
+    await collection.close();
+  }
+  if (flags.json) printJson(report);
+  else {
+    for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
+    out(
+      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
+        `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
+    );
+  }
+  // Some files could not be indexed: the rest were, but the exit code says so.
+  if (report.failed.length > 0) setExitCode(3);
 }

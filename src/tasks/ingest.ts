@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { asXmodalError, xmodalError } from '../errors.js';
-import { detectMedia } from '../media/detect.js';
+import { decodeText, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import type { Item, ItemRecord, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
@@ -74,7 +74,7 @@ async function prepareFile(path: string): Promise<PreparedFile> {
   if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio or text file');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = await chunkTextInTurns(new TextDecoder().decode(bytes));
+    prepared.chunks = await chunkTextInTurns(decodeText(bytes));
     if (prepared.chunks.length === 0) throw xmodalError('BAD_INPUT', 'no text in file');
   }
   return prepared;
