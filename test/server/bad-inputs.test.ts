@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
 import { type BadInput, makeBadInputs } from '../helpers/bad-inputs.js';
-import { spawnCli } from '../helpers/cli.js';
+import { spawnCli, startCli } from '../helpers/cli.js';
 import { AUDIO, IMAGES, ROOT, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
+import type { ChildServer } from '../servers/child-server.js';
 import type { Json } from './harness.js';
 
 const MB = 1024 * 1024;
@@ -72,16 +73,12 @@ describe('the bad-input corpus through the CLI and the server', () => {
   const folder = tempDir('xmodal-bad-');
   const home = tempDir('xmodal-bad-home-');
   const inputs = makeBadInputs(join(folder, 'corpus'));
-  let server: ChildProcess;
+  let server: ChildServer;
   let base: string;
 
   before(async () => {
-    server = spawn(
-      process.execPath,
+    server = await startCli(
       [
-        '--import',
-        'tsx',
-        join(ROOT, 'src', 'cli', 'main.ts'),
         '--home',
         home,
         'serve',
@@ -92,20 +89,12 @@ describe('the bad-input corpus through the CLI and the server', () => {
         '--index-root',
         join(folder, 'corpus'),
       ],
-      { cwd: ROOT },
+      /serving .* on (http:\/\/127\.0\.0\.1:\d+)/,
     );
-    let stderr = '';
-    base = await new Promise<string>((resolve, reject) => {
-      server.stderr!.on('data', (chunk) => {
-        stderr += chunk;
-        const match = /serving .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (match) resolve(match[1]);
-      });
-      server.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-    });
+    base = server.ready[1];
   });
-  after(() => {
-    server.kill('SIGKILL');
+  after(async () => {
+    await server.stop();
     rmSync(folder, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
@@ -208,7 +197,7 @@ describe('the bad-input corpus through the CLI and the server', () => {
       },
       WARM_UP_MS,
     );
-    const baseline = peakOf(server);
+    const baseline = peakOf(server.child);
     for (const input of inputs) {
       if (input.as !== 'path' && isRegularFile(input.path)) {
         const embedded = await call(`/embed/${input.as}`, { method: 'POST', body: upload(input) });
@@ -240,11 +229,11 @@ describe('the bad-input corpus through the CLI and the server', () => {
         if (input.indexable) assert.equal(byPath.body.failed.length, 0, what);
         else if (!input.expect.includes('ok')) assert.equal(byPath.body.failed.length, 1, what);
       }
-      const growth = peakOf(server) - baseline;
+      const growth = peakOf(server.child) - baseline;
       assert.ok(growth < GROWTH_LIMIT, `${input.name}: server +${(growth / MB).toFixed(0)} MB`);
     }
     console.log(
-      `server peak RSS: ${(baseline / MB).toFixed(0)} MB after warm-up, ${(peakOf(server) / MB).toFixed(0)} MB after the corpus`,
+      `server peak RSS: ${(baseline / MB).toFixed(0)} MB after warm-up, ${(peakOf(server.child) / MB).toFixed(0)} MB after the corpus`,
     );
   });
 });
