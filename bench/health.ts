@@ -10,15 +10,10 @@
  * Usage: npx tsx bench/health.ts [--quick] [--model PATH]   (default model: models/xmodal-mini)
  * Last line: RESULT health long_texts_max_ms=<x> text_upload_max_ms=<x> oversize_max_ms=<x> idle_max_ms=<x>
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { flag, quick, ROOT } from './flags.js';
 import { startServeProcess, stopServeProcess } from './serve-process.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const quick = process.argv.includes('--quick');
-const flag = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
 const MODEL = flag('--model') ?? join(ROOT, 'models', 'xmodal-mini');
 const UPLOAD_MB = quick ? 4 : 20;
 const TEXTS = quick ? 60 : 300;

@@ -4,29 +4,20 @@
  * Usage: npx tsx bench/ingest.ts [--quick] [--files N] [--model M]
  * Files are generated once under bench/.data/ (not committed): 60% images, 20% audio clips, 20% text notes.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadEncoder, SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
+import { join } from 'node:path';
+import { loadEncoder } from '../src/encoders/load.js';
 import { expandPaths } from '../src/tasks/expand-paths.js';
 import { ingest } from '../src/tasks/ingest.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
 import { chunk } from '../src/vectors.js';
+import { benchModel, flag, quick, ROOT } from './flags.js';
 import { makeMixedFiles } from './mixed-files.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const quick = process.argv.includes('--quick');
-const FILES = Number(arg('--files') ?? (quick ? 1000 : 5000));
-const MODEL =
-  arg('--model') ??
-  (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
-    ? 'xmodal-mini'
-    : join(ROOT, 'test/fixtures/models/tiny-bundle'));
+const FILES = Number(flag('--files') ?? (quick ? 1000 : 5000));
+const MODEL = benchModel();
 const DATA = join(ROOT, 'bench', '.data', `ingest-${FILES}`);
 await makeMixedFiles(DATA, FILES);
 const { files } = await expandPaths([DATA]);

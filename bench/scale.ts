@@ -6,10 +6,9 @@
  * Usage: npx tsx bench/scale.ts [--quick] [--files N] [--model M]
  * Ends with: RESULT scale workers2_speedup=<1 worker's seconds / 2 workers' seconds> exactly_once=<1|0>
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
+import { join } from 'node:path';
 import { enqueueFiles, openQueue, queueStatus } from '../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../src/store/open.js';
 import { expandPaths } from '../src/tasks/expand-paths.js';
@@ -19,20 +18,11 @@ import { startCli } from '../test/helpers/cli.js';
 import type { ChildServer } from '../test/servers/child-server.js';
 import { startRedis } from '../test/servers/redis.js';
 import { startSharedStore } from '../test/servers/shared-store.js';
+import { benchModel, flag, quick, ROOT } from './flags.js';
 import { makeMixedFiles } from './mixed-files.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const quick = process.argv.includes('--quick');
-const FILES = Number(arg('--files') ?? (quick ? 2000 : 5000));
-const MODEL =
-  arg('--model') ??
-  (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
-    ? 'xmodal-mini'
-    : join(ROOT, 'test/fixtures/models/tiny-bundle'));
+const FILES = Number(flag('--files') ?? (quick ? 2000 : 5000));
+const MODEL = benchModel();
 const DATA = join(ROOT, 'bench', '.data', `ingest-${FILES}`);
 
 await makeMixedFiles(DATA, FILES);

@@ -13,16 +13,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { flag, quick, ROOT } from './flags.js';
 import { type ServeProcess, startServeProcess, stopServeProcess } from './serve-process.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const quick = process.argv.includes('--quick');
-const flag = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
 const CONNECTIONS = 32;
 const SECONDS = Number(flag('--seconds') ?? (quick ? 16 : 60));
 const SOAK_SECONDS = Number(flag('--soak-seconds') ?? (quick ? 20 : 300));
