@@ -83,14 +83,18 @@ async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
 }
 
-/** mpg123 decodes garbage after a valid frame header as noise; its own error count tells a corrupt file. */
-async function checkMp3Frames(bytes: Uint8Array, where: string): Promise<void> {
+/**
+ * mpg123 decodes garbage after a valid frame header as noise; its own error count tells a corrupt file.
+ * Returns the decoded length in seconds, which stands in for a header that declares none.
+ */
+async function checkMp3Frames(bytes: Uint8Array, where: string): Promise<number | undefined> {
   const codec = (await mp3Decoder()) as unknown as {
-    decode(chunk: Uint8Array): { errors?: unknown[]; samplesDecoded?: number };
+    decode(chunk: Uint8Array): { errors?: unknown[]; samplesDecoded?: number; sampleRate?: number };
     free(): void;
   };
   let errors = 0;
   let samples = 0;
+  let sampleRate = 0;
   const log = console.error;
   console.error = () => {}; // mpg123 logs each bad frame; the caller hears about it once, below.
   try {
@@ -98,6 +102,7 @@ async function checkMp3Frames(bytes: Uint8Array, where: string): Promise<void> {
       const result = codec.decode(chunk);
       errors += result.errors?.length ?? 0;
       samples += result.samplesDecoded ?? 0;
+      if (result.sampleRate) sampleRate = result.sampleRate;
     }
   } finally {
     console.error = log;
@@ -106,30 +111,27 @@ async function checkMp3Frames(bytes: Uint8Array, where: string): Promise<void> {
   // A rare bad frame in a long file is tolerated, as players do; garbage is not.
   if (errors > 0 && errors * 1152 * 10 > samples)
     throw xmodalError('BAD_INPUT', `${where}: corrupt MP3 (${errors} undecodable frames)`);
+  return sampleRate ? samples / sampleRate : undefined;
+}
+
+function tooLong(where: string, seconds: number, maxSeconds: number): XmodalError {
+  return xmodalError(
+    'INPUT_TOO_LARGE',
+    `${where}: audio is ${seconds.toFixed(1)} s long, over the ${maxSeconds} s limit`,
+  );
 }
 
 /**
- * Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. The header is
- * checked first (channels, sample rate, declared duration), and decoding runs in small steps that stop as soon as
- * the audio outgrows its declared length or the limit: a tiny file that expands to hours never gets the chance.
+ * The file decoded piece by piece, each piece mixed to mono and checked before the next one is decoded: shape,
+ * finite samples, no more than the header declares, no more than the limit.
  */
-export async function decodeAudio(source: MediaSource, limits: AudioLimits = {}): Promise<DecodedAudio> {
-  const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
-  const where = describeSource(source);
-  const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
-  const type =
-    (await detectMedia(bytes.subarray(0, 4100)))?.modality === 'audio' ? audioType(bytes) : undefined;
-  if (!type) throw xmodalError('UNSUPPORTED_FORMAT', `${where}: not an audio format xmodal can read`);
-  const declared = await readHeader(bytes, where);
-  checkShape(declared.channels, declared.sampleRate, where);
-  if (declared.seconds !== undefined && declared.seconds > maxSeconds)
-    throw xmodalError(
-      'INPUT_TOO_LARGE',
-      `${where}: audio is ${declared.seconds.toFixed(1)} s long, over the ${maxSeconds} s limit`,
-    );
-  if (type === 'mp3') await checkMp3Frames(bytes, where);
-
-  const pieces: Float32Array[] = [];
+async function* monoPieces(
+  bytes: Uint8Array,
+  type: string,
+  where: string,
+  declaredSeconds: number | undefined,
+  maxSeconds: number,
+): AsyncGenerator<{ mono: Float32Array; sampleRate: number }> {
   let length = 0;
   let sampleRate = 0;
   try {
@@ -145,14 +147,14 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
         throw xmodalError('BAD_INPUT', `${where}: audio has non-finite (NaN or infinite) samples`);
       length += mono.length;
       const seconds = length / sampleRate;
-      if (declared.seconds !== undefined && seconds > declared.seconds * 1.1 + 1)
+      if (declaredSeconds !== undefined && seconds > declaredSeconds * 1.1 + 1)
         throw xmodalError(
           'BAD_INPUT',
-          `${where}: audio decodes to more than its header declares (${declared.seconds.toFixed(1)} s)`,
+          `${where}: audio decodes to more than its header declares (${declaredSeconds.toFixed(1)} s)`,
         );
       if (seconds > maxSeconds || length > maxSeconds * MAX_SAMPLES_PER_SECOND)
         throw xmodalError('INPUT_TOO_LARGE', `${where}: audio is over the ${maxSeconds} s limit`);
-      pieces.push(mono);
+      yield { mono, sampleRate };
     }
   } catch (error) {
     if (error instanceof XmodalError) throw error;
@@ -164,6 +166,47 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
         error,
       );
     throw xmodalError('BAD_INPUT', `${where}: cannot decode audio (${message})`, error);
+  }
+}
+
+/**
+ * Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. The header is
+ * checked first (channels, sample rate, declared duration), and decoding runs in small steps that stop as soon as
+ * the audio outgrows its declared length or the limit: a tiny file that expands to hours never gets the chance.
+ * A file whose header declares no length is measured by a first pass that keeps nothing, so refusing an
+ * over-long one costs decoding time but never the memory of the samples up to the limit.
+ */
+export async function decodeAudio(source: MediaSource, limits: AudioLimits = {}): Promise<DecodedAudio> {
+  const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
+  const where = describeSource(source);
+  const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
+  const type =
+    (await detectMedia(bytes.subarray(0, 4100)))?.modality === 'audio' ? audioType(bytes) : undefined;
+  if (!type) throw xmodalError('UNSUPPORTED_FORMAT', `${where}: not an audio format xmodal can read`);
+  const declared = await readHeader(bytes, where);
+  checkShape(declared.channels, declared.sampleRate, where);
+  if (declared.seconds !== undefined && declared.seconds > maxSeconds)
+    throw tooLong(where, declared.seconds, maxSeconds);
+  let seconds = declared.seconds;
+  if (type === 'mp3') {
+    const decoded = await checkMp3Frames(bytes, where);
+    seconds ??= decoded;
+  }
+  if (seconds === undefined) {
+    let measured = 0;
+    for await (const { mono, sampleRate } of monoPieces(bytes, type, where, undefined, maxSeconds))
+      measured += mono.length / sampleRate;
+    seconds = measured;
+  }
+  if (seconds > maxSeconds) throw tooLong(where, seconds, maxSeconds);
+
+  const pieces: Float32Array[] = [];
+  let length = 0;
+  let sampleRate = 0;
+  for await (const piece of monoPieces(bytes, type, where, seconds, maxSeconds)) {
+    pieces.push(piece.mono);
+    length += piece.mono.length;
+    sampleRate = piece.sampleRate;
   }
   if (length === 0 || !sampleRate) throw xmodalError('BAD_INPUT', `${where}: audio has no samples`);
   return { samples: concat(pieces, length), sampleRate };

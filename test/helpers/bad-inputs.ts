@@ -100,6 +100,11 @@ function utf8Number(n: number): number[] {
  * frame, about 12 bytes a frame, so an hour fits in 60 KB. `declaredSamples` is what STREAMINFO says (0 = unknown).
  */
 export function silentFlac(seconds: number, declaredSamples = Math.round(seconds * 44100)): Uint8Array {
+  return constantFlac(seconds, declaredSamples, 0);
+}
+
+/** A 44.1 kHz mono 16-bit FLAC whose every frame is one constant subframe holding `level`. */
+export function constantFlac(seconds: number, declaredSamples: number, level: number): Uint8Array {
   const total = Math.round(seconds * 44100);
   const block = 32768;
   const info = Buffer.alloc(38);
@@ -123,7 +128,11 @@ export function silentFlac(seconds: number, declaredSamples = Math.round(seconds
       (size - 1) >> 8,
       (size - 1) & 0xff,
     ]);
-    const body = concat(head, Uint8Array.of(crc8(head)), Uint8Array.of(0x00, 0x00, 0x00));
+    const body = concat(
+      head,
+      Uint8Array.of(crc8(head)),
+      Uint8Array.of(0x00, (level >> 8) & 0xff, level & 0xff),
+    );
     const crc = crc16(body);
     frames.push(concat(body, Uint8Array.of(crc >> 8, crc & 0xff)));
   }
