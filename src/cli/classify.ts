@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { classify, readLabelsFile } from '../tasks/classify.js';
 import { parseInput } from '../tasks/embed.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface ClassifyFlags extends ModelFlags {
   labels?: string;
@@ -48,8 +49,7 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
         return;
       }
       const width = Math.max(...scores.map((s) => s.label.length));
-      for (const s of scores)
-        process.stdout.write(`${s.label.padEnd(width)}  ${(100 * s.score).toFixed(1).padStart(5)}%\n`);
+      for (const s of scores) out(`${s.label.padEnd(width)}  ${(100 * s.score).toFixed(1).padStart(5)}%\n`);
     } finally {
       await encoder.dispose();
     }

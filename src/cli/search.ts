@@ -3,9 +3,10 @@ import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { Filter, SearchHit } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface SearchFlags extends ModelFlags {
@@ -90,9 +91,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     ];
     if (parts.length === 0)
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
-    const k = number('-k', flags.k);
-    if (k === undefined || !Number.isInteger(k) || k < 1)
-      throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
+    const k = checkK(Number(flags.k), '-k');
     const filter: Filter = {
       modality: flags.modality,
       ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
@@ -110,28 +109,15 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
             margin: number('--fair-margin', flags.fairMargin),
           })
         : { hits: await searchCollection(collection, query) };
-      if (flags.json) {
-        printJson({
-          ...(fair ? { fair } : {}),
-          results: hits.map((h) => ({
-            id: h.id,
-            score: h.score,
-            modality: h.modality,
-            uri: h.uri,
-            tags: h.tags,
-            meta: h.meta,
-          })),
-        });
-        return;
-      }
-      if (hits.length === 0) process.stdout.write('no results\n');
+      if (flags.json) return printJson({ ...(fair ? { fair } : {}), results: hits.map(hitJson) });
+      if (hits.length === 0) out('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
-        process.stdout.write(
+        out(
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });
-      if (fair) process.stdout.write(`${fairLine(fair)}\n`);
+      if (fair) out(`${fairLine(fair)}\n`);
     } finally {
       await collection.close();
     }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { locateModel, modelId, SHIPPED_MODELS_DIR } from '../encoders/load.js';
+import { xmodalError } from '../errors.js';
 import { dropCollection } from '../store/open.js';
 import { type IngestReport, ingest } from './ingest.js';
 import {
@@ -38,7 +39,7 @@ export function openMojiIcons(): IconSet {
 export function openMojiSvg(name: string, size = 256): string {
   const set = openMojiIcons();
   const icon = set.icons[name];
-  if (!icon) throw new Error(`no OpenMoji icon ${name}`);
+  if (!icon) throw xmodalError('NOT_FOUND', `no OpenMoji icon ${name}`);
   const [w, h] = [icon.width ?? set.width ?? 72, icon.height ?? set.height ?? 72];
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${size}" height="${size}">${icon.body}</svg>`;
 }

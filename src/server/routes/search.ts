@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord, SearchHit } from '../../store/store.js';
+import { inputValue } from '../../tasks/embed.js';
 import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
-import { type QueryPart, searchCollection } from '../../tasks/search.js';
+import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -45,15 +46,7 @@ export function contentUrl(collection: string, id: string): string {
 }
 
 function describe(collection: string, item: ItemRecord) {
-  return {
-    id: item.id,
-    modality: item.modality,
-    uri: item.uri,
-    mime: item.mime,
-    tags: item.tags,
-    meta: item.meta,
-    content: item.uri ? contentUrl(collection, item.id) : undefined,
-  };
+  return { ...itemJson(item), content: item.uri ? contentUrl(collection, item.id) : undefined };
 }
 
 async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPart[]> {
@@ -66,10 +59,8 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
   return Promise.all(
     given.map(async (part, i) => {
       if (part.kind !== 'image' && part.kind !== 'audio') return part;
-      const what = `${part.kind} query ${i}`;
-      const bytes = decodeMediaString(part.value, what);
-      await checkMedia(bytes, part.kind, what, ctx.limits);
-      return { ...part, value: bytes };
+      const input = await jsonInput({ [part.kind]: part.value }, `${part.kind} query ${i}`, ctx.limits);
+      return { ...part, value: inputValue(input) };
     }),
   );
 }
@@ -90,7 +81,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
             audio: mediaString,
             like: { type: 'string', minLength: 1, description: 'an item id: find more like it' },
             parts: { type: 'array', items: partSchema, maxItems: 16 },
-            k: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+            k: { type: 'integer', minimum: 1, maximum: MAX_K, default: DEFAULT_K },
             filter: filterSchema,
             minScore: { type: 'number' },
             ef: { type: 'integer', minimum: 1, maximum: 4096 },
@@ -128,7 +119,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         : { hits: await searchCollection(collection, query) };
       return {
         collection: name,
-        hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })),
+        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(name, hit).content })),
         ...(fair ? { fair } : {}),
       };
     },
