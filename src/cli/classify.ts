@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { classify, readLabelsFile } from '../tasks/classify.js';
-import { parseInput } from '../tasks/embed.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { classify } from '../library/tasks.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 interface ClassifyFlags extends ModelFlags {
   labels?: string;
@@ -29,23 +28,20 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
       .option('-k, --k <n>', 'show the best n labels')
       .option('--json', 'print {"labels": [{"label","score"}]} best first'),
   ).action(async (arg: string, flags: ClassifyFlags) => {
-    const labels = [
-      ...(flags.labels ? flags.labels.split(',') : []),
-      ...(flags.labelsFile ? await readLabelsFile(flags.labelsFile) : []),
-    ];
-    if (labels.length === 0) throw xmodalError('BAD_ARGUMENT', 'give --labels a,b,c or --labels-file FILE');
-    const k = flags.k === undefined ? undefined : Number(flags.k);
-    const input = await parseInput(arg);
+    if (!flags.labels && !flags.labelsFile)
+      throw xmodalError('BAD_ARGUMENT', 'give --labels a,b,c or --labels-file FILE');
     const encoder = await openEncoder(flags);
     try {
-      const scores = await classify(encoder, input, {
-        labels,
-        k,
+      const { labels: scores } = await classify(arg, {
+        model: encoder,
+        labels: flags.labels?.split(','),
+        labelsFile: flags.labelsFile,
+        k: flags.k === undefined ? undefined : Number(flags.k),
         lang: flags.lang,
         templates: flags.template,
       });
       if (flags.json) {
-        printJson({ labels: scores.map(({ label, score }) => ({ label, score })) });
+        printJson({ labels: scores });
         return;
       }
       const width = Math.max(...scores.map((s) => s.label.length));
