@@ -11,6 +11,7 @@ export const ERRORS = {
   MODEL_NOT_FOUND: { http: 404, exit: 5 },
   MODEL_INVALID: { http: 422, exit: 5 },
   MODALITY_UNSUPPORTED: { http: 422, exit: 5 },
+  SEPARATE_SPACES: { http: 422, exit: 5 },
   OFFLINE: { http: 503, exit: 5 },
   DIMENSION_MISMATCH: { http: 409, exit: 6 },
   ENCODER_MISMATCH: { http: 409, exit: 6 },

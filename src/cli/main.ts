@@ -6,6 +6,7 @@ import { asXmodalError } from '../errors.js';
 import { modelWithAdapter, registerAdapt } from './adapt.js';
 import { registerAsk } from './ask.js';
 import { registerAudit } from './audit.js';
+import { registerBind } from './bind.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerAdapt(program, withModelFlags);
   registerAsk(program, withModelFlags);
   registerAudit(program, withModelFlags);
+  registerBind(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import type { Filter, SearchHit } from '../store/store.js';
+import type { Filter } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
+import { checkK, hitJson, type QueryPart, type SpaceHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { out, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
@@ -77,7 +77,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
         .option(
           '--json',
-          'print {"results": [{"id","score","modality","uri","tags","meta"}]} (and "fair" with --fair)',
+          'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]} (and "fair" with --fair)',
         ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
@@ -103,7 +103,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     });
     try {
       const query = { parts, k, filter, minScore: number('--min-score', flags.minScore) };
-      const { hits, fair }: { hits: SearchHit[]; fair?: FairReport } = flags.fair
+      const { hits, fair }: { hits: SpaceHit[]; fair?: FairReport } = flags.fair
         ? await fairSearch(collection, query, {
             attribute: flags.fair,
             margin: number('--fair-margin', flags.fairMargin),
@@ -114,7 +114,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
         out(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
         );
       });
       if (fair) out(`${fairLine(fair)}\n`);

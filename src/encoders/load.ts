@@ -5,10 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { AutoConfig, env } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
 import { AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
-import { BundleEncoder } from './bundle.js';
+import { BundleEncoder, measureSpace } from './bundle.js';
 import { DTYPE_FILE_SUFFIX } from './dtypes.js';
-import { DTYPES, type Dtype, type Encoder, type EncoderOptions } from './encoder.js';
+import {
+  DTYPES,
+  type Dtype,
+  type Encoder,
+  type EncoderOptions,
+  SPACE_KINDS,
+  type SpaceKind,
+} from './encoder.js';
 import { HfEncoder } from './hf-encoder.js';
+import { MappedEncoder, readMapAdapter } from './map-adapter.js';
 import { familyFor, type ModelConfig } from './registry.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
@@ -69,10 +77,13 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     if (existsSync(bundleFile)) return loadBundle(location, bundleFile, options);
     // An adapter folder (xmodal adapt) is a model: its base model with the adapter on top.
     if (isAdapterFolder(location.source)) {
-      const adapter = readAdapter(location.source);
-      const base = await loadEncoder(adapter.model, { ...options, logitScale: undefined });
+      const map = readMapAdapter(location.source);
+      const adapter = map ? undefined : readAdapter(location.source);
+      const base = await loadEncoder(map?.model ?? adapter!.model, { ...options, logitScale: undefined });
       try {
-        return new AdaptedEncoder(modelId(location), base, adapter, options.logitScale);
+        return map
+          ? new MappedEncoder(modelId(location), base, map)
+          : new AdaptedEncoder(modelId(location), base, adapter!, options.logitScale);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -178,9 +189,15 @@ export function modelId(location: ModelLocation): string {
   return location.source === join(SHIPPED_MODELS_DIR, location.spec) ? location.spec : location.source;
 }
 
-interface BundleManifest {
+/** `xmodal.json`: a bundle of model folders (relative to it) and whether they share one vector space. */
+export interface BundleManifest {
   name: string;
+  /** Model folders relative to the bundle (or hub ids). */
   parts: string[];
+  /** Undeclared: measured at load from the parts' text towers (see `measureSpace`). */
+  space?: SpaceKind;
+  /** How a bridged bundle was joined (`xmodal bind`'s report). */
+  bridge?: Record<string, unknown>;
   logit_scale?: number;
 }
 
@@ -202,7 +219,9 @@ function readJsonIfThere(file: string): Record<string, unknown> | undefined {
   }
 }
 
-async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+export const BUNDLE_FILE = 'xmodal.json';
+
+export function readBundleManifest(file: string): BundleManifest {
   let manifest: BundleManifest;
   try {
     manifest = JSON.parse(readFileSync(file, 'utf8'));
@@ -211,15 +230,49 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   }
   if (!Array.isArray(manifest.parts) || manifest.parts.length === 0)
     throw xmodalError('MODEL_INVALID', `${file}: "parts" must list the model folders of the bundle`);
-  const folders = manifest.parts.map((part) => resolve(location.source, part));
-  const parts = await Promise.all(
-    folders.map((folder) => loadEncoder(folder, { ...options, logitScale: undefined })),
+  if (manifest.space !== undefined && !SPACE_KINDS.includes(manifest.space))
+    throw xmodalError('MODEL_INVALID', `${file}: "space" must be one of ${SPACE_KINDS.join(', ')}`);
+  return manifest;
+}
+
+/** What a bundle's part entry loads: a folder relative to the bundle, or else a hub id (`owner/name`). */
+export function partSpec(bundleFolder: string, part: string): string {
+  const folder = resolve(bundleFolder, part);
+  return existsSync(folder) || !HUB_ID.test(part) ? folder : part;
+}
+
+/** A part's name in its bundle: its folder's name, numbered when two parts share one. */
+export function partNames(manifest: BundleManifest): string[] {
+  const names = manifest.parts.map((part) => basename(resolve(part)).replace(/[^A-Za-z0-9_-]/g, '-'));
+  return names.map((name, i) => (names.indexOf(name) === i ? name : `${name}-${i + 1}`));
+}
+
+async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+  const manifest = readBundleManifest(file);
+  const names = partNames(manifest);
+  const specs = manifest.parts.map((part) => partSpec(location.source, part));
+  const loaded = await Promise.allSettled(
+    specs.map((spec) => loadEncoder(spec, { ...options, logitScale: undefined })),
   );
-  // The bundle's own scale, else the first part's config that names one.
-  const logitScale =
-    options.logitScale ??
-    logitScaleIn(manifest as unknown as Record<string, unknown>) ??
-    folders.map((folder) => logitScaleIn(readJsonIfThere(join(folder, 'config.json')))).find(Boolean) ??
-    DEFAULT_LOGIT_SCALE;
-  return new BundleEncoder(modelId(location), parts, logitScale);
+  const parts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = loaded.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const space = manifest.space ?? (await measureSpace(parts)).space;
+    // The bundle's own scale, else the first part's config that names one.
+    const logitScale =
+      options.logitScale ??
+      logitScaleIn(manifest as unknown as Record<string, unknown>) ??
+      specs.map((spec) => logitScaleIn(readJsonIfThere(join(spec, 'config.json')))).find(Boolean) ??
+      DEFAULT_LOGIT_SCALE;
+    return new BundleEncoder(
+      modelId(location),
+      parts.map((encoder, i) => ({ name: names[i], encoder })),
+      space,
+      logitScale,
+    );
+  } catch (error) {
+    await Promise.all(parts.map((part) => part.dispose()));
+    throw error;
+  }
 }

@@ -6,6 +6,7 @@ import { detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import type { Item, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
+import type { CollectionSpace } from './spaces.js';
 import { chunkText } from './text-chunks.js';
 import type { OpenCollection } from './workspace.js';
 
@@ -178,11 +179,12 @@ async function writeFiles(
   if (stale.length) await store.delete(stale);
 }
 
-/** Stage 4 (--prune): removes the items of files that no longer exist. */
-async function pruneMissing(store: Store, known: KnownFiles): Promise<number> {
-  let pruned = 0;
-  for (const [uri, entry] of known) if (!existsSync(uri)) pruned += await store.delete(entry.ids);
-  return pruned;
+/** Stage 4 (--prune): removes the items of files that no longer exist, from every space; counts each once. */
+async function pruneMissing(store: Store, known: Iterable<KnownFiles>): Promise<number> {
+  const gone = new Set<string>();
+  for (const held of known)
+    for (const [uri, entry] of held) if (!existsSync(uri)) for (const id of entry.ids) gone.add(id);
+  return gone.size ? store.delete([...gone]) : 0;
 }
 
 /** Counts and failures of a run, told to `onProgress` after every change. */
@@ -230,11 +232,15 @@ class IngestTally {
 /**
  * Indexes files into a collection: unchanged files (same content hash) are skipped, changed ones re-embedded,
  * bad ones reported and skipped. Each batch of whole files is written in one upsert, so a run killed at any
- * point and run again ends with every file exactly once.
+ * point and run again ends with every file exactly once. A collection of separate spaces gets each file in
+ * every space that embeds its modality (text in all); a file missing from one is re-embedded.
  */
 export async function ingest(collection: OpenCollection, options: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
-  const { store, encoder } = collection;
+  const spaces: readonly CollectionSpace[] = collection.spaces ?? [
+    { name: '', encoder: collection.encoder, store: collection.store },
+  ];
+  const spacesFor = (modality: Modality) => spaces.filter((s) => s.encoder.modalities.includes(modality));
   const batchSize = options.batchSize ?? 16;
   const { files, skipped } = await expandPaths(options.paths, {
     roots: options.roots,
@@ -242,22 +248,36 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   });
   const tally = new IngestTally(files.length, skipped, options.onProgress);
   const newTags = options.tags ?? [];
-  const known = await knownFiles(store, newTags);
+  const known = new Map<CollectionSpace, KnownFiles>();
+  for (const space of spaces) known.set(space, await knownFiles(space.store, newTags));
 
-  const write = async (batch: PreparedFile[], vectors: Float32Array[][]) => {
-    await writeFiles(store, known, batch, vectors, options.tags);
+  /** Every space's vectors of a batch of files of one modality. */
+  const embedInSpaces = async (batch: PreparedFile[]) => {
+    const targets = spacesFor(batch[0].modality);
+    if (targets.length === 0)
+      throw xmodalError(
+        'MODALITY_UNSUPPORTED',
+        `${collection.encoder.id} does not embed ${batch[0].modality}`,
+      );
+    const bySpace = new Map<CollectionSpace, Float32Array[][]>();
+    for (const space of targets) bySpace.set(space, await embedFiles(space.encoder, batch));
+    return bySpace;
+  };
+  const write = async (batch: PreparedFile[], bySpace: Map<CollectionSpace, Float32Array[][]>) => {
+    for (const [space, vectors] of bySpace)
+      await writeFiles(space.store, known.get(space)!, batch, vectors, options.tags);
     tally.indexed(batch.length);
   };
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
-    let vectors: Float32Array[][];
+    let vectors: Map<CollectionSpace, Float32Array[][]>;
     try {
-      vectors = await embedFiles(encoder, batch);
+      vectors = await embedInSpaces(batch);
     } catch {
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write([file], await embedFiles(encoder, [file]));
+          await write([file], await embedInSpaces([file]));
         } catch (error) {
           tally.fail(file.path, error);
         }
@@ -275,10 +295,13 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       tally.fail(path, error);
       continue;
     }
-    if (isUnchanged(known, file)) {
+    const targets = spacesFor(file.modality);
+    if (targets.length > 0 && targets.every((space) => isUnchanged(known.get(space)!, file))) {
       // Not re-embedded, but this run's tags still apply to it.
-      const untagged = known.get(file.path)!.untagged;
-      if (untagged.length) await retag(store, untagged, newTags);
+      for (const space of targets) {
+        const untagged = known.get(space)!.get(file.path)!.untagged;
+        if (untagged.length) await retag(space.store, untagged, newTags);
+      }
       tally.unchanged();
       continue;
     }
@@ -296,14 +319,14 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     await flush(queue);
   }
 
-  const pruned = options.prune ? await pruneMissing(store, known) : 0;
+  const pruned = options.prune ? await pruneMissing(collection.store, known.values()) : 0;
   return {
     files: files.length,
     indexed: tally.progress.indexed,
     unchanged: tally.progress.unchanged,
     failed: tally.failed,
     pruned,
-    items: await store.count(),
+    items: await collection.store.count(),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -2,6 +2,8 @@ import { xmodalError } from '../errors.js';
 import type { Filter, ItemRecord, SearchHit } from '../store/store.js';
 import { l2normalize } from '../vectors.js';
 import { embedInputs, type Input } from './embed.js';
+import { RRF_K } from './retrieve.js';
+import type { CollectionSpace } from './spaces.js';
 import type { OpenCollection } from './workspace.js';
 
 /** One part of a query: something to embed (or an indexed item's id), weighted; a negative weight pushes away. */
@@ -43,14 +45,19 @@ export function itemJson(item: ItemRecord) {
   };
 }
 
-/** A search hit as JSON: the item and its score. */
-export function hitJson(hit: SearchHit) {
-  return { ...itemJson(hit), score: hit.score };
+/** A search result; on a collection of separate spaces, `space` names the part whose space `score` is in. */
+export interface SpaceHit extends SearchHit {
+  space?: string;
+}
+
+/** A search hit as JSON: the item, its score and, across separate spaces, the space the score is in. */
+export function hitJson(hit: SpaceHit) {
+  return { ...itemJson(hit), score: hit.score, ...(hit.space ? { space: hit.space } : {}) };
 }
 
 /** The query vector: the normalised weighted sum of the parts' embeddings. */
 export async function queryVector(
-  collection: OpenCollection,
+  collection: Pick<OpenCollection, 'encoder' | 'store' | 'info'>,
   parts: readonly QueryPart[],
 ): Promise<Float32Array> {
   if (parts.length === 0)
@@ -93,18 +100,59 @@ export async function queryVector(
   return l2normalize(sum);
 }
 
-/** Searches a collection with a combined query; items used as `like` examples are left out of the results. */
-export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<SearchHit[]> {
+/**
+ * Searches a collection with a combined query; items used as `like` examples are left out of the results. A
+ * collection of separate spaces is searched in every space that can embed the whole query and holds the asked
+ * modalities; the rankings are fused by reciprocal rank (an item found in several keeps its best rank).
+ */
+export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<SpaceHit[]> {
   const k = checkK(query.k ?? DEFAULT_K);
-  const vector = await queryVector(collection, query.parts);
   const examples = new Set(query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value)));
-  const hits = await collection.store.search(vector, {
-    k: k + examples.size,
-    filter: query.filter,
-    ef: query.ef,
-  });
-  return hits
-    .filter((hit) => !examples.has(hit.id))
-    .filter((hit) => query.minScore === undefined || hit.score >= query.minScore)
-    .slice(0, k);
+  const spaces = await searchableSpaces(collection, query);
+  const fused = new Map<string, { hit: SpaceHit; rrf: number; order: number }>();
+  for (const [order, space] of spaces.entries()) {
+    const vector = await queryVector({ ...space, info: collection.info }, query.parts);
+    const hits = (
+      await space.store.search(vector, { k: k + examples.size, filter: query.filter, ef: query.ef })
+    )
+      .filter((hit) => !examples.has(hit.id))
+      .filter((hit) => query.minScore === undefined || hit.score >= query.minScore);
+    hits.forEach((hit, rank) => {
+      const rrf = 1 / (RRF_K + rank + 1);
+      if ((fused.get(hit.id)?.rrf ?? 0) < rrf)
+        fused.set(hit.id, { hit: space.name ? { ...hit, space: space.name } : hit, rrf, order });
+    });
+  }
+  return [...fused.values()]
+    .sort((a, b) => b.rrf - a.rrf || a.order - b.order || b.hit.score - a.hit.score)
+    .slice(0, k)
+    .map((f) => f.hit);
+}
+
+/** The spaces that can answer the query, or a clear refusal when the query spans separate spaces. */
+async function searchableSpaces(collection: OpenCollection, query: SearchQuery): Promise<CollectionSpace[]> {
+  if (!collection.spaces) return [{ name: '', encoder: collection.encoder, store: collection.store }];
+  const media = [
+    ...new Set(query.parts.flatMap((p) => (p.kind === 'image' || p.kind === 'audio' ? [p.kind] : []))),
+  ];
+  const wanted = query.filter?.modality === undefined ? undefined : [query.filter.modality].flat();
+  const likes = query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value));
+  const spaces: CollectionSpace[] = [];
+  for (const space of collection.spaces) {
+    const has = space.encoder.modalities;
+    if (!media.every((m) => has.includes(m))) continue;
+    if (wanted && !wanted.some((m) => has.includes(m))) continue;
+    if ((await Promise.all(likes.map((id) => space.store.get(id)))).some((item) => !item)) continue;
+    spaces.push(space);
+  }
+  if (spaces.length) return spaces;
+  for (const id of likes)
+    if (!(await collection.store.get(id)))
+      throw xmodalError('NOT_FOUND', `no item "${id}" in collection "${collection.info.name}"`);
+  const names = collection.spaces.map((s) => s.name).join(', ');
+  const asked = [...media, ...likes.map((id) => `item "${id}"`)].join(' and ') || 'text';
+  throw xmodalError(
+    'SEPARATE_SPACES',
+    `collection "${collection.info.name}" holds separate vector spaces (${names}): no one space holds ${asked}${wanted ? ` and ${wanted.join('/')} items` : ''}, so the query would compare unrelated vectors; join the spaces with \`xmodal bind\``,
+  );
 }

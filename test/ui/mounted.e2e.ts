@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { xmodalPlugin } from '../../src/server/app.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { ROOT, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ICONS = join(ROOT, 'test', 'ui', 'fixtures');
 const PNGS = readdirSync(ICONS).filter((f) => f.endsWith('.png'));
 
@@ -33,16 +33,7 @@ describe('web UI under a prefix', { skip: !existsSync(CHROMIUM) && `no Chromium 
       body: form,
     });
     assert.equal(indexed.status, 200, await indexed.text());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { AUDIO, IMAGES, ROOT, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ICONS = join(ROOT, 'test', 'ui', 'fixtures');
 const XMODAL_MINI = join(ROOT, 'models', 'xmodal-mini');
@@ -17,21 +17,6 @@ function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(join(ARTIFACTS, '.gitignore'), '*\n');
   return join(ARTIFACTS, name);
-}
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 }
 
 async function indexFiles(server: RunningServer, paths: string[], collection = 'default'): Promise<void> {
@@ -74,7 +59,7 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
   before(async () => {
     server = await startServer({ model: TINY_CLIP });
     await indexFiles(server, [...icons, join(IMAGES, 'photo.jpg')]);
-    browser = await launch();
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -159,7 +144,7 @@ describe('web UI with xmodal-mini', {
 }, () => {
   test('type "dog": the dog comes first', async () => {
     const server = await startServer({ model: XMODAL_MINI });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       await indexFiles(
         server,
