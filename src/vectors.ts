@@ -25,10 +25,13 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return sum;
 }
 
-/** The normalised mean of several normalised vectors (window or template averaging). */
-export function meanDirection(vectors: readonly Float32Array[]): Float32Array {
+/** The normalised (optionally weighted) mean of several normalised vectors (window or template averaging). */
+export function meanDirection(vectors: readonly Float32Array[], weights?: readonly number[]): Float32Array {
   const mean = new Float32Array(vectors[0].length);
-  for (const v of vectors) for (let i = 0; i < v.length; i++) mean[i] += v[i];
+  for (const [k, v] of vectors.entries()) {
+    const w = weights?.[k] ?? 1;
+    for (let i = 0; i < v.length; i++) mean[i] += w * v[i];
+  }
   return l2normalize(mean);
 }
 

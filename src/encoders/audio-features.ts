@@ -3,11 +3,13 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERRORS, type ErrorCode, xmodalError } from '../errors.js';
-import { type AudioInput, loadAudio, splitIntoWindows } from '../media/audio.js';
+import { type AudioInput, loadAudio, rmsLevel, splitIntoWindows, trimToSound } from '../media/audio.js';
 
 export interface WindowFeatures {
   data: Float32Array;
   dims: number[];
+  /** How much this window counts in the clip's embedding: its RMS level relative to the loudest window's. */
+  weight: number;
 }
 
 export interface FeatureRequest {
@@ -19,7 +21,31 @@ export type FeatureReply =
   | { id: number; windows: WindowFeatures[] }
   | { id: number; error: { code?: string; message: string } };
 
-/** Every window of one clip as the model's input features (the CLAP extractor takes one waveform per call). */
+/** Level under a clip's peak below which its edges count as silence. */
+const SILENCE_BELOW_PEAK_DB = 50;
+
+/**
+ * The windows a clip is embedded from, cut the way the model's training clips were: a clip's first window starts
+ * 20 ms before its sound (as xmodal-mini's instrument slots; up to 100 ms of leading silence, as its spoken words
+ * have, is left alone), a long clip ends 50 ms after its sound, and a short one ends with at least 50 ms of
+ * silence, as the trained words do, before the extractor's repeat-padding plays it again.
+ */
+export function clipWindows(clip: Float32Array, sampleRate: number, windowLength: number): Float32Array[] {
+  const ms = (n: number) => Math.round((n * sampleRate) / 1000);
+  const sound = trimToSound(clip, {
+    belowPeakDb: SILENCE_BELOW_PEAK_DB,
+    lead: ms(20),
+    maxLead: ms(100),
+    tail: ms(50),
+    minLength: windowLength,
+  });
+  return splitIntoWindows(sound, windowLength);
+}
+
+/**
+ * Every window of one clip as the model's input features (the CLAP extractor takes one waveform per call), each
+ * weighted by its level: a pause or a fading tail counts for little in the clip's mean, silence for nothing.
+ */
 export async function clipFeatures(
   // biome-ignore lint/suspicious/noExplicitAny: transformers.js feature extractors are untyped JS.
   extractor: any,
@@ -28,11 +54,15 @@ export async function clipFeatures(
   const sampleRate: number = extractor.config.sampling_rate;
   const windowLength: number =
     extractor.config.nb_max_samples ?? Math.round(extractor.config.max_length_s * sampleRate);
-  const clip = await loadAudio(input, sampleRate);
+  const windows = clipWindows(await loadAudio(input, sampleRate), sampleRate, windowLength);
+  const levels = windows.map(rmsLevel);
+  const loudest = Math.max(...levels);
   const out: WindowFeatures[] = [];
-  for (const window of splitIntoWindows(clip, windowLength)) {
+  for (const [i, window] of windows.entries()) {
     const tensor = (await extractor(window)).input_features;
-    out.push({ data: tensor.data as Float32Array, dims: tensor.dims as number[] });
+    // A silent clip has no loudest window: its windows count alike.
+    const weight = loudest > 0 ? levels[i] / loudest : 1;
+    out.push({ data: tensor.data as Float32Array, dims: tensor.dims as number[], weight });
   }
   return out;
 }

@@ -205,7 +205,7 @@ export class HfEncoder extends EncoderBase {
     for (let b = 0; b < batches.length; b++) {
       const windowsPerClip = await next;
       if (b + 1 < batches.length) next = prepare(batches[b + 1]);
-      // Every window of every clip goes through the model; each clip's embedding is its windows' mean.
+      // Every window of every clip goes through the model; each clip's embedding is its windows' weighted mean.
       const windows = windowsPerClip.flat();
       const rows: Float32Array[] = [];
       for (const group of chunk(windows, this.settings.batchSize)) {
@@ -220,7 +220,8 @@ export class HfEncoder extends EncoderBase {
       }
       let first = 0;
       for (const clip of windowsPerClip) {
-        out.push(meanDirection(rows.slice(first, first + clip.length)));
+        const weights = clip.map((w) => w.weight);
+        out.push(meanDirection(rows.slice(first, first + clip.length), weights));
         first += clip.length;
       }
     }

@@ -290,3 +290,47 @@ export function splitIntoWindows(samples: Float32Array, windowLength: number): F
   if (covered < samples.length) windows.push(samples.subarray(samples.length - windowLength));
   return windows;
 }
+
+export interface SoundEdges {
+  /** Samples quieter than this many dB below the clip's peak count as silence at its edges. */
+  belowPeakDb: number;
+  /** Leading silence longer than `maxLead` is cut down to `lead`; shorter leading silence is left as it is. */
+  lead: number;
+  maxLead: number;
+  /** Trailing silence is cut down to `tail` (never below `minLength`); a clip shorter than `minLength` that
+   * ends with less than `tail` of silence gets silence added up to `tail`. */
+  tail: number;
+  minLength: number;
+}
+
+function peakOf(samples: Float32Array): number {
+  let peak = 0;
+  for (const v of samples) peak = Math.max(peak, Math.abs(v));
+  return peak;
+}
+
+/** The clip cut (or padded) to its sound plus the silence `edges` asks for; a silent clip comes back as it is. */
+export function trimToSound(samples: Float32Array, edges: SoundEdges): Float32Array {
+  const peak = peakOf(samples);
+  if (peak === 0) return samples;
+  const threshold = peak * 10 ** (-edges.belowPeakDb / 20);
+  let first = 0;
+  while (Math.abs(samples[first]) < threshold) first++;
+  let last = samples.length - 1;
+  while (Math.abs(samples[last]) < threshold) last--;
+  const start = first > edges.maxLead ? first - edges.lead : 0;
+  const end = Math.min(samples.length, Math.max(last + 1 + edges.tail, start + edges.minLength));
+  const body = samples.subarray(start, end);
+  const missing = Math.min(edges.minLength - body.length, edges.tail - (end - 1 - last));
+  if (missing <= 0) return body;
+  const out = new Float32Array(body.length + missing);
+  out.set(body);
+  return out;
+}
+
+/** Root-mean-square amplitude of some samples (0 for none). */
+export function rmsLevel(samples: Float32Array): number {
+  let sum = 0;
+  for (const v of samples) sum += v * v;
+  return samples.length ? Math.sqrt(sum / samples.length) : 0;
+}

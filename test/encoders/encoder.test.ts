@@ -13,10 +13,11 @@ import {
 } from '@huggingface/transformers';
 import sharp from 'sharp';
 import { AdaptedEncoder, saveAdapter } from '../../src/encoders/adapter.js';
+import { clipWindows } from '../../src/encoders/audio-features.js';
 import { DTYPE_FILE_SUFFIX } from '../../src/encoders/dtypes.js';
 import type { Dtype, Encoder, EncoderOptions, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
-import { loadAudio, splitIntoWindows } from '../../src/media/audio.js';
+import { loadAudio, rmsLevel } from '../../src/media/audio.js';
 import { BatchingEncoder } from '../../src/server/batching.js';
 import { meanDirection } from '../../src/vectors.js';
 import {
@@ -148,15 +149,17 @@ function encoderConformance(subject: EncoderUnderTest) {
         assert.ok(cosine(batched[0], batched[1]) > 0.99, 'lossless copies of one tone');
       });
 
-      test('a long clip is the deterministic mean of its windows', async () => {
+      test('a long clip is the deterministic mean of its windows, each weighted by its level', async () => {
         const long = join(AUDIO, 'long-25s-16k.wav');
         const [first, again] = [await encoder.embedAudio([long]), await encoder.embedAudio([long])];
         assertRowsClose(first, again, 0);
         const samples = await loadAudio(long, 48000);
-        const windows = splitIntoWindows(samples, 480000);
+        const windows = clipWindows(samples, 48000, 480000);
         assert.equal(windows.length, 3);
         const perWindow = await encoder.embedAudio(windows.map((w) => ({ samples: w, sampleRate: 48000 })));
-        assertRowsClose(first, [meanDirection(perWindow)], 1e-5);
+        const levels = windows.map(rmsLevel);
+        const weights = levels.map((l) => l / Math.max(...levels));
+        assertRowsClose(first, [meanDirection(perWindow, weights)], 1e-5);
         assert.ok(cosine(first[0], perWindow[0]) < 0.9999, 'not just the first window');
       });
     }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { XmodalError } from '../../src/errors.js';
-import { decodeAudio, loadAudio, resample, splitIntoWindows } from '../../src/media/audio.js';
+import { decodeAudio, loadAudio, resample, splitIntoWindows, trimToSound } from '../../src/media/audio.js';
 import { constantFlac } from '../helpers/bad-inputs.js';
 import { AUDIO } from '../helpers/paths.js';
 
@@ -77,6 +77,37 @@ describe('audio decoding', () => {
     assert.equal(dominantFrequency(windows[0], 16000).toFixed(0), '440');
     assert.equal(dominantFrequency(windows[1], 16000).toFixed(0), '1000');
     assert.equal(splitIntoWindows(long.subarray(0, 1000), 160000).length, 1);
+  });
+
+  test('a clip is cut to its sound: long silences at the edges shortened, a tight cut given a pause after it', async () => {
+    const tone = (await loadAudio(join(AUDIO, 'sine-s16.wav'), 16000)).subarray(0, 8000);
+    const edges = { belowPeakDb: 50, lead: 320, maxLead: 1600, tail: 800, minLength: 32000 };
+    const padded = (before: number, after: number) => {
+      const out = new Float32Array(before + tone.length + after);
+      out.set(tone, before);
+      return out;
+    };
+    const soundStart = (x: Float32Array) => x.findIndex((v) => Math.abs(v) > 0);
+    // 1 s of silence before and 4 s after: 20 ms kept before the sound, the tail trimmed down to one window.
+    const long = trimToSound(padded(16000, 64000), edges);
+    assert.equal(soundStart(long), 320);
+    assert.equal(long.length, 32000);
+    // A sound cut tight at both ends: up to 100 ms before it is left alone, 50 ms of silence added after it.
+    const tight = trimToSound(tone, edges);
+    assert.equal(tight.length, tone.length + 800);
+    assert.deepEqual(tight.subarray(0, tone.length), tone);
+    // Already a pause after it and a short lead: nothing to do.
+    assert.deepEqual(trimToSound(padded(400, 1000), edges), padded(400, 1000));
+    // A long clip that sounds to its very end gets nothing added.
+    assert.equal(
+      trimToSound(
+        new Float32Array(40000).map((_, i) => tone[i % tone.length]),
+        edges,
+      ).length,
+      40000,
+    );
+    const silent = new Float32Array(5000);
+    assert.equal(trimToSound(silent, edges), silent);
   });
 
   const bad: [string, string][] = [

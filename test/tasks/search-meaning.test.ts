@@ -84,8 +84,8 @@ describe('search with xmodal-mini (meaning)', { skip: MINI_MISSING }, () => {
   });
 
   test('audio → text: the piano clip finds "piano music"', async () => {
-    // Spoken words are tested on the held-out renders (classify.test.ts). The demo's spoken "dog" is not asserted
-    // here: trimmed tight by sox and Vorbis-encoded, it sits as near "a car" as "a dog" (see the model card).
+    // Spoken words are tested on the held-out renders (classify.test.ts) and the demo's own clips
+    // (encoders/audio-clips.test.ts).
     const piano = await search({ kind: 'audio', value: file('instrument-acoustic-grand-piano.ogg') }, 'text');
     assert.equal(piano[0].id, caption('piano'));
   });
