@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ingest } from '../tasks/ingest.js';
+import { VIDEO_DEFAULTS } from '../tasks/video.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
@@ -10,6 +11,10 @@ interface IndexFlags extends ModelFlags {
   prune?: boolean;
   tag?: string[];
   json?: boolean;
+  frameEvery: string;
+  sceneThreshold: string;
+  maxFrames: string;
+  audioWindow: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -23,7 +28,23 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
         .argument('<paths...>', 'files, folders (recursive) or glob patterns')
         .option('--prune', 'remove items whose files are gone')
         .option('--tag <tag>', 'tag every item indexed in this run (repeatable)', collect)
-        .option('--json', 'print the summary as JSON'),
+        .option('--json', 'print the summary as JSON')
+        .option(
+          '--frame-every <seconds>',
+          'video: sample a frame every this many seconds',
+          String(VIDEO_DEFAULTS.frameEvery),
+        )
+        .option(
+          '--scene-threshold <0..1>',
+          'video: also sample a frame where the picture changes more than this (0: off)',
+          String(VIDEO_DEFAULTS.sceneThreshold),
+        )
+        .option('--max-frames <n>', 'video: frames per video at most', String(VIDEO_DEFAULTS.maxFrames))
+        .option(
+          '--audio-window <seconds>',
+          'video: seconds of sound per audio item',
+          String(VIDEO_DEFAULTS.audioWindow),
+        ),
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
     const collection = await openCollection(workspaceOf(command), flags.collection, {
@@ -49,6 +70,12 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
         paths,
         prune: flags.prune,
         tags: flags.tag,
+        video: {
+          frameEvery: Number(flags.frameEvery),
+          sceneThreshold: Number(flags.sceneThreshold),
+          maxFrames: Number(flags.maxFrames),
+          audioWindow: Number(flags.audioWindow),
+        },
         onProgress: (p) => {
           if (!bar) return;
           if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
@@ -63,12 +90,14 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     if (flags.json) printJson({ collection: flags.collection, ...report });
     else {
       for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
+      for (const f of report.skipped) process.stderr.write(`skipped: ${f.path}: ${f.reason}\n`);
+      const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : '';
       process.stdout.write(
-        `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
+        `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}${skipped}, pruned ${report.pruned} ` +
           `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
       );
     }
     // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0) process.exitCode = 3;
+    if (report.failed.length > 0 || report.skipped.length > 0) process.exitCode = 3;
   });
 }

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
+import { hitPlace, type ResultKind, withKind } from '../tasks/moments.js';
 import { type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
@@ -14,7 +14,7 @@ interface SearchFlags extends ModelFlags {
   audio?: string[];
   like?: string[];
   not?: string[];
-  modality?: Modality;
+  modality?: ResultKind;
   k: string;
   minScore?: string;
   tag?: string[];
@@ -55,18 +55,20 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--like <id>', 'an indexed item as a query part (repeatable)', collect)
         .option('--not <text>', 'text to steer away from; default weight 0.5 (repeatable)', collect)
         .addOption(
-          new Option('--modality <modality>', 'only results of this modality').choices([
-            'image',
-            'audio',
-            'text',
-          ]),
+          new Option(
+            '--modality <modality>',
+            'only results of this modality (video: moments in videos)',
+          ).choices(['image', 'audio', 'text', 'video']),
         )
         .option('-k, --k <n>', 'number of results', '10')
         .option('--min-score <score>', 'drop results below this cosine similarity')
         .option('--tag <tag>', 'only items with this tag (repeatable: any of them)', collect)
         .option('--all-tags', 'with several --tag, require all of them')
         .option('--path-prefix <prefix>', 'only items whose path starts with this')
-        .option('--json', 'print {"results": [{"id","score","modality","uri","tags","meta"}]}'),
+        .option(
+          '--json',
+          'print {"results": [{"id","score","modality","uri","tags","meta"}]}; video moments add "t"',
+        ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
     const parts: QueryPart[] = [
@@ -82,11 +84,13 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     const k = number('-k', flags.k);
     if (k === undefined || !Number.isInteger(k) || k < 1)
       throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
-    const filter: Filter = {
-      modality: flags.modality,
-      ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
-      uriPrefix: flags.pathPrefix,
-    };
+    const filter: Filter = withKind(
+      {
+        ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
+        uriPrefix: flags.pathPrefix,
+      },
+      flags.modality,
+    );
     const collection = await openCollection(workspaceOf(command), flags.collection, {
       model: flags.model,
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
@@ -107,6 +111,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
             uri: h.uri,
             tags: h.tags,
             meta: h.meta,
+            ...(h.t !== undefined ? { t: h.t, start: h.start, end: h.end } : {}),
           })),
         });
         return;
@@ -114,8 +119,11 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       if (hits.length === 0) process.stdout.write('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
+        // A video moment says whether it was seen (a frame) or heard (its sound).
+        const kind = hit.t === undefined ? hit.modality : 'video';
+        const how = hit.t === undefined ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
         process.stdout.write(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
         );
       });
     } finally {

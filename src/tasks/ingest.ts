@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import fg from 'fast-glob';
 import type { Modality } from '../encoders/encoder.js';
 import { asXmodalError } from '../errors.js';
-import { detectMedia } from '../media/detect.js';
+import { detectFile, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
+import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
 import type { Item } from '../store/store.js';
 import { chunkText } from './text-chunks.js';
+import { checkVideoOptions, type VideoOptions, videoItems } from './video.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -20,6 +22,8 @@ export interface IngestOptions {
   tags?: string[];
   /** Files per model call. */
   batchSize?: number;
+  /** How videos are sampled into frames and sound windows. */
+  video?: VideoOptions;
   onProgress?: (progress: IngestProgress) => void;
 }
 
@@ -36,6 +40,8 @@ export interface IngestReport {
   indexed: number;
   unchanged: number;
   failed: { path: string; reason: string }[];
+  /** Files left out on purpose, with why (videos without ffmpeg). */
+  skipped: { path: string; reason: string }[];
   pruned: number;
   /** Items in the collection after the run. */
   items: number;
@@ -46,8 +52,9 @@ export interface IngestReport {
 interface PreparedFile {
   path: string;
   hash: string;
-  modality: Modality;
+  modality: Modality | 'video';
   mime: string;
+  /** Empty for a video: it is streamed from its file. */
   bytes: Uint8Array;
   chunks?: string[];
 }
@@ -80,14 +87,26 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
   return { files: [...files].sort(), missing };
 }
 
+/** SHA-256 of a file read as a stream (videos can be larger than memory). */
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 async function prepare(path: string): Promise<PreparedFile> {
   const info = await stat(path);
   if (info.size === 0) throw new Error('empty file');
+  // Videos are recognised from their head and never read whole: the video stage streams them.
+  const head = await detectFile(path);
+  if (head?.modality === 'video')
+    return { path, hash: await hashFile(path), modality: 'video', mime: head.mime, bytes: new Uint8Array(0) };
   if (info.size > DEFAULT_MAX_INPUT_BYTES) throw new Error(`file is over ${DEFAULT_MAX_INPUT_BYTES} bytes`);
   const bytes = await readFile(path);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
-  if (!detected) throw new Error('not an image, audio or text file');
+  if (!detected) throw new Error('not an image, audio, video or text file');
+  if (detected.modality === 'video') throw new Error('the file changed while it was read');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
     prepared.chunks = chunkText(bytes.toString('utf8'));
@@ -105,8 +124,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   const started = performance.now();
   const { store, encoder } = collection;
   const batchSize = options.batchSize ?? 16;
+  if (options.video) checkVideoOptions(options.video);
   const { files, missing } = await expandPaths(options.paths);
   const failed = missing.map((path) => ({ path, reason: 'no such file or folder' }));
+  const skipped: { path: string; reason: string }[] = [];
 
   // What the collection already holds, per file.
   const known = new Map<string, { ids: string[]; hashes: Set<string> }>();
@@ -139,8 +160,9 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
 
   const itemsFor = (file: PreparedFile, vectors: Float32Array[]): Item[] => {
+    if (file.modality === 'video') throw new Error('videos are written by the video stage');
     const base = {
-      modality: file.modality,
+      modality: file.modality as Modality,
       uri: file.path,
       contentHash: file.hash,
       mime: file.mime,
@@ -157,7 +179,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
 
   const embedFiles = async (batch: PreparedFile[]): Promise<Float32Array[][]> => {
-    const modality = batch[0].modality;
+    const modality = batch[0].modality as Modality;
     if (modality === 'text') {
       const rows = await encoder.embedText(batch.flatMap((f) => f.chunks!));
       let next = 0;
@@ -179,8 +201,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
    * deletes chunks they no longer have. A crash between the two leaves two content hashes on a file, which
    * the next run sees as changed and cleans up.
    */
-  const write = async (files: readonly PreparedFile[], vectors: Float32Array[][]) => {
-    const items = files.flatMap((file, i) => itemsFor(file, vectors[i]));
+  const write = async (files: readonly PreparedFile[], items: Item[]) => {
     await store.upsert(items);
     const fresh = new Set(items.map((i) => i.id));
     const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
@@ -199,7 +220,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write([file], await embedFiles([file]));
+          await write([file], itemsFor(file, (await embedFiles([file]))[0]));
         } catch (error) {
           fail(file.path, error);
         }
@@ -207,7 +228,26 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       return;
     }
     // One transaction per batch: a durable commit per file would cost more than embedding it.
-    await write(batch, vectors);
+    await write(
+      batch,
+      batch.flatMap((file, i) => itemsFor(file, vectors[i])),
+    );
+  };
+
+  /** A video is one write: all its frames and sound windows, or nothing (a run killed mid-video leaves none). */
+  const indexVideo = async (file: PreparedFile) => {
+    if (!findVideoTools()) {
+      skipped.push({ path: file.path, reason: `video needs ffmpeg: ${FFMPEG_HINT}` });
+      progress.done++;
+      report();
+      return;
+    }
+    try {
+      const items = await videoItems(encoder, file, { tags: options.tags, video: options.video });
+      await write([file], items);
+    } catch (error) {
+      fail(file.path, error);
+    }
   };
 
   const pending = new Map<Modality, PreparedFile[]>();
@@ -236,6 +276,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       report();
       continue;
     }
+    if (file.modality === 'video') {
+      await indexVideo(file);
+      continue;
+    }
     const queue = pending.get(file.modality) ?? [];
     queue.push(file);
     pending.set(file.modality, queue);
@@ -258,6 +302,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     indexed: progress.indexed,
     unchanged: progress.unchanged,
     failed,
+    skipped,
     pruned,
     items: await store.count(),
     seconds: (performance.now() - started) / 1000,

@@ -1,7 +1,8 @@
 import { l2normalize } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
-import type { Filter, SearchHit } from '../store/store.js';
+import type { Filter } from '../store/store.js';
 import { embedInputs, type Input } from './embed.js';
+import { groupMoments, type ResultHit } from './moments.js';
 import type { OpenCollection } from './workspace.js';
 
 /** One part of a query: something to embed (or an indexed item's id), weighted; a negative weight pushes away. */
@@ -67,20 +68,27 @@ export async function queryVector(
   return l2normalize(sum);
 }
 
-/** Searches a collection with a combined query; items used as `like` examples are left out of the results. */
-export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<SearchHit[]> {
+/**
+ * Searches a collection with a combined query; items used as `like` examples are left out of the results, and
+ * hits inside one video fold into moments (so more hits are fetched until `k` results remain or none are left).
+ */
+export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<ResultHit[]> {
   const k = query.k ?? DEFAULT_K;
   if (!Number.isInteger(k) || k < 1 || k > 10_000)
     throw xmodalError('BAD_ARGUMENT', `k must be 1..10000, got ${query.k}`);
   const vector = await queryVector(collection, query.parts);
   const examples = new Set(query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value)));
-  const hits = await collection.store.search(vector, {
-    k: k + examples.size,
-    filter: query.filter,
-    ef: query.ef,
-  });
-  return hits
-    .filter((hit) => !examples.has(hit.id))
-    .filter((hit) => query.minScore === undefined || hit.score >= query.minScore)
-    .slice(0, k);
+  for (let fetch = k + examples.size; ; fetch = Math.min(MAX_FETCH, fetch * 4)) {
+    const hits = await collection.store.search(vector, { k: fetch, filter: query.filter, ef: query.ef });
+    const kept = hits
+      .filter((hit) => !examples.has(hit.id))
+      .filter((hit) => query.minScore === undefined || hit.score >= query.minScore);
+    const results = groupMoments(kept);
+    const folded = results.length < kept.length;
+    if (!folded || results.length >= k || hits.length < fetch || fetch >= MAX_FETCH)
+      return results.slice(0, k);
+  }
 }
+
+/** Hits fetched at most while looking for `k` results among video moments. */
+const MAX_FETCH = 10_000;

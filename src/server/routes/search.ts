@@ -1,8 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import send from '@fastify/send';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord } from '../../store/store.js';
+import type { ResultHit } from '../../tasks/moments.js';
 import { type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
 import { checkMedia, decodeMediaString } from '../media-inputs.js';
@@ -41,7 +43,7 @@ export function contentUrl(collection: string, id: string): string {
   return `/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
 }
 
-function describe(collection: string, item: ItemRecord) {
+function describe(collection: string, item: ItemRecord & Pick<ResultHit, 't' | 'start' | 'end'>) {
   return {
     id: item.id,
     modality: item.modality,
@@ -50,6 +52,8 @@ function describe(collection: string, item: ItemRecord) {
     tags: item.tags,
     meta: item.meta,
     content: item.uri ? contentUrl(collection, item.id) : undefined,
+    // A moment in a video: where to play from, and the span its hits cover.
+    ...(item.t !== undefined ? { t: item.t, start: item.start, end: item.end } : {}),
   };
 }
 
@@ -135,7 +139,11 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   app.get(
     '/items/:id/content',
-    { schema: itemSchema("The item's original file (only files the collection indexed)") },
+    {
+      schema: itemSchema(
+        "The item's original file (only files the collection indexed); a video's frames and sound windows serve the video, with HTTP Range requests",
+      ),
+    },
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const { item } = await findItem(id, (request.query as { collection?: string }).collection);
@@ -143,13 +151,32 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       if (!item.uri) throw xmodalError('NOT_FOUND', `item "${id}" has no file`);
       const info = await stat(item.uri).catch(() => undefined);
       if (!info?.isFile()) throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" is gone`);
+      // @fastify/send answers Range (players seek in videos), If-Range and conditional requests. The file is
+      // named relative to its own folder so that no part of the stored path is read as URL syntax.
+      const { statusCode, headers, stream, type } = await send(
+        request.raw,
+        `/${encodeURIComponent(basename(item.uri))}`,
+        {
+          root: dirname(item.uri),
+          dotfiles: 'allow',
+          index: false,
+          maxAge: 60_000,
+        },
+      );
+      if (type === 'error') {
+        stream.destroy();
+        // A range past the end: the standard answer, with the file's size, and no body.
+        if (statusCode === 416) return reply.status(416).headers(headers).header('content-length', 0).send();
+        throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" cannot be read`);
+      }
+      reply.status(statusCode);
+      reply.headers(headers);
       reply.header('content-type', item.mime ?? 'application/octet-stream');
-      reply.header('content-length', info.size);
       reply.header('cache-control', 'private, max-age=60');
       reply.header('x-content-type-options', 'nosniff');
       // SVG can carry script: let the browser show it as an image only, never run it as a page.
       reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-      return reply.send(createReadStream(item.uri));
+      return reply.send(stream);
     },
   );
 }
