@@ -2,17 +2,17 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
-import type { SearchHit } from '../store/store.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
+import { hitPlace, type ResultHit, VIDEO_FILTER } from '../tasks/moments.js';
 import { searchCollection } from '../tasks/search.js';
 import type { ModelFlags } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 const EXAMPLES = ['a dog', 'a red apple', 'piano', 'drum', 'a car'];
 
-function show(query: string, hits: SearchHit[]): void {
+function show(query: string, hits: ResultHit[]): void {
   const names = hits.map(
-    (h) => `${basename(h.uri ?? h.id).replace(/\.(png|ogg)$/, '')} ${h.score.toFixed(2)}`,
+    (h) => `${hitPlace(h, basename(h.uri ?? h.id).replace(/\.(png|ogg|mp4)$/, ''))} ${h.score.toFixed(2)}`,
   );
   process.stdout.write(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
 }
@@ -28,7 +28,9 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       .option('-p, --port <port>', 'port for the web UI', '7700')
       .option('--no-serve', 'only build the collection and print the example searches'),
   ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
-    process.stdout.write('xmodal demo: indexing shipped emoji and sounds (first run only) ...\n');
+    process.stdout.write(
+      'xmodal demo: indexing shipped emoji, sounds and a video of them (first run only) ...\n',
+    );
     const model = flags.model ?? process.env.XMODAL_MODEL;
     const collection = await buildDemoCollection(workspaceOf(command), {
       model,
@@ -43,6 +45,7 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       process.stdout.write(
         `collection "demo" (${await collection.store.count()} items, model ${collection.encoder.id})\n`,
       );
+      const hasVideo = (await collection.store.count(VIDEO_FILTER)) > 0;
       for (const query of EXAMPLES) {
         show(
           `${query} [image]`,
@@ -60,6 +63,15 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
             filter: { modality: 'audio' },
           }),
         );
+        if (hasVideo)
+          show(
+            `${query} [video]`,
+            await searchCollection(collection, {
+              parts: [{ kind: 'text', value: query }],
+              k: 3,
+              filter: VIDEO_FILTER,
+            }),
+          );
       }
     } finally {
       await collection.close();

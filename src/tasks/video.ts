@@ -1,7 +1,9 @@
 // A video as timed segments: sampled frames embedded as images, sound-track windows embedded as audio.
 // Index, classify and moderate all read a video through `embedVideo`.
+import { statSync } from 'node:fs';
 import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import { detectFile } from '../media/detect.js';
 import {
   FFMPEG_HINT,
   findVideoTools,
@@ -220,4 +222,10 @@ export async function videoItems(
       videoDuration: round3(duration),
     },
   }));
+}
+
+/** Whether a command-line argument names a video file (by content). */
+export async function isVideoFile(path: string): Promise<boolean> {
+  const info = statSync(path, { throwIfNoEntry: false });
+  return !!info?.isFile() && info.size > 0 && (await detectFile(path))?.modality === 'video';
 }

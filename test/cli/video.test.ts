@@ -4,11 +4,12 @@ import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { openCollection } from '../../src/tasks/workspace.js';
 import { errorLines, runCli } from '../helpers/cli.js';
 import { MINI_MISSING } from '../helpers/mini.js';
 import { IMAGES, ROOT, tempDir } from '../helpers/paths.js';
-import { DEMO_SOUND, makeSceneVideo, NO_FFMPEG } from '../helpers/video.js';
+import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 
 /** Ids of a collection's items from one file. */
 async function idsOf(home: string, collection: string, uri: string): Promise<string[]> {
@@ -43,7 +44,7 @@ describe('xmodal index / search with videos', { skip: NO_FFMPEG || MINI_MISSING 
   const video = join(data, 'scenes.mp4');
 
   before(async () => {
-    await makeSceneVideo(video, [
+    await buildSceneVideo(video, [
       { picture: 'dog', seconds: 4, sound: DEMO_SOUND('drum-bass-drum') },
       { picture: 'automobile', seconds: 4, sound: DEMO_SOUND('instrument-acoustic-grand-piano') },
     ]);
@@ -88,7 +89,7 @@ describe('xmodal index / search with videos', { skip: NO_FFMPEG || MINI_MISSING 
     const long = tempDir('xmodal-long-');
     const longVideo = join(long, 'long.mp4');
     try {
-      await makeSceneVideo(
+      await buildSceneVideo(
         longVideo,
         ['dog', 'automobile', 'red-apple', 'house', 'sun'].map((picture) => ({
           picture,

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { tempDir } from '../helpers/paths.js';
-import { DEMO_SOUND, makeSceneVideo, NO_FFMPEG } from '../helpers/video.js';
+import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 import { type Json, type RunningServer, startServer } from './harness.js';
 
 describe('server: video moments and their content', { skip: NO_FFMPEG || MINI_MISSING }, () => {
@@ -15,7 +16,7 @@ describe('server: video moments and their content', { skip: NO_FFMPEG || MINI_MI
   let moment: Json;
 
   before(async () => {
-    await makeSceneVideo(video, [
+    await buildSceneVideo(video, [
       { picture: 'dog', seconds: 4, sound: DEMO_SOUND('drum-bass-drum') },
       { picture: 'automobile', seconds: 4, sound: DEMO_SOUND('instrument-acoustic-grand-piano') },
     ]);

@@ -3,13 +3,17 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectFile } from '../../src/media/detect.js';
+import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { formatTime, groupMoments, hitPlace, type ResultHit, withKind } from '../../src/tasks/moments.js';
+import { DEFAULT_POLICY } from '../../src/tasks/policies/default.js';
+import { ask, buildMessages } from '../../src/tasks/rag.js';
 import { searchCollection } from '../../src/tasks/search.js';
+import { classifyVideo, moderateVideo } from '../../src/tasks/video-labels.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { FIXTURES, IMAGES, tempDir } from '../helpers/paths.js';
-import { DEMO_SOUND, FORMATS, makeSceneVideo, NO_FFMPEG } from '../helpers/video.js';
+import { DEMO_SOUND, FORMATS, NO_FFMPEG } from '../helpers/video.js';
 
 // Measured with xmodal-mini: "dog" scores the OpenMoji dog 0.39 and the automobile 0.12, "car" the automobile
 // 0.48 and the dog 0.28; a held-out GM piano clip scores the demo's piano 0.92 and its bass drum 0.26.
@@ -24,11 +28,11 @@ describe('videos: index and search moments', { skip: NO_FFMPEG || MINI_MISSING }
 
   before(async () => {
     // 0-4 s: a dog with a bass drum; 4-8 s: a car with a piano.
-    await makeSceneVideo(scenes, [
+    await buildSceneVideo(scenes, [
       { picture: 'dog', seconds: 4, sound: DEMO_SOUND('drum-bass-drum') },
       { picture: 'automobile', seconds: 4, sound: DEMO_SOUND('instrument-acoustic-grand-piano') },
     ]);
-    await makeSceneVideo(join(data, 'mute.mkv'), [{ picture: 'red-apple', seconds: 3 }], {
+    await buildSceneVideo(join(data, 'mute.mkv'), [{ picture: 'red-apple', seconds: 3 }], {
       withAudio: false,
       format: FORMATS.mkv,
     });
@@ -122,6 +126,60 @@ describe('videos: index and search moments', { skip: NO_FFMPEG || MINI_MISSING }
     assert.ok(hit.t! > 0 && hit.t! < 4, `the other dog frame, not the query frame: ${hit.t}`);
   });
 
+  test('classify labels a video moment by moment: the dog seen first, then the car; the piano heard from 4 s', async () => {
+    const { duration, moments } = await classifyVideo(collection.encoder, scenes, {
+      labels: ['dog', 'car', 'piano', 'drum'],
+    });
+    assert.equal(duration, 8);
+    const seen = moments.filter((m) => m.modality === 'image');
+    assert.deepEqual(
+      seen.map((m) => [m.labels[0].label, m.t, m.end]),
+      [
+        ['dog', 0, 4],
+        ['car', 4, 8],
+      ],
+    );
+    const piano = moments.filter((m) => m.modality === 'audio' && m.labels[0].label === 'piano');
+    assert.ok(piano.length > 0 && piano.every((m) => m.t >= 4), JSON.stringify(moments));
+  });
+
+  test('moderate flags the moment a weapon is seen, with its times; a harmless video is safe', async () => {
+    const dagger = join(data, 'dagger.mp4');
+    await buildSceneVideo(dagger, [
+      { picture: 'dog', seconds: 4, sound: DEMO_SOUND('instrument-violin') },
+      { picture: 'dagger', seconds: 4, sound: DEMO_SOUND('instrument-violin') },
+    ]);
+    try {
+      const flagged = await moderateVideo(collection.encoder, dagger, DEFAULT_POLICY);
+      assert.equal(flagged.safe, false);
+      assert.deepEqual(
+        flagged.flagged.map((m) => [m.modality, m.t, m.end, m.flagged.map((f) => f.category)]),
+        [['image', 4, 8, ['weapons']]],
+      );
+      assert.equal((await moderateVideo(collection.encoder, scenes, DEFAULT_POLICY)).safe, true);
+    } finally {
+      rmSync(dagger, { force: true });
+    }
+  });
+
+  test('RAG sources cite a video as file @ time', async () => {
+    const answer = await ask(collection, 'a car', { sources: 5 });
+    const source = answer.sources.find((s) => s.uri === scenes);
+    assert.ok(source, JSON.stringify(answer.sources));
+    assert.ok(source.t! >= 4 && source.t! < 8, `cites ${source.t}`);
+    assert.ok(
+      source.files.every((f) => / @ \d+:\d\d$/.test(f)),
+      source.files.join(', '),
+    );
+    const [, user] = await buildMessages(
+      'a car',
+      [source],
+      [{ hits: [{ modality: 'image', uri: scenes, meta: { video: true } }] }],
+    );
+    assert.match(user.content, /scenes\.mp4 @ 0:0[4-7]/);
+    assert.equal(user.images, undefined, 'a video is never attached as an image');
+  });
+
   test('a second run leaves unchanged videos alone', async () => {
     const before = await collection.store.count();
     const report = await ingest(collection, { paths: [data] });
@@ -141,7 +199,7 @@ describe('video containers are recognised by content', { skip: NO_FFMPEG || MINI
 
   test('MP4, MOV, WebM, MKV and AVI, named .bin, are indexed as videos', async () => {
     for (const format of Object.values(FORMATS))
-      await makeSceneVideo(
+      await buildSceneVideo(
         join(data, `dog-${format.ext}.bin`),
         [{ picture: 'dog', seconds: 2, sound: DEMO_SOUND('speech-dog') }],
         {
