@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
 import { modelWithAdapter, registerAdapt } from './adapt.js';
 import { registerAsk } from './ask.js';
+import { registerAudit } from './audit.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerQuality(program);
   registerAdapt(program, withModelFlags);
   registerAsk(program, withModelFlags);
+  registerAudit(program, withModelFlags);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -392,7 +392,7 @@ export function splitPairs(
   return { validation: byIndex(hashed.slice(0, size)), train: byIndex(hashed.slice(size)) };
 }
 
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
