@@ -106,8 +106,8 @@ export async function buildMessages(
     return s.text ? `${head}\n${s.text}` : head;
   });
   const images: { mime: string; base64: string }[] = [];
+  // A video's frames are not image files: the video itself is never attached.
   for (const doc of withImagesOf ?? [])
-    // A video's frames are not image files: the video itself is never attached.
     for (const hit of doc.hits)
       if (hit.modality === 'image' && hit.uri && hit.meta?.video !== true)
         images.push({ mime: hit.mime ?? 'image/png', base64: (await readFile(hit.uri)).toString('base64') });

@@ -1,0 +1,174 @@
+/**
+ * Video indexing against plain decoding: `xmodal index` on a generated 60 s 1280x720 30 fps video with sound
+ * (frames sampled, sound windowed, both embedded and stored) compared with `ffmpeg -i video -f null -`
+ * decoding the same file, in alternating rounds of the same run. Indexing runs in a child process whose
+ * memory, with its ffmpeg children, is sampled from /proc.
+ * Usage: npx tsx bench/video.ts [--quick] [--model M]
+ * Last line: RESULT video index_vs_decode=<decode s / index s> peak_rss_mb=<xmodal + ffmpeg processes>
+ * The video is generated once under bench/.data/ (not committed).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
+import { requireVideoTools } from '../src/media/video.js';
+import { ingest } from '../src/tasks/ingest.js';
+import { openCollection } from '../src/tasks/workspace.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 2 : 5;
+const MODEL =
+  arg('--model') ??
+  (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
+    ? 'xmodal-mini'
+    : join(ROOT, 'test/fixtures/models/tiny-bundle'));
+const DATA = join(ROOT, 'bench', '.data', 'video');
+const VIDEO = join(DATA, 'moving-60s-720p30.mp4');
+
+/** The child: index the video into a fresh collection and print the time ingest took (model already loaded). */
+async function indexChild(home: string): Promise<void> {
+  const collection = await openCollection({ home }, 'bench', { model: MODEL, create: true });
+  const report = await ingest(collection, { paths: [VIDEO] });
+  await collection.close();
+  if (report.failed.length || report.skipped.length) throw new Error(JSON.stringify(report));
+  process.stdout.write(`${JSON.stringify({ seconds: report.seconds, items: report.items })}\n`);
+}
+
+/** Moving test pictures with a demo clip sequence as sound: decoding it is real work on every frame. */
+async function makeVideo(): Promise<void> {
+  if (existsSync(VIDEO)) return;
+  const tools = requireVideoTools();
+  mkdirSync(DATA, { recursive: true });
+  const clips = ['instrument-acoustic-grand-piano', 'drum-bass-drum', 'instrument-violin', 'speech-dog'];
+  await run(tools.ffmpeg, [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1280x720:rate=30:duration=60',
+    ...clips.flatMap((c) => [
+      '-stream_loop',
+      '-1',
+      '-t',
+      '15',
+      '-i',
+      join(ROOT, 'demo', 'audio', `${c}.ogg`),
+    ]),
+    '-filter_complex',
+    `${clips.map((_, i) => `[${i + 1}:a]aformat=sample_rates=48000:channel_layouts=stereo,apad,atrim=0:15,asetpts=N/SR/TB[a${i}]`).join(';')};${clips.map((_, i) => `[a${i}]`).join('')}concat=n=${clips.length}:v=0:a=1[a]`,
+    '-map',
+    '0:v',
+    '-map',
+    '[a]',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    `${VIDEO}.part.mp4`,
+  ]);
+  await run('mv', [`${VIDEO}.part.mp4`, VIDEO]);
+}
+
+/** Resident memory of a process and all its descendants, from /proc (MB). */
+function treeRssMb(root: number): number {
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      rss.set(Number(entry), (Number(fields[21]) * 4096) / 1048576);
+    } catch {}
+  }
+  let total = 0;
+  for (const [pid, mb] of rss) {
+    for (let p: number | undefined = pid; p && p > 1; p = parent.get(p))
+      if (p === root) {
+        total += mb;
+        break;
+      }
+  }
+  return total;
+}
+
+async function timeDecode(): Promise<number> {
+  const tools = requireVideoTools();
+  const started = performance.now();
+  await run(tools.ffmpeg, ['-v', 'error', '-nostdin', '-i', VIDEO, '-f', 'null', '-']);
+  return (performance.now() - started) / 1000;
+}
+
+async function timeIndex(): Promise<{ seconds: number; items: number; peakMb: number }> {
+  const home = join(tmpdir(), `xmodal-bench-video-${process.pid}-${Date.now()}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', home], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  let peakMb = 0;
+  const sampler = setInterval(() => {
+    peakMb = Math.max(peakMb, treeRssMb(child.pid!));
+  }, 25);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
+  rmSync(home, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`index child exited ${code}`);
+  return { ...JSON.parse(out.trim().split('\n').at(-1)!), peakMb };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (process.argv[2] === '--child') await indexChild(process.argv[3]);
+else {
+  await makeVideo();
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+  console.log(`model ${MODEL}; ${VIDEO}; ${ROUNDS} rounds; load average ${load()} (1/5/15 min)`);
+  const decode: number[] = [];
+  const index: number[] = [];
+  let peak = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate the order so neither side always runs on a warmer (or busier) machine.
+    const order = round % 2 === 0 ? ['decode', 'index'] : ['index', 'decode'];
+    for (const what of order) {
+      if (what === 'decode') decode.push(await timeDecode());
+      else {
+        const r = await timeIndex();
+        index.push(r.seconds);
+        peak = Math.max(peak, r.peakMb);
+        console.log(`  index ${r.seconds.toFixed(2)} s, ${r.items} items, peak ${r.peakMb.toFixed(0)} MB`);
+      }
+    }
+    console.log(
+      `round ${round + 1}: decode ${decode.at(-1)!.toFixed(2)} s, index ${index.at(-1)!.toFixed(2)} s`,
+    );
+  }
+  const ratio = median(decode) / median(index);
+  console.log(
+    `median: ffmpeg decode alone ${median(decode).toFixed(2)} s, xmodal index ${median(index).toFixed(2)} s; load average now ${load()}`,
+  );
+  console.log(`RESULT video index_vs_decode=${ratio.toFixed(2)} peak_rss_mb=${peak.toFixed(0)}`);
+}
