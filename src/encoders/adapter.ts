@@ -81,6 +81,10 @@ export class AdaptedEncoder implements Encoder {
     return adaptRows(this.adapter, 'audio', await this.base.embedAudio(inputs));
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.base.audioSampleRate?.();
+  }
+
   dispose(): Promise<void> {
     return this.base.dispose();
   }

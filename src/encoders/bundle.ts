@@ -41,6 +41,10 @@ export class BundleEncoder implements Encoder {
     return this.partFor('audio').embedAudio(inputs);
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.partFor('audio').audioSampleRate?.();
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.parts.map((part) => part.dispose()));
   }

@@ -15,6 +15,8 @@ export interface Encoder {
   embedText(texts: readonly string[]): Promise<Float32Array[]>;
   embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]>;
   embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]>;
+  /** The sample rate the audio model wants: callers that decode sound themselves (video) decode at it. */
+  audioSampleRate?(): Promise<number | undefined>;
   dispose(): Promise<void>;
 }
 

@@ -155,6 +155,10 @@ export class HfEncoder implements Encoder {
     return this.pool;
   }
 
+  async audioSampleRate(): Promise<number> {
+    return (await this.audioFeatures()).config.sampling_rate;
+  }
+
   async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     await this.tower('audio');

@@ -205,6 +205,9 @@ export async function* videoFrames(
     [
       '-loglevel',
       'info',
+      // Deblocking only smooths block edges, invisible once a frame is shrunk to a thumbnail: ~15% less decoding.
+      '-skip_loop_filter',
+      'all',
       '-an',
       '-sn',
       '-dn',

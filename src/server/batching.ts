@@ -159,6 +159,10 @@ export class BatchingEncoder implements Encoder {
     return this.queues.audio.submit(inputs);
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.inner.audioSampleRate?.();
+  }
+
   dispose(): Promise<void> {
     return this.inner.dispose();
   }

@@ -127,10 +127,11 @@ export async function buildSceneVideo(
     graph.push(`${scenes.map((_, i) => `[v${i}]`).join('')}concat=n=${scenes.length}:v=1:a=0[v]`);
     if (withAudio) {
       for (const [i, scene] of scenes.entries()) {
-        if (scene.sound) inputs.push('-stream_loop', '-1', '-t', String(scene.seconds), '-i', scene.sound);
+        if (scene.sound) inputs.push('-stream_loop', '-1', '-i', scene.sound);
         else inputs.push('-f', 'lavfi', '-t', String(scene.seconds), '-i', 'anullsrc=r=48000:cl=mono');
+        // Counted in samples: a looped clip's timestamps drift, and trimming by time would cut it short.
         graph.push(
-          `[${scenes.length + i}:a]aformat=sample_rates=48000:channel_layouts=mono,apad,atrim=0:${scene.seconds},asetpts=N/SR/TB[a${i}]`,
+          `[${scenes.length + i}:a]aformat=sample_rates=48000:channel_layouts=mono,asetpts=N/SR/TB,atrim=end_sample=${Math.round(scene.seconds * 48_000)}[a${i}]`,
         );
       }
       graph.push(`${scenes.map((_, i) => `[a${i}]`).join('')}concat=n=${scenes.length}:v=0:a=1[a]`);

@@ -54,7 +54,7 @@ export interface EmbeddedVideo {
 const BATCH = 16;
 /** Frames as small as a model's input: 256 px on the short side covers 224-px towers. */
 const FRAME_SIZE = 256;
-/** Sound is decoded at 48 kHz, the highest rate audio towers use; the encoder resamples down. */
+/** Sound is decoded at the audio model's rate (ffmpeg resamples well and fast), else at 48 kHz, the highest towers use. */
 const AUDIO_RATE = 48_000;
 /** About -60 dBFS. */
 const SILENCE_RMS = 0.001;
@@ -131,6 +131,7 @@ export async function embedVideo(
   // Long videos are sampled more sparsely, so a video never has more than about maxFrames frames.
   const every = Math.max(o.frameEvery, (probe.duration ?? 0) / (o.maxFrames / 2));
   const window = Math.max(o.audioWindow, (probe.duration ?? 0) / o.maxAudioWindows);
+  const sampleRate = hearsSound ? ((await encoder.audioSampleRate?.()) ?? AUDIO_RATE) : AUDIO_RATE;
 
   const frames: VideoSegment[] = [];
   const sounds: VideoSegment[] = [];
@@ -164,7 +165,7 @@ export async function embedVideo(
       : undefined,
     hearsSound
       ? embedStream(
-          videoAudioWindows(path, { window, sampleRate: AUDIO_RATE, silence: SILENCE_RMS }, tools),
+          videoAudioWindows(path, { window, sampleRate, silence: SILENCE_RMS }, tools),
           (batch) => encoder.embedAudio(batch.map((w) => ({ samples: w.samples, sampleRate: w.sampleRate }))),
           (w, vector) => sounds.push({ modality: 'audio', t: w.t, duration: w.duration, vector }),
           stopped,
@@ -192,7 +193,7 @@ async function* filter<T>(items: AsyncIterable<T>, keep: (item: T) => boolean): 
 
 /** The id of a video's frame or sound window: the video's path, what it is, and when. */
 export function segmentId(path: string, segment: Pick<VideoSegment, 'modality' | 't'>): string {
-  return `${path}#${segment.modality === 'image' ? 'frame' : 'sound'}@${segment.t.toFixed(3)}`;
+  return `${path}#${segment.modality === 'image' ? 'frame' : 'sound'}=${segment.t.toFixed(3)}`;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { openCollection } from '../../src/tasks/workspace.js';
-import { errorLines, runCli } from '../helpers/cli.js';
+import { errorLines, runCli, spawnCli } from '../helpers/cli.js';
 import { MINI_MISSING } from '../helpers/mini.js';
-import { IMAGES, ROOT, tempDir } from '../helpers/paths.js';
+import { IMAGES, tempDir } from '../helpers/paths.js';
 import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 
 /** Ids of a collection's items from one file. */
@@ -103,21 +102,9 @@ describe('xmodal index / search with videos', { skip: NO_FFMPEG || MINI_MISSING 
       const whole = await idsOf(home, 'reference', longVideo);
       assert.ok(whole.length > 20, `${whole.length} items`);
 
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(ROOT, 'src', 'cli', 'main.ts'),
-          '--home',
-          home,
-          'index',
-          long,
-          '--collection',
-          'killed',
-        ],
-        { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
-      );
+      const child = spawnCli(['--home', home, 'index', long, '--collection', 'killed'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       // Mid-video: once it runs ffmpeg on the video.
       while (childrenNamed(child.pid!, 'ffmpeg').length === 0 && child.exitCode === null) await sleep(20);

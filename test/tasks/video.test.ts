@@ -118,7 +118,7 @@ describe('videos: index and search moments', { skip: NO_FFMPEG || MINI_MISSING }
 
   test('--like a frame finds the same picture elsewhere in the video', async () => {
     const [hit] = await searchCollection(collection, {
-      parts: [{ kind: 'like', value: `${scenes}#frame@0.000` }],
+      parts: [{ kind: 'like', value: `${scenes}#frame=0.000` }],
       k: 1,
       filter: withKind({}, 'video'),
     });

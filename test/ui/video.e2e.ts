@@ -1,20 +1,20 @@
 // A video moment in the web UI, in Debian's Chromium (playwright-core), against a real server.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildSceneVideo } from '../../src/tasks/demo.js';
+import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 describe('web UI: a video moment', {
-  skip: (!existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`) || NO_FFMPEG || MINI_MISSING,
+  skip: NO_CHROMIUM || NO_FFMPEG || MINI_MISSING,
 }, () => {
   const data = tempDir('xmodal-video-');
   let browser: Browser;
@@ -31,19 +31,7 @@ describe('web UI: a video moment', {
     form.append('file', new Blob([new Uint8Array(readFileSync(video))]), 'scenes.mp4');
     const indexed = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
     assert.equal(indexed.status, 200, await indexed.text());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     await page.goto(server.base);
     await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
