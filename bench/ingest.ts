@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadEncoder, SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
 import { chunk } from '../src/encoders/vectors.js';
-import { expandPaths, ingest } from '../src/tasks/ingest.js';
+import { expandPaths } from '../src/tasks/expand-paths.js';
+import { ingest } from '../src/tasks/ingest.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
 

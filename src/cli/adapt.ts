@@ -5,6 +5,8 @@ import type { Modality } from '../encoders/encoder.js';
 import { locateModel, modelId } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
+import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
+import { type DebiasReport, debiasProbes, heldOutGap } from '../tasks/debias-probes.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
@@ -16,6 +18,8 @@ interface AdaptFlags extends ModelFlags {
   batchSize: string;
   lr: string;
   modalities?: string;
+  debias?: string;
+  debiasWeight: string;
   json?: boolean;
 }
 
@@ -62,6 +66,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       .option('--batch-size <n>', 'pairs per step', '128')
       .option('--lr <rate>', 'Adam learning rate', '0.001')
       .option('--modalities <list>', 'adapt only these, e.g. image (default: both sides)')
+      .option(
+        '--debias <attribute>',
+        "equalise each people-emoji concept's similarity across skin_tone or gender groups while training",
+      )
+      .option('--debias-weight <w>', 'weight of the debiasing penalty', String(DEFAULT_DEBIAS_WEIGHT))
       .option('--json', 'print the training report as JSON'),
   ).action(async (flags: AdaptFlags) => {
     const pairs = await readPairs(flags.pairs);
@@ -72,7 +81,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         throw xmodalError('BAD_ARGUMENT', `--modalities takes text, image or audio, not "${m}"`);
     const encoder = await openEncoder(flags);
     try {
+      const debias = flags.debias
+        ? await debiasProbes(encoder, flags.debias, positive('--debias-weight', flags.debiasWeight))
+        : undefined;
       const { adapter, report } = await trainAdapter(encoder, pairs, {
+        debias: debias?.penalty,
         validation: Number(flags.validation),
         epochs: positive('--epochs', flags.epochs, true),
         batchSize: positive('--batch-size', flags.batchSize, true),
@@ -87,6 +100,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       });
       const folder = resolve(flags.out);
       saveAdapter(folder, adapter);
+      const debiasReport: DebiasReport | undefined = debias && heldOutGap(debias, adapter);
       let testReport: { before: RetrievalScores; after: RetrievalScores } | undefined;
       if (test) {
         const adapted = await openEncoder({ ...flags, model: folder });
@@ -100,7 +114,13 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         }
       }
       if (flags.json)
-        return printJson({ adapter: folder, model: adapter.model, ...report, test: testReport });
+        return printJson({
+          adapter: folder,
+          model: adapter.model,
+          ...report,
+          test: testReport,
+          debias: debiasReport,
+        });
       const v = report.validation;
       const lines = [
         `trained on ${report.pairs.train} pairs, validated on ${report.pairs.validation}: ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
@@ -111,6 +131,11 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
           ? [
               `test Recall@1         ${pct(testReport.before['recall@1'])} → ${pct(testReport.after['recall@1'])}  (${test!.length} held-out pairs)`,
               `test Recall@10        ${pct(testReport.before['recall@10'])} → ${pct(testReport.after['recall@10'])}`,
+            ]
+          : []),
+        ...(debiasReport
+          ? [
+              `${debiasReport.attribute} gap       ${debiasReport.gap.before.toFixed(4)} → ${debiasReport.gap.after.toFixed(4)}  (mean largest difference between groups of a concept's similarity, ${debiasReport.heldOutConcepts.length} held-out concepts)`,
             ]
           : []),
         `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,

@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
-import { hitPlace, type ResultKind, withKind } from '../tasks/moments.js';
+import { type FairReport, fairSearch } from '../tasks/fair-search.js';
+import { hitPlace, type ResultHit, type ResultKind, withKind } from '../tasks/moments.js';
 import { type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { type ModelFlags, parseDtype, printJson } from './shared.js';
@@ -20,6 +21,8 @@ interface SearchFlags extends ModelFlags {
   tag?: string[];
   allTags?: boolean;
   pathPrefix?: string;
+  fair?: string;
+  fairMargin?: string;
   json?: boolean;
 }
 
@@ -66,8 +69,13 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--all-tags', 'with several --tag, require all of them')
         .option('--path-prefix <prefix>', 'only items whose path starts with this')
         .option(
+          '--fair <attribute>',
+          're-rank so each group of the attribute (item meta/tag group.<attribute>, or predicted skin_tone / gender) gets its share of the results',
+        )
+        .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
+        .option(
           '--json',
-          'print {"results": [{"id","score","modality","uri","tags","meta"}]}; video moments add "t"',
+          'print {"results": [{"id","score","modality","uri","tags","meta"}]} (and "fair" with --fair); video moments add "t"',
         ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
@@ -96,14 +104,16 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     try {
-      const hits = await searchCollection(collection, {
-        parts,
-        k,
-        filter,
-        minScore: number('--min-score', flags.minScore),
-      });
+      const query = { parts, k, filter, minScore: number('--min-score', flags.minScore) };
+      const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = flags.fair
+        ? await fairSearch(collection, query, {
+            attribute: flags.fair,
+            margin: number('--fair-margin', flags.fairMargin),
+          })
+        : { hits: await searchCollection(collection, query) };
       if (flags.json) {
         printJson({
+          ...(fair ? { fair } : {}),
           results: hits.map((h) => ({
             id: h.id,
             score: h.score,
@@ -126,8 +136,21 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
         );
       });
+      if (fair) process.stdout.write(`${fairLine(fair)}\n`);
     } finally {
       await collection.close();
     }
   });
+}
+
+/** One line: each group's count in the top k by score and re-ranked, and the relevance it cost. */
+export function fairLine(fair: FairReport): string {
+  const groups = Object.keys(fair.share)
+    .sort()
+    .map((g) => `${g} ${fair.before[g]} → ${fair.after[g]}`)
+    .join(', ');
+  const predicted = fair.predicted
+    ? `; ${fair.predicted} of ${fair.candidates} groups predicted zero-shot`
+    : '';
+  return `fair over ${fair.attribute}: ${groups}; relevance ${fair.relevance.before.toFixed(4)} → ${fair.relevance.after.toFixed(4)} (${fair.candidates} candidates, margin ${fair.margin}${predicted})`;
 }

@@ -1,7 +1,8 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import { fileSystemError } from './input.js';
 
 export interface DetectedMedia {
   /** `video`: a container with moving pictures, which only ffmpeg decodes (see media/video.ts). */
@@ -50,14 +51,14 @@ function trimPartialCharacter(bytes: Uint8Array): Uint8Array {
 }
 
 export async function detectFile(path: string): Promise<DetectedMedia | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw xmodalError('FILE_NOT_FOUND', `no such file: ${path}`);
-    throw error;
-  }
+  const info = await stat(path).catch((error) => {
+    throw fileSystemError(error, path);
+  });
+  // Opening a FIFO blocks until something writes to it.
+  if (!info.isFile()) throw xmodalError('BAD_INPUT', `${path} is not a regular file`);
+  const handle = await open(path, 'r').catch((error) => {
+    throw fileSystemError(error, path);
+  });
   try {
     const buffer = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);

@@ -30,6 +30,25 @@ class Counter {
   }
 }
 
+class Gauge {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  set(labels: Labels, value: number): void {
+    this.values.set(labelText(labels), value);
+  }
+  render(): string[] {
+    if (this.values.size === 0) return [];
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      ...[...this.values].map(([labels, value]) => `${this.name}${labels} ${value}`),
+    ];
+  }
+}
+
 class Histogram {
   private readonly series = new Map<
     string,
@@ -87,6 +106,14 @@ export class ServerMetrics {
     'Time spent in model calls, by modality.',
   );
   readonly requestsBatched = new Counter('xmodal_embed_calls_total', 'Encoder calls served, by modality.');
+  readonly auditMaxSkew = new Gauge(
+    'xmodal_audit_max_skew',
+    'Largest |mean skew@k| of a group in the latest bias audit, by collection and attribute.',
+  );
+  readonly auditZeroShotGap = new Gauge(
+    'xmodal_audit_zero_shot_gap',
+    'Largest zero-shot accuracy gap between groups in the latest bias audit, by collection and attribute.',
+  );
 
   onBatch = (event: { modality: string; rows: number; calls: number; seconds: number }): void => {
     this.batches.observe({ modality: event.modality }, event.rows);
@@ -107,6 +134,8 @@ export class ServerMetrics {
       ...this.batches.render(),
       ...this.batchSeconds.render(),
       ...this.requestsBatched.render(),
+      ...this.auditMaxSkew.render(),
+      ...this.auditZeroShotGap.render(),
       ...gauge('process_resident_memory_bytes', 'Resident set size in bytes.', memory.rss),
       ...gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.', memory.heapUsed),
       ...gauge('process_uptime_seconds', 'Seconds since the process started.', process.uptime()),

@@ -4,6 +4,7 @@ import { type Adapter, adaptRow } from '../encoders/adapter.js';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
+import { type DebiasPenalty, debiasPenalty } from './debias.js';
 import { embedInputs, type Input } from './embed.js';
 import { logitScaleOf } from './prompts.js';
 import { jsonLines, readUserFile } from './user-files.js';
@@ -40,6 +41,8 @@ export interface AdaptOptions {
   modalities?: Modality[];
   /** Starting softmax scale; default the model's. */
   logitScale?: number;
+  /** Adds a penalty that equalises each probe concept's similarity across an attribute's groups. */
+  debias?: DebiasPenalty;
   onEpoch?: (progress: { epoch: number; trainLoss: number; validationLoss: number }) => void;
 }
 
@@ -57,6 +60,8 @@ export interface AdaptReport {
   /** a → b retrieval among the validation pairs' distinct b items. */
   validation: { before: RetrievalScores; after: RetrievalScores };
   logitScale: { before: number; after: number };
+  /** The debiasing penalty on its own probes, before training and with the kept weights. */
+  debiasPenalty?: { before: number; after: number };
   seconds: number;
 }
 
@@ -138,7 +143,10 @@ export function trainOnEmbeddings(
   const adam = new Adam(params, lr);
   const startScale = Math.exp(params.logScale);
   const before = { loss: lossOf(data, validation, params), retrieval: retrieval(data, validation, params) };
-  let best = { loss: before.loss, epoch: 0, snapshot: params.copy() };
+  // With debiasing, the kept epoch is the one with the lowest validation loss plus penalty.
+  const penaltyOf = (p: Params) => (options.debias ? debiasPenalty(p, options.debias) : 0);
+  const penaltyBefore = penaltyOf(params);
+  let best = { loss: before.loss, objective: before.loss + penaltyBefore, epoch: 0, snapshot: params.copy() };
   let epoch = 0;
   for (epoch = 1; epoch <= maxEpochs; epoch++) {
     const order = shuffle([...train], random);
@@ -149,6 +157,7 @@ export function trainOnEmbeddings(
       if (batch.length < 2) continue;
       const grads = params.zeros();
       trainLoss += symmetricInfoNce(data, batch, params, grads);
+      if (options.debias) debiasPenalty(params, options.debias, grads);
       batches++;
       for (const [m, w] of params.matrices) {
         const g = grads.matrices.get(m)!;
@@ -159,7 +168,9 @@ export function trainOnEmbeddings(
     }
     const validationLoss = lossOf(data, validation, params);
     options.onEpoch?.({ epoch, trainLoss: trainLoss / Math.max(1, batches), validationLoss });
-    if (validationLoss < best.loss - 1e-6) best = { loss: validationLoss, epoch, snapshot: params.copy() };
+    const objective = validationLoss + penaltyOf(params);
+    if (objective < best.objective - 1e-6)
+      best = { loss: validationLoss, objective, epoch, snapshot: params.copy() };
     else if (epoch - best.epoch >= patience) break;
   }
   const final = best.snapshot;
@@ -176,6 +187,7 @@ export function trainOnEmbeddings(
     validationLoss: { before: before.loss, after: best.loss },
     validation: { before: before.retrieval, after: retrieval(data, validation, final) },
     logitScale: { before: startScale, after: adapter.logitScale },
+    ...(options.debias ? { debiasPenalty: { before: penaltyBefore, after: penaltyOf(final) } } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   adapter.trained = { ...report };
@@ -242,8 +254,12 @@ class Adam {
   }
 }
 
-/** `x + W x` and its norm, before normalising (kept for the backward pass). */
-function forward(params: Params, modality: Modality, x: Float32Array): { u: Float32Array; norm: number } {
+/** `x + W x` normalised, and its norm before normalising (kept for the backward pass). */
+export function adapterForward(
+  params: Params,
+  modality: Modality,
+  x: Float32Array,
+): { u: Float32Array; norm: number } {
   const w = params.matrices.get(modality);
   const dim = x.length;
   const u = new Float32Array(dim);
@@ -267,8 +283,8 @@ export function symmetricInfoNce(
   grads?: Params,
 ): number {
   const n = batch.length;
-  const fa = batch.map((i) => forward(params, data.modalityA[i], data.a[i]));
-  const fb = batch.map((i) => forward(params, data.modalityB[i], data.b[i]));
+  const fa = batch.map((i) => adapterForward(params, data.modalityA[i], data.a[i]));
+  const fb = batch.map((i) => adapterForward(params, data.modalityB[i], data.b[i]));
   const scale = Math.exp(params.logScale);
   const logits = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) logits[i * n + j] = scale * dot(fa[i].u, fb[j].u);
@@ -307,22 +323,6 @@ export function symmetricInfoNce(
   for (let k = 0; k < n * n; k++) gScale += g[k] * logits[k];
   grads.logScale += gScale;
   const dim = params.dim;
-  const back = (
-    f: { u: Float32Array; norm: number },
-    gu: Float64Array,
-    modality: Modality,
-    x: Float32Array,
-  ) => {
-    const gw = grads.matrices.get(modality);
-    if (!gw) return;
-    // Through the normalisation: (g − u (u·g)) / ‖x + W x‖.
-    let ug = 0;
-    for (let r = 0; r < dim; r++) ug += f.u[r] * gu[r];
-    for (let r = 0; r < dim; r++) {
-      const d = (gu[r] - f.u[r] * ug) / f.norm;
-      for (let c = 0, o = r * dim; c < dim; c++) gw[o + c] += d * x[c];
-    }
-  };
   for (let i = 0; i < n; i++) {
     const ga = new Float64Array(dim);
     const gb = new Float64Array(dim);
@@ -334,10 +334,31 @@ export function symmetricInfoNce(
         gb[d] += gji * fa[j].u[d];
       }
     }
-    back(fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
-    back(fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
+    adapterBackward(params, grads, fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
+    adapterBackward(params, grads, fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
   }
   return loss;
+}
+
+/** Adds to `grads` the gradient of W for `modality` given the gradient `gu` at the normalised output `f` of `x`. */
+export function adapterBackward(
+  params: Params,
+  grads: Params,
+  f: { u: Float32Array; norm: number },
+  gu: Float64Array,
+  modality: Modality,
+  x: Float32Array,
+): void {
+  const gw = grads.matrices.get(modality);
+  if (!gw) return;
+  const dim = params.dim;
+  // Through the normalisation: (g − u (u·g)) / ‖x + W x‖.
+  let ug = 0;
+  for (let r = 0; r < dim; r++) ug += f.u[r] * gu[r];
+  for (let r = 0; r < dim; r++) {
+    const d = (gu[r] - f.u[r] * ug) / f.norm;
+    for (let c = 0, o = r * dim; c < dim; c++) gw[o + c] += d * x[c];
+  }
 }
 
 /** Validation loss in batches of at most 512 (InfoNCE depends on the batch, so the split is fixed). */

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
@@ -11,7 +11,8 @@ export type Input =
 
 /**
  * Reads a command-line argument as an input: `text:...`, `image:PATH`, `audio:PATH` say it outright;
- * an existing file is detected by its content; anything else is text.
+ * an existing file is detected by its content (a folder, FIFO, device or broken link is an error); anything
+ * else is text.
  */
 export async function parseInput(arg: string): Promise<Input> {
   const prefixed = /^(text|image|audio):(.*)$/s.exec(arg);
@@ -20,7 +21,9 @@ export async function parseInput(arg: string): Promise<Input> {
     if (modality === 'text') return { modality: 'text', text: value };
     return { modality: modality as 'image' | 'audio', source: value };
   }
-  if (existsSync(arg) && statSync(arg).isFile()) {
+  const info = await lstat(arg).catch(() => undefined);
+  if (info) {
+    // Something by that name exists: read it as a file (or say why it cannot be), never as the words of its name.
     const detected = await detectFile(arg);
     if (!detected || detected.modality === 'text' || detected.modality === 'video')
       throw xmodalError(
@@ -39,6 +42,8 @@ export async function embedInputs(encoder: Encoder, inputs: readonly Input[]): P
   const out: Float32Array[] = new Array(inputs.length);
   const byModality = new Map<Modality, number[]>();
   inputs.forEach((input, i) => {
+    if (input.modality === 'text' && !input.text.trim())
+      throw xmodalError('BAD_INPUT', 'empty text: give some words to embed');
     if (!encoder.modalities.includes(input.modality))
       throw xmodalError('MODALITY_UNSUPPORTED', `${encoder.id} does not embed ${input.modality}`);
     byModality.set(input.modality, [...(byModality.get(input.modality) ?? []), i]);

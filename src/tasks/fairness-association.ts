@@ -93,9 +93,17 @@ function effectOf(
     if (sum[g] / count[g] < sum[low] / count[low]) low = g;
   }
   if (high === low) return { size: 0, high, low };
-  const both = values.filter((_, i) => group[i] === high || group[i] === low);
-  const mean = both.reduce((s, v) => s + v, 0) / both.length;
-  const variance = both.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, both.length - 1);
+  // Sample standard deviation over the items of both groups, in one pass (this runs once per permutation).
+  let n = 0;
+  let total = 0;
+  let squares = 0;
+  group.forEach((g, i) => {
+    if (g !== high && g !== low) return;
+    n++;
+    total += values[i];
+    squares += values[i] * values[i];
+  });
+  const variance = (squares - (total * total) / n) / Math.max(1, n - 1);
   const spread = (sum[high] / count[high] - sum[low] / count[low]) / Math.sqrt(variance);
   return { size: Number.isFinite(spread) ? spread : 0, high, low };
 }

@@ -20,9 +20,10 @@ export interface Exposure {
 
 /** Each group's share of `groups` (one label per pool item). */
 export function groupShares(groups: readonly string[]): Record<string, number> {
-  const shares: Record<string, number> = {};
-  for (const g of groups) shares[g] = (shares[g] ?? 0) + 1 / groups.length;
-  return shares;
+  const counts: Record<string, number> = {};
+  for (const g of groups) counts[g] = (counts[g] ?? 0) + 1;
+  for (const g of Object.keys(counts)) counts[g] /= groups.length;
+  return counts;
 }
 
 /**

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import fg from 'fast-glob';
 import type { Modality } from '../encoders/encoder.js';
 import { asXmodalError } from '../errors.js';
 import { detectFile, detectMedia } from '../media/detect.js';
-import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
+import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
 import type { Item } from '../store/store.js';
+import { expandPaths } from './expand-paths.js';
 import { chunkText } from './text-chunks.js';
 import { checkVideoOptions, type VideoOptions, videoItems } from './video.js';
 import type { OpenCollection } from './workspace.js';
@@ -25,6 +23,10 @@ export interface IngestOptions {
   /** How videos are sampled into frames and sound windows. */
   video?: VideoOptions;
   onProgress?: (progress: IngestProgress) => void;
+  /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
+  roots?: readonly string[];
+  /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface IngestProgress {
@@ -61,32 +63,6 @@ interface PreparedFile {
 
 const LOOKAHEAD = 16;
 
-const GLOB_CHARS = /[*?[\]{}]/;
-
-/** Expands files, folders and globs into a sorted list of absolute file paths; missing literal paths are reported. */
-export async function expandPaths(paths: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
-  const files = new Set<string>();
-  const missing: string[] = [];
-  for (const path of paths) {
-    const absolute = resolve(path);
-    const info = await stat(absolute).catch(() => undefined);
-    if (info?.isFile()) files.add(absolute);
-    else if (info?.isDirectory()) {
-      for (const f of await fg('**/*', {
-        cwd: absolute,
-        absolute: true,
-        onlyFiles: true,
-        dot: false,
-        followSymbolicLinks: false,
-      }))
-        files.add(resolve(f));
-    } else if (GLOB_CHARS.test(path)) {
-      for (const f of await fg(path, { absolute: true, onlyFiles: true, dot: false })) files.add(resolve(f));
-    } else missing.push(path);
-  }
-  return { files: [...files].sort(), missing };
-}
-
 /** SHA-256 of a file read as a stream (videos can be larger than memory). */
 async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -95,21 +71,18 @@ async function hashFile(path: string): Promise<string> {
 }
 
 async function prepare(path: string): Promise<PreparedFile> {
-  const info = await stat(path);
-  if (info.size === 0) throw new Error('empty file');
   // Videos are recognised from their head and never read whole: the video stage streams them.
   const head = await detectFile(path);
   if (head?.modality === 'video')
     return { path, hash: await hashFile(path), modality: 'video', mime: head.mime, bytes: new Uint8Array(0) };
-  if (info.size > DEFAULT_MAX_INPUT_BYTES) throw new Error(`file is over ${DEFAULT_MAX_INPUT_BYTES} bytes`);
-  const bytes = await readFile(path);
+  const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
   if (!detected) throw new Error('not an image, audio, video or text file');
   if (detected.modality === 'video') throw new Error('the file changed while it was read');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(bytes.toString('utf8'));
+    prepared.chunks = chunkText(new TextDecoder().decode(bytes));
     if (prepared.chunks.length === 0) throw new Error('no text in file');
   }
   return prepared;
@@ -125,16 +98,20 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   const { store, encoder } = collection;
   const batchSize = options.batchSize ?? 16;
   if (options.video) checkVideoOptions(options.video);
-  const { files, missing } = await expandPaths(options.paths);
-  const failed = missing.map((path) => ({ path, reason: 'no such file or folder' }));
+  const { files, skipped: failed } = await expandPaths(options.paths, {
+    roots: options.roots,
+    signal: options.signal,
+  });
   const skipped: { path: string; reason: string }[] = [];
 
   // What the collection already holds, per file.
-  const known = new Map<string, { ids: string[]; hashes: Set<string> }>();
+  const newTags = options.tags ?? [];
+  const known = new Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>();
   for await (const record of store.iterate()) {
     if (!record.uri) continue;
-    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>() };
+    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
     entry.ids.push(record.id);
+    if (newTags.some((tag) => !record.tags?.includes(tag))) entry.untagged.push(record.id);
     entry.hashes.add(record.contentHash ?? '');
     known.set(record.uri, entry);
   }
@@ -152,6 +129,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       path,
       reason: asXmodalError(error)
         .message.replace(`${path}: `, '')
+        .replace(`${path} `, 'file ')
         .replace(/^<\d+ bytes>: /, ''),
     });
     progress.failed++;
@@ -211,6 +189,16 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     report();
   };
 
+  /** Adds this run's tags to items already indexed, keeping their vectors and their other tags. */
+  const retag = async (ids: readonly string[]) => {
+    const items: Item[] = [];
+    for (const id of ids) {
+      const item = await store.get(id);
+      if (item) items.push({ ...item, tags: [...new Set([...(item.tags ?? []), ...newTags])] });
+    }
+    await store.upsert(items);
+  };
+
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
     let vectors: Float32Array[][];
@@ -260,6 +248,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
   for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
   for (let i = 0; i < files.length; i++) {
+    options.signal?.throwIfAborted();
     start(i + LOOKAHEAD);
     let file: PreparedFile;
     try {
@@ -271,6 +260,8 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     delete prepared[i];
     const existing = known.get(file.path);
     if (existing && existing.hashes.size === 1 && existing.hashes.has(file.hash)) {
+      // Not re-embedded, but this run's tags still apply to it.
+      if (existing.untagged.length) await retag(existing.untagged);
       progress.unchanged++;
       progress.done++;
       report();
@@ -289,7 +280,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       await flush(queue);
     }
   }
-  for (const queue of pending.values()) await flush(queue);
+  for (const queue of pending.values()) {
+    options.signal?.throwIfAborted();
+    await flush(queue);
+  }
 
   let pruned = 0;
   if (options.prune) {

@@ -125,7 +125,7 @@ async function renderBuiltIn(): Promise<ProbeSet> {
         if (!icons[name]) throw xmodalError('INTERNAL', `OpenMoji has no ${name}`);
         const png = await sharp(Buffer.from(openMojiSvg(name, PROBE_PIXELS)))
           .flatten({ background: '#ffffff' })
-          .png()
+          .png({ compressionLevel: 0 })
           .toBuffer();
         probes.push({
           input: { modality: 'image', source: new Uint8Array(png) },

@@ -17,9 +17,14 @@ export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProce
 }
 
 /** Runs the real CLI entry point in a child process, as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+  user?: { uid: number; gid: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, { env: { ...process.env, ...env }, timeout: timeoutMs });
+    const child = spawnCli(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => {

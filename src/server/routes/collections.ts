@@ -1,7 +1,8 @@
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { xmodalError } from '../../errors.js';
+import { insideRoots } from '../../tasks/expand-paths.js';
 import { ingest } from '../../tasks/ingest.js';
 import type { OpenCollection } from '../../tasks/workspace.js';
 import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
@@ -39,14 +40,14 @@ function safeFileName(name: string, index: number): string {
   return plain.slice(-120) || `upload-${index}`;
 }
 
-/** Whether a path (links resolved) lies inside one of the roots. */
-async function insideRoots(path: string, roots: string[]): Promise<boolean> {
-  const real = await realpath(path).catch(() => resolve(path));
-  for (const root of roots) {
-    const rel = relative(await realpath(root).catch(() => resolve(root)), real);
-    if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) return true;
-  }
-  return false;
+/** Aborts when the connection closes before the answer was sent: nobody is waiting for the work any more. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished)
+      controller.abort(xmodalError('BAD_INPUT', 'the client closed the request before it was answered'));
+  });
+  return controller.signal;
 }
 
 export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -147,8 +148,9 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         response: { '4xx': errorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params as { name: string };
+      let roots: string[] | undefined;
       let paths: string[];
       let tags: string[] | undefined;
       let prune = false;
@@ -183,11 +185,13 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         if (outside)
           throw xmodalError('BAD_ARGUMENT', `${outside} is outside the folders this server may index`);
         paths = body.paths.map((p) => resolve(p));
+        // Globs, folder walks and links can still lead outside: ingest confines every file by its real path.
+        roots = ctx.indexRoots;
         tags = body.tags;
         prune = body.prune ?? false;
       }
       const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
-      const report = await ingest(collection, { paths, tags, prune });
+      const report = await ingest(collection, { paths, tags, prune, roots, signal: clientGone(reply) });
       return {
         collection: name,
         ...report,

@@ -4,6 +4,7 @@ import send from '@fastify/send';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord } from '../../store/store.js';
+import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
 import type { ResultHit } from '../../tasks/moments.js';
 import { type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
@@ -21,6 +22,8 @@ interface SearchBody {
   filter?: Filter;
   minScore?: number;
   ef?: number;
+  fair?: string;
+  fairMargin?: number;
 }
 
 const partSchema = {
@@ -95,6 +98,18 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
             filter: filterSchema,
             minScore: { type: 'number' },
             ef: { type: 'integer', minimum: 1, maximum: 4096 },
+            fair: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description:
+                're-rank so each group of this attribute gets its share of the hits: item meta/tag group.<attribute>, or skin_tone / gender predicted zero-shot',
+            },
+            fairMargin: {
+              type: 'number',
+              minimum: 0,
+              description: 'with fair: the most score an item may lose its place to (default 0.05)',
+            },
           },
           additionalProperties: false,
         },
@@ -105,14 +120,21 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       const body = request.body as SearchBody;
       const name = body.collection ?? ctx.defaultCollection;
       const collection = await ctx.collections.get(name);
-      const hits = await searchCollection(collection, {
+      const query = {
         parts: await queryParts(body, ctx),
         k: body.k,
         filter: body.filter,
         minScore: body.minScore,
         ef: body.ef,
-      });
-      return { collection: name, hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })) };
+      };
+      const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = body.fair
+        ? await fairSearch(collection, query, { attribute: body.fair, margin: body.fairMargin })
+        : { hits: await searchCollection(collection, query) };
+      return {
+        collection: name,
+        hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })),
+        ...(fair ? { fair } : {}),
+      };
     },
   );
 

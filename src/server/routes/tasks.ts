@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
+import { type AuditResult, auditEncoder } from '../../tasks/audit.js';
 import type { ChatEndpoint } from '../../tasks/chat.js';
 import { classify } from '../../tasks/classify.js';
 import type { Input } from '../../tasks/embed.js';
 import { moderate, type Policy } from '../../tasks/moderate.js';
 import { DEFAULT_POLICY } from '../../tasks/policies/default.js';
+import { builtInProbeSet } from '../../tasks/probe-set.js';
 import { collectionQuality } from '../../tasks/quality.js';
 import { ask } from '../../tasks/rag.js';
 import type { Fusion } from '../../tasks/retrieve.js';
@@ -174,6 +176,52 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sample,
       });
       return report;
+    },
+  );
+
+  // One audit per collection, kept until the collection's item count changes or a refresh is asked for.
+  const audits = new Map<string, Promise<{ count: number; computed_at: string; result: AuditResult }>>();
+  app.get(
+    '/collections/:name/audit',
+    {
+      schema: {
+        summary: "Bias audit of a collection's model on the built-in people probes (cached)",
+        description:
+          'Retrieval exposure (skew@k, NDKL; over the items labelled group.<attribute> when there are any), zero-shot accuracy per group and word associations, per skin tone and gender.',
+        tags: ['tasks'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: { refresh: { type: 'string', enum: ['true', 'false'], description: 'recompute now' } },
+        },
+        response: { '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const refresh = (request.query as { refresh?: string }).refresh === 'true';
+      const collection = await ctx.collections.get(name);
+      const count = await collection.store.count();
+      let pending = audits.get(name);
+      const cached = pending ? await pending.catch(() => undefined) : undefined;
+      const fresh = !refresh && cached?.count === count;
+      if (!fresh) {
+        pending = (async () => {
+          const result = await auditEncoder(collection.encoder, await builtInProbeSet(), {
+            store: collection.store,
+          });
+          for (const attribute of result.attributes) {
+            const labels = { collection: name, attribute: attribute.name };
+            ctx.metrics.auditMaxSkew.set(labels, attribute.exposure.max_skew);
+            ctx.metrics.auditZeroShotGap.set(labels, attribute.zero_shot.max_gap);
+          }
+          return { count, computed_at: new Date().toISOString(), result };
+        })();
+        audits.set(name, pending);
+        pending.catch(() => audits.delete(name));
+      }
+      const { computed_at, result } = await pending!;
+      return { collection: name, computed_at, cached: fresh, ...result };
     },
   );
 }
