@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadEncoder, SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
-import { chunk } from '../src/encoders/vectors.js';
 import { expandPaths } from '../src/tasks/expand-paths.js';
 import { ingest } from '../src/tasks/ingest.js';
 import { chunkText } from '../src/tasks/text-chunks.js';
 import { openCollection } from '../src/tasks/workspace.js';
+import { chunk } from '../src/vectors.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const arg = (name: string) => {

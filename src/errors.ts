@@ -42,9 +42,13 @@ export function xmodalError(code: ErrorCode, message: string, cause?: unknown): 
   return new XmodalError(code, message, cause === undefined ? undefined : { cause });
 }
 
+/** The one way to read any thrown value's message. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Any thrown value as an XmodalError: unknown errors become INTERNAL with their message kept. */
 export function asXmodalError(error: unknown): XmodalError {
   if (error instanceof XmodalError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new XmodalError('INTERNAL', message, { cause: error });
+  return new XmodalError('INTERNAL', errorMessage(error), { cause: error });
 }

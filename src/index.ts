@@ -1,8 +1,7 @@
 export { AdaptedEncoder, readAdapter, saveAdapter } from './encoders/adapter.js';
-export type { Dtype, Encoder, EncoderOptions, Modality } from './encoders/encoder.js';
+export type { Dtype, Encoder, EncoderOptions, EncoderSpec, Modality } from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
-export { dot, l2normalize } from './encoders/vectors.js';
 export { type ErrorCode, XmodalError } from './errors.js';
 export { type AdaptOptions, type Pair, pairRetrieval, trainAdapter } from './tasks/adapt.js';
 export { type ClassifyOptions, classify, classifyInputs, type LabelScore } from './tasks/classify.js';
@@ -12,3 +11,4 @@ export { DEFAULT_POLICY } from './tasks/policies/default.js';
 export { collectionQuality, measureVectors } from './tasks/quality.js';
 export { type Answer, type AskOptions, ask } from './tasks/rag.js';
 export { openCollection } from './tasks/workspace.js';
+export { dot, l2normalize } from './vectors.js';

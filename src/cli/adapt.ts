@@ -7,7 +7,8 @@ import { xmodalError } from '../errors.js';
 import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
 import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
 import { type DebiasReport, debiasProbes, heldOutGap } from '../tasks/debias-probes.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { err, isInteractive, out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
   pairs: string;
@@ -91,9 +92,9 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         batchSize: positive('--batch-size', flags.batchSize, true),
         learningRate: positive('--lr', flags.lr),
         modalities,
-        onEpoch: process.stderr.isTTY
+        onEpoch: isInteractive()
           ? (e) =>
-              process.stderr.write(
+              err(
                 `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation ${e.validationLoss.toFixed(4)}\n`,
               )
           : undefined,
@@ -140,7 +141,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
           : []),
         `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await encoder.dispose();
     }

@@ -1,12 +1,13 @@
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { xmodalError } from '../errors.js';
-import type { ChatApi } from '../tasks/chat.js';
+import { type ChatApi, chatEndpointFrom, llmApiKey } from '../tasks/chat.js';
 import { ask, type Source } from '../tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface AskFlags extends ModelFlags {
@@ -73,14 +74,13 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
         .option('--json', 'print {"answer","citations":[...],"sources":[...]}'),
     ),
   ).action(async (question: string, flags: AskFlags, command: Command) => {
-    const url = flags.llmUrl ?? process.env.XMODAL_LLM_URL;
-    const model = flags.llmModel ?? process.env.XMODAL_LLM_MODEL;
-    if (!flags.sourcesOnly && (!url || !model))
+    const llm = chatEndpointFrom({ url: flags.llmUrl, model: flags.llmModel, api: flags.llmApi });
+    if (!flags.sourcesOnly && !llm)
       throw xmodalError(
         'BAD_ARGUMENT',
         'give --llm-url and --llm-model (or XMODAL_LLM_URL/XMODAL_LLM_MODEL), or --sources-only',
       );
-    const apiKey = process.env.XMODAL_LLM_API_KEY;
+    const apiKey = llmApiKey();
     if (flags.rerankUrl && flags.crossEncoder)
       throw xmodalError('BAD_ARGUMENT', 'give --rerank-url or --cross-encoder, not both');
     const crossEncoder = flags.crossEncoder ? new CrossEncoderReranker(flags.crossEncoder) : undefined;
@@ -99,17 +99,17 @@ export function registerAsk(program: Command, withModelFlags: (c: Command) => Co
         rescore: flags.rescore,
         textReranker,
         sendImages: flags.images,
-        llm: flags.sourcesOnly ? undefined : { url: url!, model: model!, api: flags.llmApi, apiKey },
+        llm: flags.sourcesOnly ? undefined : llm,
       });
       if (flags.json) {
         const { messages: _, ...rest } = answer;
         return printJson(rest);
       }
-      if (answer.answer !== undefined) process.stdout.write(`${answer.answer.trim()}\n\n`);
+      if (answer.answer !== undefined) out(`${answer.answer.trim()}\n\n`);
       const listed = answer.answer !== undefined ? answer.citations : answer.sources;
-      process.stdout.write(answer.answer !== undefined ? 'cited:\n' : 'sources:\n');
-      if (listed.length === 0) process.stdout.write('  (none)\n');
-      for (const s of listed) process.stdout.write(`  ${describe(s)}\n`);
+      out(answer.answer !== undefined ? 'cited:\n' : 'sources:\n');
+      if (listed.length === 0) out('  (none)\n');
+      for (const s of listed) out(`  ${describe(s)}\n`);
     } finally {
       await crossEncoder?.dispose();
       await collection.close();

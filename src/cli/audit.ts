@@ -5,7 +5,8 @@ import { auditSvg } from '../tasks/audit-plot.js';
 import { builtInProbeSet, readProbeFile } from '../tasks/probe-set.js';
 import { writePlot } from '../tasks/quality-plot.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder, parseDtype } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 interface AuditFlags extends ModelFlags {
@@ -106,7 +107,7 @@ export function registerAudit(program: Command, withModelFlags: (c: Command) => 
     }
     if (flags.plot) await writePlot(flags.plot, auditSvg(result));
     if (flags.json) return printJson(result);
-    process.stdout.write(auditTable(result, source));
-    if (flags.plot) process.stdout.write(`plot written to ${flags.plot}\n`);
+    out(auditTable(result, source));
+    if (flags.plot) out(`plot written to ${flags.plot}\n`);
   });
 }

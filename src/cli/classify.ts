@@ -5,7 +5,8 @@ import { parseInput } from '../tasks/embed.js';
 import { formatTime } from '../tasks/moments.js';
 import { isVideoFile } from '../tasks/video.js';
 import { classifyVideo } from '../tasks/video-labels.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface ClassifyFlags extends ModelFlags {
   labels?: string;
@@ -57,8 +58,7 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
         return;
       }
       const width = Math.max(...scores.map((s) => s.label.length));
-      for (const s of scores)
-        process.stdout.write(`${s.label.padEnd(width)}  ${(100 * s.score).toFixed(1).padStart(5)}%\n`);
+      for (const s of scores) out(`${s.label.padEnd(width)}  ${(100 * s.score).toFixed(1).padStart(5)}%\n`);
     } finally {
       await encoder.dispose();
     }
@@ -95,7 +95,7 @@ async function classifyVideoCommand(
     for (const m of moments) {
       const span = `${formatTime(m.t)}-${formatTime(m.end)}`.padEnd(11);
       const scores = m.labels.map((l) => `${l.label} ${(100 * l.score).toFixed(1)}%`).join('  ');
-      process.stdout.write(`${span}  ${m.modality === 'image' ? 'seen ' : 'heard'}  ${scores}\n`);
+      out(`${span}  ${m.modality === 'image' ? 'seen ' : 'heard'}  ${scores}\n`);
     }
   } finally {
     await encoder.dispose();

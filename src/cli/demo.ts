@@ -2,9 +2,11 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
+import { listenUntilStopped } from '../server/listen.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { hitPlace, type ResultHit, VIDEO_FILTER } from '../tasks/moments.js';
 import { searchCollection } from '../tasks/search.js';
+import { out } from './io.js';
 import type { ModelFlags } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
@@ -14,7 +16,7 @@ function show(query: string, hits: ResultHit[]): void {
   const names = hits.map(
     (h) => `${hitPlace(h, basename(h.uri ?? h.id).replace(/\.(png|ogg|mp4)$/, ''))} ${h.score.toFixed(2)}`,
   );
-  process.stdout.write(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
+  out(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
 }
 
 /** `npm start`: builds the demo collection from shipped media (once), shows a few searches, then serves the web UI on it. */
@@ -28,23 +30,19 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       .option('-p, --port <port>', 'port for the web UI', '7700')
       .option('--no-serve', 'only build the collection and print the example searches'),
   ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
-    process.stdout.write(
-      'xmodal demo: indexing shipped emoji, sounds and a video of them (first run only) ...\n',
-    );
+    out('xmodal demo: indexing shipped emoji, sounds and a video of them (first run only) ...\n');
     const model = flags.model ?? process.env.XMODAL_MODEL;
     const collection = await buildDemoCollection(workspaceOf(command), {
       model,
       onProgress: (stage, report) =>
-        process.stdout.write(
+        out(
           report
             ? `  ${stage}: ${report.indexed} new, ${report.unchanged} unchanged, ${report.failed.length} failed (${report.seconds.toFixed(1)} s)\n`
             : `  ${stage}\n`,
         ),
     });
     try {
-      process.stdout.write(
-        `collection "demo" (${await collection.store.count()} items, model ${collection.encoder.id})\n`,
-      );
+      out(`collection "demo" (${await collection.store.count()} items, model ${collection.encoder.id})\n`);
       const hasVideo = (await collection.store.count(VIDEO_FILTER)) > 0;
       for (const query of EXAMPLES) {
         show(
@@ -81,14 +79,7 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw xmodalError('BAD_ARGUMENT', `bad --port ${flags.port}`);
     const app = await buildApp({ workspace: workspaceOf(command), collection: DEMO_COLLECTION, model });
-    const address = await app.listen({ port, host: '127.0.0.1' });
-    process.stdout.write(
-      `\nOpen ${address}/ to search the demo collection (API docs at ${address}/docs). Ctrl-C stops.\n`,
-    );
-    const stop = () => {
-      app.close().finally(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const address = await listenUntilStopped(app, { port, host: '127.0.0.1' });
+    out(`\nOpen ${address}/ to search the demo collection (API docs at ${address}/docs). Ctrl-C stops.\n`);
   });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { embedInputs, type Input } from '../tasks/embed.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface EmbedFlags extends ModelFlags {
   text?: string[];
@@ -55,7 +56,7 @@ export function registerEmbed(program: Command, withModelFlags: (c: Command) => 
       }
       inputs.forEach((item, i) => {
         const head = Array.from(vectors[i].slice(0, 6), (x) => x.toFixed(4)).join(', ');
-        process.stdout.write(`${item.input.modality}\t${item.label}\t[${head}, ...] (${encoder.dim} dims)\n`);
+        out(`${item.input.modality}\t${item.label}\t[${head}, ...] (${encoder.dim} dims)\n`);
       });
     } finally {
       await encoder.dispose();

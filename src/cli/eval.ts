@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { evaluate } from '../tasks/eval.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 export function registerEval(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -18,21 +19,21 @@ export function registerEval(program: Command, withModelFlags: (c: Command) => C
         return;
       }
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
-      process.stdout.write(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
-      process.stdout.write('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
+      out(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
+      out('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
       for (const r of report.retrieval)
-        process.stdout.write(
+        out(
           `${`${r.query} → ${r.target}`.padEnd(16)} ${String(r.queries).padStart(7)} ${String(r.candidates).padStart(11)} ` +
             `${pct(r['recall@1'])} ${pct(r['recall@5'])} ${pct(r['recall@10'])} ${String(r.median_rank).padStart(12)}\n`,
         );
-      process.stdout.write('\nzero-shot        items  labels  accuracy\n');
+      out('\nzero-shot        items  labels  accuracy\n');
       for (const z of report.zero_shot)
-        process.stdout.write(
+        out(
           `${z.modality.padEnd(16)} ${String(z.items).padStart(5)} ${String(z.labels).padStart(7)} ${pct(z.accuracy).padStart(9)}\n`,
         );
-      process.stdout.write('\nmodality gap (centroid distance)\n');
+      out('\nmodality gap (centroid distance)\n');
       for (const [pair, gap] of Object.entries(report.modality_gap))
-        process.stdout.write(`${pair.padEnd(16)} ${gap.toFixed(3)}\n`);
+        out(`${pair.padEnd(16)} ${gap.toFixed(3)}\n`);
     } finally {
       await encoder.dispose();
     }

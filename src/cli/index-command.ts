@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { ingest } from '../tasks/ingest.js';
 import { VIDEO_DEFAULTS } from '../tasks/video.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { err, isInteractive, out, printJson, setExitCode } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface IndexFlags extends ModelFlags {
@@ -53,7 +54,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     const bar =
-      process.stderr.isTTY && !flags.json
+      isInteractive() && !flags.json
         ? new cliProgress.SingleBar(
             {
               stream: process.stderr,
@@ -89,15 +90,15 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     }
     if (flags.json) printJson({ collection: flags.collection, ...report });
     else {
-      for (const f of report.failed) process.stderr.write(`failed: ${f.path}: ${f.reason}\n`);
-      for (const f of report.skipped) process.stderr.write(`skipped: ${f.path}: ${f.reason}\n`);
+      for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
+      for (const f of report.skipped) err(`skipped: ${f.path}: ${f.reason}\n`);
       const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : '';
-      process.stdout.write(
+      out(
         `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}${skipped}, pruned ${report.pruned} ` +
           `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
       );
     }
     // Some files could not be indexed: the rest were, but the exit code says so.
-    if (report.failed.length > 0 || report.skipped.length > 0) process.exitCode = 3;
+    if (report.failed.length > 0 || report.skipped.length > 0) setExitCode(3);
   });
 }

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { asXmodalError } from '../errors.js';
 import { modelWithAdapter, registerAdapt } from './adapt.js';
@@ -9,6 +11,7 @@ import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
 import { registerEval } from './eval.js';
 import { registerIndex } from './index-command.js';
+import { type CliIo, err, out, processIo, withIo } from './io.js';
 import { registerModels } from './models.js';
 import { registerModerate } from './moderate.js';
 import { registerQuality } from './quality.js';
@@ -41,6 +44,8 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .configureOutput({
+      writeOut: out,
+      writeErr: err,
       outputError: (text, write) => write(`xmodal: ${text.replace(/^error: /, '').trim()}\n`),
     });
   registerEmbed(program, withModelFlags);
@@ -61,18 +66,26 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
-    // A command that finished with partial failures (e.g. some files not indexed) sets its own exit code.
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const failure = asXmodalError(error);
-    process.stderr.write(`xmodal: ${failure.message.split('\n')[0]}\n`);
-    if (process.env.XMODAL_DEBUG) console.error(error);
-    return failure.exitCode;
-  }
+/**
+ * Runs one command line and resolves to its exit code; everything it prints goes to `io` (the process's
+ * streams by default; tests pass their own and run the program in-process).
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return withIo(io, async () => {
+    try {
+      await buildProgram().parseAsync(argv, { from: 'user' });
+      // A command that finished with partial failures (e.g. some files not indexed) sets its own exit code.
+      return io.exitCode ?? 0;
+    } catch (error) {
+      if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+      const failure = asXmodalError(error);
+      err(`xmodal: ${failure.message.split('\n')[0]}\n`);
+      if (process.env.XMODAL_DEBUG) console.error(error);
+      return failure.exitCode;
+    }
+  });
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run as the `xmodal` program (also through npm's bin link), not when imported.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, defaultCacheDir, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import { knownFamilies } from '../encoders/registry.js';
-import { printJson } from './shared.js';
+import { out, printJson } from './io.js';
 
 function listFolders(dir: string): string[] {
   return existsSync(dir)
@@ -34,14 +34,9 @@ export function registerModels(program: Command): void {
         printJson({ families, shipped, cached, cacheDir, default: DEFAULT_MODEL });
         return;
       }
-      process.stdout.write('Families (config.json model_type → modalities):\n');
-      for (const f of families)
-        process.stdout.write(`  ${f.modelTypes.join(', ').padEnd(12)} ${f.modalities.join(', ')}\n`);
-      process.stdout.write(
-        `Shipped models: ${shipped.length ? shipped.join(', ') : '(none)'} (default: ${DEFAULT_MODEL})\n`,
-      );
-      process.stdout.write(
-        `Cached hub models in ${cacheDir}: ${cached.length ? cached.join(', ') : '(none)'}\n`,
-      );
+      out('Families (config.json model_type → modalities):\n');
+      for (const f of families) out(`  ${f.modelTypes.join(', ').padEnd(12)} ${f.modalities.join(', ')}\n`);
+      out(`Shipped models: ${shipped.length ? shipped.join(', ') : '(none)'} (default: ${DEFAULT_MODEL})\n`);
+      out(`Cached hub models in ${cacheDir}: ${cached.length ? cached.join(', ') : '(none)'}\n`);
     });
 }

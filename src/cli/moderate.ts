@@ -12,7 +12,8 @@ import { formatTime } from '../tasks/moments.js';
 import { DEFAULT_POLICY } from '../tasks/policies/default.js';
 import { isVideoFile } from '../tasks/video.js';
 import { moderateVideo } from '../tasks/video-labels.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 interface ModerateFlags extends ModelFlags {
   policy?: string;
@@ -62,13 +63,13 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
         if (flags.json) return printJson(result);
         const span = (m: { t: number; end: number }) => `${formatTime(m.t)}-${formatTime(m.end)}`;
         const how = (m: { modality: string }) => (m.modality === 'image' ? 'seen' : 'heard');
-        process.stdout.write(
+        out(
           result.safe
             ? 'safe\n'
             : `unsafe at ${result.flagged.map((m) => `${span(m)} (${how(m)})`).join(', ')}\n`,
         );
         for (const m of result.flagged)
-          process.stdout.write(
+          out(
             `  ${span(m).padEnd(11)} ${how(m).padEnd(5)} ${m.flagged.map((f) => `${f.category} ${f.score.toFixed(3)} (threshold ${f.threshold})`).join(', ')}\n`,
           );
       } finally {
@@ -81,11 +82,9 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
     try {
       const result = await moderate(encoder, input, policy);
       if (flags.json) return printJson(result);
-      process.stdout.write(
-        result.safe ? 'safe\n' : `unsafe: ${result.flagged.map((f) => f.category).join(', ')}\n`,
-      );
+      out(result.safe ? 'safe\n' : `unsafe: ${result.flagged.map((f) => f.category).join(', ')}\n`);
       for (const s of result.scores.slice(0, 5))
-        process.stdout.write(`  ${s.category.padEnd(12)} ${s.kind.padEnd(6)} ${s.score.toFixed(3)}\n`);
+        out(`  ${s.category.padEnd(12)} ${s.kind.padEnd(6)} ${s.score.toFixed(3)}\n`);
     } finally {
       await encoder.dispose();
     }
@@ -120,17 +119,17 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
       });
       if (flags.out) writeFileSync(flags.out, `${JSON.stringify(report.policy, null, 2)}\n`);
       if (flags.json) return printJson(report);
-      process.stdout.write(
+      out(
         `${report.examples.calibration} calibration / ${report.examples.heldOut} held-out examples, ` +
           `target precision ${report.targetPrecision} at ${report.confidence} confidence\n`,
       );
       for (const c of report.categories) {
-        process.stdout.write(
+        out(
           `${c.category}: threshold ${c.threshold.toFixed(3)}${bound(c)}${note(c)}\n` +
             `  calibration ${pr(c.calibration)}\n  held-out    ${pr(c.heldOut)}\n`,
         );
       }
-      if (flags.out) process.stdout.write(`calibrated policy written to ${flags.out}\n`);
+      if (flags.out) out(`calibrated policy written to ${flags.out}\n`);
     } finally {
       await encoder.dispose();
     }

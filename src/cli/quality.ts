@@ -3,7 +3,7 @@ import { xmodalError } from '../errors.js';
 import { collectionQuality } from '../tasks/quality.js';
 import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
 import { openCollection } from '../tasks/workspace.js';
-import { printJson } from './shared.js';
+import { out, printJson } from './io.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface QualityFlags {
@@ -65,7 +65,7 @@ export function registerQuality(program: Command): void {
         ),
         ...(flags.plot ? [`plot written to ${flags.plot}`] : []),
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
     } finally {
       await collection.close();
     }

@@ -3,9 +3,10 @@ import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
 import { hitPlace, type ResultHit, type ResultKind, withKind } from '../tasks/moments.js';
-import { type QueryPart, searchCollection } from '../tasks/search.js';
+import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { type ModelFlags, parseDtype, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface SearchFlags extends ModelFlags {
@@ -89,9 +90,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     ];
     if (parts.length === 0)
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
-    const k = number('-k', flags.k);
-    if (k === undefined || !Number.isInteger(k) || k < 1)
-      throw xmodalError('BAD_ARGUMENT', `-k must be a positive integer`);
+    const k = checkK(Number(flags.k), '-k');
     const filter: Filter = withKind(
       {
         ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
@@ -111,32 +110,18 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
             margin: number('--fair-margin', flags.fairMargin),
           })
         : { hits: await searchCollection(collection, query) };
-      if (flags.json) {
-        printJson({
-          ...(fair ? { fair } : {}),
-          results: hits.map((h) => ({
-            id: h.id,
-            score: h.score,
-            modality: h.modality,
-            uri: h.uri,
-            tags: h.tags,
-            meta: h.meta,
-            ...(h.t !== undefined ? { t: h.t, start: h.start, end: h.end } : {}),
-          })),
-        });
-        return;
-      }
-      if (hits.length === 0) process.stdout.write('no results\n');
+      if (flags.json) return printJson({ ...(fair ? { fair } : {}), results: hits.map(hitJson) });
+      if (hits.length === 0) out('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
         // A video moment says whether it was seen (a frame) or heard (its sound).
         const kind = hit.t === undefined ? hit.modality : 'video';
         const how = hit.t === undefined ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
-        process.stdout.write(
+        out(
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
         );
       });
-      if (fair) process.stdout.write(`${fairLine(fair)}\n`);
+      if (fair) out(`${fairLine(fair)}\n`);
     } finally {
       await collection.close();
     }

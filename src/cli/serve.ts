@@ -1,7 +1,9 @@
 import { type Command, Option } from 'commander';
 import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
+import { listenUntilStopped } from '../server/listen.js';
 import { DEFAULT_COLLECTION } from '../tasks/workspace.js';
+import { err } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
@@ -75,13 +77,8 @@ export function registerServe(program: Command, withModelFlags: (c: Command) => 
         indexRoots: flags.indexRoot,
         logger: flags.log ?? false,
       });
-      const address = await app.listen({ port, host: flags.host });
+      const address = await listenUntilStopped(app, { port, host: flags.host });
       const { model } = (await app.inject({ method: 'GET', url: '/health' })).json() as { model: string };
-      process.stderr.write(`xmodal: serving ${model} on ${address} (UI ${address}/, docs ${address}/docs)\n`);
-      const stop = () => {
-        app.close().finally(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      err(`xmodal: serving ${model} on ${address} (UI ${address}/, docs ${address}/docs)\n`);
     });
 }

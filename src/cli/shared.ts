@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { DTYPES, type Dtype, type Encoder } from '../encoders/encoder.js';
 import { loadEncoder } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
+import { isInteractive } from './io.js';
 
 /** Options every model-using command accepts. */
 export interface ModelFlags {
@@ -21,7 +22,7 @@ export function parseDtype(value: string | undefined): Dtype | undefined {
 /** Loads the model the flags name, with a download progress bar on a terminal. */
 export async function openEncoder(flags: ModelFlags): Promise<Encoder> {
   const bars = new Map<string, cliProgress.SingleBar>();
-  const multibar = process.stderr.isTTY
+  const multibar = isInteractive()
     ? new cliProgress.MultiBar(
         {
           stream: process.stderr,
@@ -53,6 +54,5 @@ export async function openEncoder(flags: ModelFlags): Promise<Encoder> {
   }
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
+/** Kept for commands written before `io.ts`: JSON goes through the injected output like everything else. */
+export { printJson } from './io.js';

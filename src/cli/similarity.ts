@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseInput, similarity } from '../tasks/embed.js';
-import { type ModelFlags, openEncoder, printJson } from './shared.js';
+import { out, printJson } from './io.js';
+import { type ModelFlags, openEncoder } from './shared.js';
 
 export function registerSimilarity(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -19,7 +20,7 @@ export function registerSimilarity(program: Command, withModelFlags: (c: Command
       const score = await similarity(encoder, inputA, inputB);
       if (flags.json)
         printJson({ model: encoder.id, a: inputA.modality, b: inputB.modality, similarity: score });
-      else process.stdout.write(`${score.toFixed(4)}\n`);
+      else out(`${score.toFixed(4)}\n`);
     } finally {
       await encoder.dispose();
     }

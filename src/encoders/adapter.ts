@@ -1,10 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
-import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
-import type { Encoder, Modality } from './encoder.js';
-import { l2normalize } from './vectors.js';
+import { l2normalize } from '../vectors.js';
+import {
+  type Encoder,
+  EncoderBase,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+} from './encoder.js';
 
 export const ADAPTER_FILE = 'adapter.json';
 const WEIGHTS_FILE = 'adapter.bin';
@@ -48,17 +52,20 @@ export function adaptRows(
 }
 
 /** The base encoder with the adapter applied to every row it returns; its id is the adapter's folder. */
-export class AdaptedEncoder implements Encoder {
+export class AdaptedEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
-  readonly logitScale: number;
+  readonly spec: EncoderSpec;
 
+  /** `logitScale` overrides the adapter's trained one (a collection's saved spec gives it). */
   constructor(
     id: string,
     private readonly base: Encoder,
     readonly adapter: Adapter,
+    logitScale?: number,
   ) {
+    super();
     if (base.id !== adapter.model)
       throw xmodalError('ENCODER_MISMATCH', `${id} adapts ${adapter.model}, not ${base.id}`);
     if (base.dim !== adapter.dim)
@@ -66,19 +73,14 @@ export class AdaptedEncoder implements Encoder {
     this.id = id;
     this.dim = base.dim;
     this.modalities = base.modalities;
-    this.logitScale = adapter.logitScale;
+    this.spec = { ...base.spec, adapter: id, logitScale: logitScale ?? adapter.logitScale };
   }
 
-  async embedText(texts: readonly string[]): Promise<Float32Array[]> {
-    return adaptRows(this.adapter, 'text', await this.base.embedText(texts));
-  }
-
-  async embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
-    return adaptRows(this.adapter, 'image', await this.base.embedImages(inputs));
-  }
-
-  async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
-    return adaptRows(this.adapter, 'audio', await this.base.embedAudio(inputs));
+  async embed<M extends Modality>(
+    modality: M,
+    inputs: readonly ModalityInputs[M][],
+  ): Promise<Float32Array[]> {
+    return adaptRows(this.adapter, modality, await this.base.embed(modality, inputs));
   }
 
   async audioSampleRate(): Promise<number | undefined> {

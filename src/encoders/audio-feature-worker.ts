@@ -2,7 +2,7 @@
 // main thread runs the model.
 import { parentPort, workerData } from 'node:worker_threads';
 import { AutoFeatureExtractor } from '@huggingface/transformers';
-import { XmodalError } from '../errors.js';
+import { errorMessage, XmodalError } from '../errors.js';
 import { clipFeatures, type FeatureReply, type FeatureRequest } from './audio-features.js';
 
 const { source, loadOptions } = workerData as { source: string; loadOptions: Record<string, unknown> };
@@ -15,7 +15,7 @@ parentPort?.on('message', async ({ id, input }: FeatureRequest) => {
     parentPort?.postMessage({ id, windows } satisfies FeatureReply, transfer);
   } catch (error) {
     const code = error instanceof XmodalError ? error.code : undefined;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     parentPort?.postMessage({ id, error: { code, message } } satisfies FeatureReply);
   }
 });

@@ -1,19 +1,26 @@
 import { xmodalError } from '../errors.js';
-import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
-import type { Encoder, Modality } from './encoder.js';
+import {
+  type Encoder,
+  EncoderBase,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+} from './encoder.js';
 
 /**
  * Several model folders trained into one space (e.g. a CLIP-format image–text part and a CLAP-format
  * audio–text part sharing a text tower), used as one encoder: each modality goes to the first part that has it.
  */
-export class BundleEncoder implements Encoder {
+export class BundleEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  readonly spec: EncoderSpec;
   private readonly parts: readonly Encoder[];
 
-  constructor(id: string, parts: readonly Encoder[]) {
+  /** `logitScale`: the bundle's own (its manifest's), else its first part's. */
+  constructor(id: string, parts: readonly Encoder[], logitScale?: number) {
+    super();
     const dims = new Set(parts.map((part) => part.dim));
     if (dims.size !== 1)
       throw xmodalError('MODEL_INVALID', `${id}: bundle parts disagree on the embedding size`);
@@ -21,6 +28,12 @@ export class BundleEncoder implements Encoder {
     this.dim = parts[0].dim;
     this.parts = parts;
     this.modalities = [...new Set(parts.flatMap((part) => part.modalities))];
+    this.spec = {
+      model: id,
+      dtype: parts[0].spec.dtype,
+      logitScale: logitScale ?? parts[0].spec.logitScale,
+      dim: this.dim,
+    };
   }
 
   private partFor(modality: Modality): Encoder {
@@ -29,16 +42,11 @@ export class BundleEncoder implements Encoder {
     return part;
   }
 
-  embedText(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.partFor('text').embedText(texts);
-  }
-
-  embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
-    return this.partFor('image').embedImages(inputs);
-  }
-
-  embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
-    return this.partFor('audio').embedAudio(inputs);
+  async embed<M extends Modality>(
+    modality: M,
+    inputs: readonly ModalityInputs[M][],
+  ): Promise<Float32Array[]> {
+    return this.partFor(modality).embed(modality, inputs);
   }
 
   async audioSampleRate(): Promise<number | undefined> {

@@ -1,17 +1,26 @@
 import type { AudioInput } from '../media/audio.js';
 import type { ImageInput, ImageLimits } from '../media/image.js';
+import type { Dtype, EncoderSpec, Modality } from '../types.js';
 
-export type Modality = 'text' | 'image' | 'audio';
+export { DTYPES, type Dtype, type EncoderSpec, type Modality } from '../types.js';
 
-export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
-export type Dtype = (typeof DTYPES)[number];
+/** What each modality's inputs are. */
+export interface ModalityInputs {
+  text: string;
+  image: ImageInput;
+  audio: AudioInput;
+}
 
 /** A loaded model that maps inputs of its modalities into one L2-normalised vector space. */
 export interface Encoder {
-  /** Stable identity of the model and variant, e.g. `xmodal-mini` or `openai/clip-vit-base-patch32@q8`. */
+  /** The model, as `loadEncoder` takes it again: a shipped name, a folder or a hub id (the weight variant is in `spec`). */
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  /** Model, dtype, adapter, logit scale and dim: what a collection saves to reload exactly this encoder. */
+  readonly spec: EncoderSpec;
+  /** The one entry point: rows for inputs of one modality, in order. */
+  embed<M extends Modality>(modality: M, inputs: readonly ModalityInputs[M][]): Promise<Float32Array[]>;
   embedText(texts: readonly string[]): Promise<Float32Array[]>;
   embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]>;
   embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]>;
@@ -20,8 +29,35 @@ export interface Encoder {
   dispose(): Promise<void>;
 }
 
+/** The typed methods as sugar over `embed`: an encoder implements `embed` once and extends this. */
+export abstract class EncoderBase implements Encoder {
+  abstract readonly id: string;
+  abstract readonly dim: number;
+  abstract readonly modalities: readonly Modality[];
+  abstract readonly spec: EncoderSpec;
+  abstract embed<M extends Modality>(
+    modality: M,
+    inputs: readonly ModalityInputs[M][],
+  ): Promise<Float32Array[]>;
+  abstract dispose(): Promise<void>;
+
+  embedText(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.embed('text', texts);
+  }
+
+  embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
+    return this.embed('image', inputs);
+  }
+
+  embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
+    return this.embed('audio', inputs);
+  }
+}
+
 export interface EncoderOptions {
   dtype?: Dtype;
+  /** The softmax scale to use instead of the one the model files say (a collection's saved spec gives it). */
+  logitScale?: number;
   /** Refuse any network access: hub ids must already be in the cache. Also `XMODAL_OFFLINE=1`. */
   offline?: boolean;
   /** Where hub downloads are cached. Also `XMODAL_CACHE`. */

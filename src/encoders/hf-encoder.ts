@@ -1,5 +1,5 @@
 import { AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer, Tensor } from '@huggingface/transformers';
-import { xmodalError } from '../errors.js';
+import { errorMessage, xmodalError } from '../errors.js';
 import type { AudioInput } from '../media/audio.js';
 import {
   type ImageInput,
@@ -9,10 +9,10 @@ import {
   inputSize,
   preprocessImage,
 } from '../media/image.js';
+import { chunk, meanDirection, normalizedRows } from '../vectors.js';
 import { AudioFeaturePool } from './audio-features.js';
-import type { Dtype, Encoder, Modality } from './encoder.js';
+import { type Dtype, EncoderBase, type EncoderSpec, type Modality, type ModalityInputs } from './encoder.js';
 import type { Family, ModelConfig, Tower } from './registry.js';
-import { chunk, meanDirection, normalizedRows } from './vectors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: transformers.js models, tokenizers and extractors are untyped JS.
 type Loose = any;
@@ -25,6 +25,7 @@ export interface HfEncoderSettings {
   config: ModelConfig;
   dim: number;
   dtype: Dtype;
+  logitScale: number;
   batchSize: number;
   imageLimits?: ImageLimits;
   /** Worker threads preparing audio clips; default: one per core, at most 4. */
@@ -34,19 +35,37 @@ export interface HfEncoderSettings {
 }
 
 /** One Hugging Face model folder of any registered family; towers load on first use. */
-export class HfEncoder implements Encoder {
+export class HfEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
+  readonly spec: EncoderSpec;
   private readonly settings: HfEncoderSettings;
   private readonly loaded = new Map<string, Promise<Loose>>();
   private pool: AudioFeaturePool | undefined;
 
   constructor(settings: HfEncoderSettings) {
+    super();
     this.settings = settings;
     this.id = settings.id;
     this.dim = settings.dim;
     this.modalities = Object.keys(settings.family.towers) as Modality[];
+    this.spec = {
+      model: settings.id,
+      dtype: settings.dtype,
+      logitScale: settings.logitScale,
+      dim: settings.dim,
+    };
+  }
+
+  /** Each modality's rows come from its own path: tokenizer, image preprocessing, or audio windows. */
+  embed<M extends Modality>(modality: M, inputs: readonly ModalityInputs[M][]): Promise<Float32Array[]> {
+    const rows: { [K in Modality]: (inputs: readonly ModalityInputs[K][]) => Promise<Float32Array[]> } = {
+      text: (texts) => this.textRows(texts),
+      image: (images) => this.imageRows(images),
+      audio: (clips) => this.audioRows(clips),
+    };
+    return rows[modality](inputs);
   }
 
   /** Loads a part of the model once; a failed load is not cached, so a later call can retry. */
@@ -104,7 +123,7 @@ export class HfEncoder implements Encoder {
     return normalizedRows(tensor.data as Float32Array, rows, tensor.dims.at(-1) as number);
   }
 
-  async embedText(texts: readonly string[]): Promise<Float32Array[]> {
+  private async textRows(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const tokenizer = await this.tokenizer();
     const maxLength = textMaxLength(this.settings.config, tokenizer);
@@ -121,7 +140,7 @@ export class HfEncoder implements Encoder {
     return out;
   }
 
-  async embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
+  private async imageRows(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     await this.tower('image');
     const preprocessing = await this.imagePreprocessing();
@@ -159,7 +178,7 @@ export class HfEncoder implements Encoder {
     return (await this.audioFeatures()).config.sampling_rate;
   }
 
-  async embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
+  private async audioRows(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     await this.tower('audio');
     await this.audioFeatures(); // fail here, once, if the model has no usable feature extractor
@@ -239,5 +258,5 @@ export function keepEndOfText(
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return errorMessage(error).split('\n')[0];
 }

@@ -13,6 +13,9 @@ import { familyFor, type ModelConfig } from './registry.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
 
+/** CLIP's trained logit scale, which released CLIP-style models reach (clamped there in training). */
+export const DEFAULT_LOGIT_SCALE = 100;
+
 /** Models that ship inside the package, by name. */
 export const SHIPPED_MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
@@ -67,9 +70,9 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     // An adapter folder (xmodal adapt) is a model: its base model with the adapter on top.
     if (isAdapterFolder(location.source)) {
       const adapter = readAdapter(location.source);
-      const base = await loadEncoder(adapter.model, options);
+      const base = await loadEncoder(adapter.model, { ...options, logitScale: undefined });
       try {
-        return new AdaptedEncoder(modelId(location), base, adapter);
+        return new AdaptedEncoder(modelId(location), base, adapter, options.logitScale);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -112,6 +115,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     config,
     dim,
     dtype,
+    logitScale: options.logitScale ?? logitScaleIn(config) ?? DEFAULT_LOGIT_SCALE,
     batchSize: options.batchSize ?? 16,
     audioWorkers: options.audioWorkers,
     imageLimits: options.imageLimits,
@@ -177,6 +181,25 @@ export function modelId(location: ModelLocation): string {
 interface BundleManifest {
   name: string;
   parts: string[];
+  logit_scale?: number;
+}
+
+/**
+ * `logit_scale` as a model folder's config.json or a bundle manifest gives it: the scale itself (as
+ * xmodal-mini's export writes it), not its log.
+ */
+function logitScaleIn(config: Record<string, unknown> | undefined): number | undefined {
+  const scale = config?.logit_scale;
+  return typeof scale === 'number' && Number.isFinite(scale) && scale > 0 ? scale : undefined;
+}
+
+function readJsonIfThere(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
@@ -188,8 +211,15 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   }
   if (!Array.isArray(manifest.parts) || manifest.parts.length === 0)
     throw xmodalError('MODEL_INVALID', `${file}: "parts" must list the model folders of the bundle`);
+  const folders = manifest.parts.map((part) => resolve(location.source, part));
   const parts = await Promise.all(
-    manifest.parts.map((part) => loadEncoder(resolve(location.source, part), options)),
+    folders.map((folder) => loadEncoder(folder, { ...options, logitScale: undefined })),
   );
-  return new BundleEncoder(modelId(location), parts);
+  // The bundle's own scale, else the first part's config that names one.
+  const logitScale =
+    options.logitScale ??
+    logitScaleIn(manifest as unknown as Record<string, unknown>) ??
+    folders.map((folder) => logitScaleIn(readJsonIfThere(join(folder, 'config.json')))).find(Boolean) ??
+    DEFAULT_LOGIT_SCALE;
+  return new BundleEncoder(modelId(location), parts, logitScale);
 }

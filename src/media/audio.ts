@@ -1,6 +1,6 @@
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import decode from 'audio-decode';
-import { xmodalError } from '../errors.js';
+import { errorMessage, xmodalError } from '../errors.js';
 import { describeSource, type MediaSource, readMediaBytes } from './input.js';
 
 /** An audio input: a file path, the file's bytes, or already decoded mono samples. */
@@ -24,7 +24,7 @@ export async function decodeAudio(source: MediaSource, maxBytes?: number): Promi
   try {
     decoded = await decode(bytes);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const where = describeSource(source);
     if (/unknown|unsupported|not recognized|format/i.test(message))
       throw xmodalError(

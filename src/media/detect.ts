@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import type { Modality } from '../types.js';
 import { fileSystemError } from './input.js';
 
 export interface DetectedMedia {

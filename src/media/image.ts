@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { type XmodalError, xmodalError } from '../errors.js';
+import { errorMessage, type XmodalError, xmodalError } from '../errors.js';
 import { describeSource, type MediaSource, readMediaBytes } from './input.js';
 
 export type ImageInput = MediaSource;
@@ -90,7 +90,7 @@ function resizedSize(
 }
 
 function sharpFailure(error: unknown, source: ImageInput): XmodalError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const where = describeSource(source);
   if (/pixel limit/i.test(message))
     return xmodalError('INPUT_TOO_LARGE', `${where}: image has too many pixels`, error);
@@ -118,7 +118,7 @@ export async function preprocessImage(
       failOn: 'error',
     }).rotate();
     const meta = await image.metadata();
-    if (!meta.width || !meta.height) throw new Error('image has no size');
+    if (!meta.width || !meta.height) throw xmodalError('BAD_INPUT', 'image has no size');
     const rotated = (meta.orientation ?? 1) >= 5;
     const [w, h] = rotated ? [meta.height, meta.width] : [meta.width, meta.height];
     const resized = resizedSize(w, h, p);

@@ -40,13 +40,22 @@ export interface ServerOptions {
   logger?: boolean;
 }
 
+/** The model given, else the default collection's (with its saved dtype and scale unless the server names a dtype). */
 async function servedModel(
   options: ServerOptions,
   workspace: Workspace,
   collection: string,
-): Promise<string | undefined> {
-  if (options.model) return options.model;
-  return (await findCollection(workspace, collection).catch(() => undefined))?.encoderId;
+): Promise<{ spec?: string; encoderOptions: EncoderOptions }> {
+  const encoderOptions = options.encoderOptions ?? {};
+  if (options.model) return { spec: options.model, encoderOptions };
+  const info = await findCollection(workspace, collection).catch(() => undefined);
+  const saved = info?.encoder;
+  if (!saved || (encoderOptions.dtype && encoderOptions.dtype !== saved.dtype))
+    return { spec: info?.encoderId, encoderOptions };
+  return {
+    spec: saved.adapter ?? saved.model,
+    encoderOptions: { ...encoderOptions, dtype: saved.dtype, logitScale: saved.logitScale },
+  };
 }
 
 /** Builds the whole server, ready to `listen`; closing it closes every collection and model it opened. */
@@ -63,8 +72,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   // request handling needs (measured: +28% batched throughput with spinning off, bench/serve.ts).
   const encoderOptions: EncoderOptions | undefined =
     options.batching === false ? options.encoderOptions : { spinThreads: false, ...options.encoderOptions };
-  const spec = await servedModel(options, workspace, defaultCollection);
-  const encoder = share(await loadEncoder(spec, encoderOptions));
+  const served = await servedModel({ ...options, encoderOptions }, workspace, defaultCollection);
+  const spec = served.spec;
+  const encoder = share(await loadEncoder(spec, served.encoderOptions));
   const collections = new CollectionPool(workspace, share, encoderOptions);
   collections.adopt(encoder);
   const ctx: ServerContext = {

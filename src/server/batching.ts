@@ -1,6 +1,11 @@
-import type { Encoder, Modality } from '../encoders/encoder.js';
-import type { AudioInput } from '../media/audio.js';
-import type { ImageInput } from '../media/image.js';
+import {
+  type Encoder,
+  EncoderBase,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+} from '../encoders/encoder.js';
+import { MODALITIES } from '../types.js';
 
 export interface BatchingOptions {
   /** Most rows in one model call. */
@@ -121,17 +126,18 @@ class ModalityQueue {
 }
 
 /** An Encoder that micro-batches concurrent calls to the one it wraps (see ModalityQueue). */
-export class BatchingEncoder implements Encoder {
+export class BatchingEncoder extends EncoderBase {
   readonly id: string;
   readonly dim: number;
   readonly modalities: readonly Modality[];
-  readonly logitScale?: number;
+  readonly spec: EncoderSpec;
   readonly inner: Encoder;
   private readonly queues: Record<Modality, ModalityQueue>;
 
-  constructor(inner: Encoder & { logitScale?: number }, options: BatchingOptions = {}) {
+  constructor(inner: Encoder, options: BatchingOptions = {}) {
+    super();
     this.inner = inner;
-    this.logitScale = inner.logitScale;
+    this.spec = inner.spec;
     this.id = inner.id;
     this.dim = inner.dim;
     this.modalities = inner.modalities;
@@ -140,23 +146,20 @@ export class BatchingEncoder implements Encoder {
       maxWaitMs: options.maxWaitMs ?? 4,
       onBatch: options.onBatch,
     };
-    this.queues = {
-      text: new ModalityQueue('text', (inputs) => inner.embedText(inputs as string[]), settings),
-      image: new ModalityQueue('image', (inputs) => inner.embedImages(inputs as ImageInput[]), settings),
-      audio: new ModalityQueue('audio', (inputs) => inner.embedAudio(inputs as AudioInput[]), settings),
-    };
+    this.queues = Object.fromEntries(
+      MODALITIES.map((modality) => [
+        modality,
+        new ModalityQueue(
+          modality,
+          (inputs) => inner.embed(modality, inputs as readonly ModalityInputs[typeof modality][]),
+          settings,
+        ),
+      ]),
+    ) as Record<Modality, ModalityQueue>;
   }
 
-  embedText(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.queues.text.submit(texts);
-  }
-
-  embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]> {
-    return this.queues.image.submit(inputs);
-  }
-
-  embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
-    return this.queues.audio.submit(inputs);
+  embed<M extends Modality>(modality: M, inputs: readonly ModalityInputs[M][]): Promise<Float32Array[]> {
+    return this.queues[modality].submit(inputs);
   }
 
   async audioSampleRate(): Promise<number | undefined> {

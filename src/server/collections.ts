@@ -1,24 +1,23 @@
 import { rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { dropCollection, listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
+import { checkCollectionName } from '../store/validate.js';
 import {
   findCollection,
   type OpenCollection,
   openCollection,
   storeLocation,
+  uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
 
-export const COLLECTION_NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
-const NAME = new RegExp(COLLECTION_NAME);
-
-/** Where uploaded files are kept: beside the collections, one folder per collection. */
-export function uploadsRoot(workspace: Workspace): string {
-  return join(resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal')), 'uploads');
+/** Collections share an encoder only when everything in its spec agrees (same model, dtype, adapter, scale). */
+function specKey(encoder: Encoder): string {
+  const { model, dtype, adapter, logitScale } = encoder.spec;
+  return JSON.stringify([model, dtype, adapter ?? null, logitScale]);
 }
 
 /**
@@ -37,7 +36,7 @@ export class CollectionPool {
 
   /** Registers an encoder already wrapped for sharing (the server's own model). */
   adopt(encoder: Encoder): void {
-    this.encoders.set(encoder.id, encoder);
+    this.encoders.set(specKey(encoder), encoder);
   }
 
   async list(): Promise<CollectionInfo[]> {
@@ -45,8 +44,7 @@ export class CollectionPool {
   }
 
   get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
-    if (!NAME.test(name))
-      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    checkCollectionName(name);
     let pending = this.open.get(name);
     if (!pending) {
       pending = this.openShared(name, options);
@@ -60,13 +58,18 @@ export class CollectionPool {
     name: string,
     options: { create?: boolean; model?: string },
   ): Promise<OpenCollection> {
-    const opened = await openCollection(this.workspace, name, { ...options, encoder: this.encoderOptions });
+    // The server's dtype is for collections it creates; an existing one opens with its own saved spec.
+    const { dtype, ...reopen } = this.encoderOptions;
+    const opened = await openCollection(this.workspace, name, {
+      ...options,
+      encoder: options.create ? this.encoderOptions : reopen,
+    });
     // Models load their towers lazily, so the collection's own copy costs nothing when the shared one is used.
-    let shared = this.encoders.get(opened.encoder.id);
+    let shared = this.encoders.get(specKey(opened.encoder));
     let own: Encoder | undefined = opened.encoder;
     if (!shared) {
       shared = this.share(opened.encoder);
-      this.encoders.set(shared.id, shared);
+      this.encoders.set(specKey(shared), shared);
       own = undefined; // the shared wrapper holds it now, and the pool disposes it
     }
     return {
@@ -93,8 +96,7 @@ export class CollectionPool {
   }
 
   async drop(name: string): Promise<void> {
-    if (!NAME.test(name))
-      throw xmodalError('BAD_ARGUMENT', `collection names are letters, digits, - and _ (got "${name}")`);
+    checkCollectionName(name);
     const pending = this.open.get(name);
     this.open.delete(name);
     if (pending) await (await pending.catch(() => undefined))?.close();

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { detectMedia } from '../media/detect.js';
+import type { Input } from '../tasks/embed.js';
+import type { Modality } from '../types.js';
 
 const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,/i;
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -33,6 +34,36 @@ export function dataUrlModality(value: string): Modality | undefined {
 
 export interface MediaLimits {
   maxPixels: number;
+}
+
+/** One input as JSON: `{"text"|"image"|"audio": ...}`, or a string (text, or a media data URL). */
+export type JsonInput = string | { text?: string; image?: string; audio?: string };
+
+/**
+ * The one reading of a JSON input for every route: exactly one of text, image, audio; media decoded from
+ * base64 or a data URL and checked to be that modality within the limits; a blank text refused.
+ */
+export async function jsonInput(json: JsonInput, what: string, limits: MediaLimits): Promise<Input> {
+  let modality: Modality;
+  let value: string;
+  if (typeof json === 'string') {
+    modality = dataUrlModality(json) ?? 'text';
+    value = json;
+  } else {
+    const given = (['text', 'image', 'audio'] as const).filter((key) => json?.[key] !== undefined);
+    if (given.length !== 1)
+      throw xmodalError('BAD_ARGUMENT', `${what}: give exactly one of text, image, audio`);
+    modality = given[0];
+    value = json[modality]!;
+  }
+  if (typeof value !== 'string') throw xmodalError('BAD_ARGUMENT', `${what} must be a string`);
+  if (modality === 'text') {
+    if (!value.trim()) throw xmodalError('BAD_INPUT', `${what} is an empty string`);
+    return { modality, text: value };
+  }
+  const bytes = decodeMediaString(value, what);
+  await checkMedia(bytes, modality, what, limits);
+  return { modality, source: bytes };
 }
 
 /**

@@ -1,5 +1,5 @@
 // The Store boundary: every backend (embedded SQLite + HNSW, PostgreSQL + pgvector) implements exactly this.
-import type { Modality } from '../encoders/encoder.js';
+import type { EncoderSpec, Modality } from '../types.js';
 
 /** How vectors are compared. `cosine` stores and queries L2-normalised vectors; `ip` keeps them as given. */
 export type Metric = 'cosine' | 'ip';
@@ -16,6 +16,11 @@ export interface CollectionInfo {
   metric: Metric;
   /** `Encoder.id` of the model whose vectors live here. */
   encoderId: string;
+  /**
+   * The full encoder spec (model, dtype, adapter, logit scale, dim) the vectors were made with, to reload it
+   * exactly. Absent only on a collection made before specs were saved and not opened with one since.
+   */
+  encoder?: EncoderSpec;
 }
 
 export interface Item {
@@ -85,6 +90,11 @@ export interface OpenStoreOptions {
   collection: string;
   dim: number;
   encoderId: string;
+  /**
+   * The encoder spec to save with a new collection. An existing collection refuses a different one
+   * (ENCODER_MISMATCH); one made before specs were saved is stamped with it (migration).
+   */
+  encoder?: EncoderSpec;
   /** Default `cosine`. */
   metric?: Metric;
   /** Default `f32`. pgvector: `f32` (vector) or `f16` (halfvec index), fixed when the collection is created. */

@@ -1,6 +1,13 @@
 // Input checks shared by every backend, so each refuses the same things with the same codes.
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import {
+  DTYPES,
+  describeEncoderSpec,
+  type EncoderSpec,
+  MODALITIES,
+  type Modality,
+  sameEncoderSpec,
+} from '../types.js';
 import type {
   CollectionInfo,
   Filter,
@@ -12,11 +19,14 @@ import type {
   SearchOptions,
 } from './store.js';
 
-const MODALITIES: readonly Modality[] = ['text', 'image', 'audio'];
 const METRICS: readonly Metric[] = ['cosine', 'ip'];
 const QUANTIZATIONS: readonly IndexQuantization[] = ['f32', 'f16', 'i8'];
-// Safe as a directory name and as part of a quoted SQL identifier.
-const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/;
+/**
+ * Collection names, for every backend and every caller (the server's schemas use the pattern too): safe as a
+ * directory name and as part of a quoted SQL identifier (`xm_<name>_modality` stays within PostgreSQL's 63).
+ */
+export const COLLECTION_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$';
+const COLLECTION_NAME = new RegExp(COLLECTION_NAME_PATTERN);
 
 /** Beam widths measured by bench/store.ts on 100k×512 clustered vectors with m 16, efConstruction 200. */
 const EF_FOR_RECALL: readonly [recall: number, ef: number][] = [
@@ -81,14 +91,38 @@ export function resolveOpenOptions(options: OpenStoreOptions): ResolvedOptions {
     if (!Number.isInteger(value) || value < 0)
       throw xmodalError('BAD_ARGUMENT', `${name} must be an integer >= 0`);
   }
+  const info: CollectionInfo = { name: checkCollectionName(options.collection), dim, metric, encoderId };
+  if (options.encoder !== undefined) info.encoder = checkEncoderSpec(options.encoder, dim);
   return {
-    info: { name: checkCollectionName(options.collection), dim, metric, encoderId },
+    info,
     quantization,
     defaultEf: efForRecall(recallTarget),
     m,
     efConstruction: Math.max(efConstruction, 2 * m),
     exactScanMax,
   };
+}
+
+function checkEncoderSpec(spec: EncoderSpec, dim: number): EncoderSpec {
+  const ok =
+    typeof spec === 'object' &&
+    spec !== null &&
+    typeof spec.model === 'string' &&
+    spec.model !== '' &&
+    DTYPES.includes(spec.dtype) &&
+    (spec.adapter === undefined || typeof spec.adapter === 'string') &&
+    typeof spec.logitScale === 'number' &&
+    Number.isFinite(spec.logitScale) &&
+    spec.dim === dim;
+  if (!ok)
+    throw xmodalError(
+      'BAD_ARGUMENT',
+      `encoder spec must be {model, dtype, adapter?, logitScale, dim: ${dim}}, got ${JSON.stringify(spec)}`,
+    );
+  const { model, dtype, adapter, logitScale } = spec;
+  return adapter === undefined
+    ? { model, dtype, logitScale, dim }
+    : { model, dtype, adapter, logitScale, dim };
 }
 
 export function efForRecall(target: number): number {
@@ -109,6 +143,12 @@ export function checkStamp(existing: CollectionInfo, requested: CollectionInfo):
     throw xmodalError(
       'ENCODER_MISMATCH',
       `collection ${name} was made by encoder ${existing.encoderId}, not ${requested.encoderId}: use another collection or re-index`,
+    );
+  }
+  if (existing.encoder && requested.encoder && !sameEncoderSpec(existing.encoder, requested.encoder)) {
+    throw xmodalError(
+      'ENCODER_MISMATCH',
+      `collection ${name} was made with ${describeEncoderSpec(existing.encoder)}, not ${describeEncoderSpec(requested.encoder)}: open it with the same model and dtype, or re-index into another collection`,
     );
   }
   if (existing.metric !== requested.metric) {

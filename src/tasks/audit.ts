@@ -1,8 +1,7 @@
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { mulberry32 } from './adapt.js';
+import { dot } from '../vectors.js';
 import { embedInputs } from './embed.js';
 import { type Association, associationEffect } from './fairness-association.js';
 import { type Exposure, exposureOver } from './fairness-exposure.js';
@@ -10,6 +9,7 @@ import { type ZeroShotParity, zeroShotParity } from './fairness-parity.js';
 import { labelledGroup } from './item-groups.js';
 import type { ProbeSet } from './probe-set.js';
 import { promptDirections, templatesFor } from './prompts.js';
+import { mulberry32 } from './random.js';
 
 export interface AttributeAudit {
   name: string;

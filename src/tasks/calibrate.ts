@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { probit } from 'simple-statistics';
 import type { Encoder } from '../encoders/encoder.js';
@@ -6,6 +5,7 @@ import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
 import type { Input } from './embed.js';
 import { checkPolicy, moderateInputs, type Policy } from './moderate.js';
+import { hashOrder } from './stable-order.js';
 import { jsonLines, readUserFile } from './user-files.js';
 
 /** One labelled example: the unsafe categories it belongs to (none: it is safe). */
@@ -204,13 +204,11 @@ export function splitExamples(
     const key = [...e.labels].sort().join('\n');
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
-  const hash = (ref: string) => createHash('sha1').update(ref).digest('hex');
   const calibration: LabelledExample[] = [];
   const heldOut: LabelledExample[] = [];
   for (const group of groups.values()) {
-    const ordered = group.map((e) => ({ e, h: hash(e.ref) })).sort((a, b) => (a.h < b.h ? -1 : 1));
     // Running rounding spreads the held-out share evenly through each group.
-    ordered.forEach(({ e }, i) => {
+    hashOrder(group, (e) => e.ref).forEach((e, i) => {
       (Math.round((i + 1) * holdout) > Math.round(i * holdout) ? heldOut : calibration).push(e);
     });
   }

@@ -20,6 +20,25 @@ export interface ChatEndpoint {
   timeoutMs?: number;
 }
 
+/**
+ * The LLM endpoint: what the caller gives (CLI flags) over `XMODAL_LLM_URL`, `XMODAL_LLM_MODEL`,
+ * `XMODAL_LLM_API_KEY`; undefined unless both a URL and a model are known.
+ */
+export function chatEndpointFrom(
+  given: Partial<ChatEndpoint> = {},
+  env = process.env,
+): ChatEndpoint | undefined {
+  const url = given.url ?? env.XMODAL_LLM_URL;
+  const model = given.model ?? env.XMODAL_LLM_MODEL;
+  if (!url || !model) return undefined;
+  return { ...given, url, model, apiKey: given.apiKey ?? llmApiKey(env) };
+}
+
+/** The key sent to the LLM and rerank services (`XMODAL_LLM_API_KEY`). */
+export function llmApiKey(env = process.env): string | undefined {
+  return env.XMODAL_LLM_API_KEY;
+}
+
 export function chatApiOf(endpoint: Pick<ChatEndpoint, 'url' | 'api'>): ChatApi {
   if (endpoint.api) return endpoint.api;
   return /:11434(\/|$)/.test(endpoint.url) && !/\/v1(\/|$)/.test(endpoint.url) ? 'ollama' : 'openai';

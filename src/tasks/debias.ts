@@ -2,8 +2,9 @@
 // variance, over groups, of the mean similarity of a concept's probe pictures to the concept's text.
 
 import type { Modality } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
-import { adapterBackward, adapterForward, type Params } from './adapt.js';
+import { dot } from '../vectors.js';
+import { adapterBackward, adapterForward } from './adapt-loss.js';
+import type { Params } from './adapt-params.js';
 
 /** Base-model embeddings of labelled probes and of their concepts' texts. */
 export interface DebiasProbes {

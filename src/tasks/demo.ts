@@ -43,7 +43,7 @@ export function openMojiIcons(): IconSet {
 export function openMojiSvg(name: string, size = 256): string {
   const set = openMojiIcons();
   const icon = set.icons[name];
-  if (!icon) throw new Error(`no OpenMoji icon ${name}`);
+  if (!icon) throw xmodalError('NOT_FOUND', `no OpenMoji icon ${name}`);
   const [w, h] = [icon.width ?? set.width ?? 72, icon.height ?? set.height ?? 72];
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${size}" height="${size}">${icon.body}</svg>`;
 }

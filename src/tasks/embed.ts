@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
+import { dot } from '../vectors.js';
 
 /** One query or item: text, or a media file (path or bytes) of a known modality. */
 export type Input =
@@ -37,6 +37,11 @@ export async function parseInput(arg: string): Promise<Input> {
   return { modality: 'text', text: arg };
 }
 
+/** What the encoder takes for an input: its text, or its file path or bytes. */
+export function inputValue(input: Input): string | Uint8Array {
+  return input.modality === 'text' ? input.text : input.source;
+}
+
 /** Embeds inputs of mixed modalities, one model call per modality, in input order. */
 export async function embedInputs(encoder: Encoder, inputs: readonly Input[]): Promise<Float32Array[]> {
   const out: Float32Array[] = new Array(inputs.length);
@@ -49,12 +54,10 @@ export async function embedInputs(encoder: Encoder, inputs: readonly Input[]): P
     byModality.set(input.modality, [...(byModality.get(input.modality) ?? []), i]);
   });
   for (const [modality, indexes] of byModality) {
-    const vectors =
-      modality === 'text'
-        ? await encoder.embedText(indexes.map((i) => (inputs[i] as { text: string }).text))
-        : modality === 'image'
-          ? await encoder.embedImages(indexes.map((i) => (inputs[i] as { source: string }).source))
-          : await encoder.embedAudio(indexes.map((i) => (inputs[i] as { source: string }).source));
+    const vectors = await encoder.embed(
+      modality,
+      indexes.map((i) => inputValue(inputs[i])),
+    );
     indexes.forEach((inputIndex, k) => {
       out[inputIndex] = vectors[k];
     });

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Encoder, Modality } from '../encoders/encoder.js';
-import { dot, meanDirection } from '../encoders/vectors.js';
+import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import { MODALITIES, type Modality } from '../types.js';
+import { centroidDistance, dot, meanDirection } from '../vectors.js';
+import { jsonLines, readUserFile } from './user-files.js';
 
 /** One line of an evaluation manifest. Text items are queries; items sharing a `label` match each other. */
 export interface ManifestItem {
@@ -49,29 +50,15 @@ export interface EmbeddedItem {
   vector: Float32Array;
 }
 
-const ORDER: Modality[] = ['text', 'image', 'audio'];
-
-/** Reads a JSONL manifest, checking every line; media paths become absolute. */
+/** Reads a JSONL manifest (the JSON Lines reader every manifest shares), checking every line; media paths become absolute. */
 export async function readManifest(path: string): Promise<ManifestItem[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw xmodalError('FILE_NOT_FOUND', `no such manifest: ${path}`);
-  }
+  const text = await readUserFile(path, 'manifest');
   const items: ManifestItem[] = [];
-  for (const [n, line] of text.split('\n').entries()) {
-    if (!line.trim()) continue;
-    let item: ManifestItem;
-    try {
-      item = JSON.parse(line);
-    } catch {
-      throw xmodalError('BAD_INPUT', `${path}:${n + 1}: not a JSON object`);
-    }
-    const where = `${path}:${n + 1}`;
+  for (const { where, row } of jsonLines(text, path)) {
+    const item = row as unknown as ManifestItem;
     if (typeof item.id !== 'string' || typeof item.label !== 'string')
       throw xmodalError('BAD_INPUT', `${where}: "id" and "label" must be strings`);
-    if (!ORDER.includes(item.modality))
+    if (!MODALITIES.includes(item.modality))
       throw xmodalError('BAD_INPUT', `${where}: "modality" must be text, image or audio`);
     if (item.modality === 'text' ? typeof item.text !== 'string' : typeof item.path !== 'string')
       throw xmodalError(
@@ -90,16 +77,14 @@ export async function embedManifest(
   items: readonly ManifestItem[],
 ): Promise<EmbeddedItem[]> {
   const out: EmbeddedItem[] = [];
-  for (const modality of ORDER) {
+  for (const modality of MODALITIES) {
     if (!encoder.modalities.includes(modality)) continue;
     const group = items.filter((item) => item.modality === modality);
     if (group.length === 0) continue;
-    const vectors =
-      modality === 'text'
-        ? await encoder.embedText(group.map((item) => item.text!))
-        : modality === 'image'
-          ? await encoder.embedImages(group.map((item) => item.path!))
-          : await encoder.embedAudio(group.map((item) => item.path!));
+    const vectors = await encoder.embed(
+      modality,
+      group.map((item) => (modality === 'text' ? item.text! : item.path!)),
+    );
     group.forEach((item, i) => {
       out.push({ id: item.id, modality, label: item.label, vector: vectors[i] });
     });
@@ -165,20 +150,17 @@ function zeroShot(items: readonly EmbeddedItem[], modality: Modality): ZeroShotR
   return { modality, items: targets.length, labels: labels.length, accuracy: correct / targets.length };
 }
 
-/** Euclidean distance between the centroids of two modalities' embeddings. */
+/** The modality gap between two groups of embedded items. */
 function centroidGap(a: readonly EmbeddedItem[], b: readonly EmbeddedItem[]): number {
-  const centroid = (group: readonly EmbeddedItem[]) => {
-    const c = new Float32Array(group[0].vector.length);
-    for (const item of group) for (let d = 0; d < c.length; d++) c[d] += item.vector[d] / group.length;
-    return c;
-  };
-  const [ca, cb] = [centroid(a), centroid(b)];
-  return Math.sqrt(ca.reduce((s, x, d) => s + (x - cb[d]) ** 2, 0));
+  return centroidDistance(
+    a.map((item) => item.vector),
+    b.map((item) => item.vector),
+  );
 }
 
 /** Retrieval in every cross-modal direction, zero-shot accuracy and the modality gap, from embedded items. */
 export function evaluateEmbeddings(items: readonly EmbeddedItem[]): Omit<EvalReport, 'model' | 'manifest'> {
-  const present = ORDER.filter((m) => items.some((i) => i.modality === m));
+  const present = MODALITIES.filter((m) => items.some((i) => i.modality === m));
   const retrievalResults: RetrievalResult[] = [];
   for (const query of present)
     for (const target of present) {

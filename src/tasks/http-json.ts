@@ -1,4 +1,4 @@
-import { xmodalError } from '../errors.js';
+import { errorMessage, xmodalError } from '../errors.js';
 
 /** POSTs JSON and parses the JSON answer; any failure is UPSTREAM_ERROR naming the URL. */
 export async function postJson(
@@ -19,7 +19,7 @@ export async function postJson(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const reason = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
     throw xmodalError('UPSTREAM_ERROR', `cannot reach ${url} (${reason})`, error);
   }
   const text = await response.text();

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import type { Modality } from '../encoders/encoder.js';
-import { asXmodalError } from '../errors.js';
+import type { Encoder, Modality } from '../encoders/encoder.js';
+import { asXmodalError, xmodalError } from '../errors.js';
 import { detectFile, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
-import type { Item } from '../store/store.js';
+import type { Item, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import { chunkText } from './text-chunks.js';
 import { checkVideoOptions, type VideoOptions, videoItems } from './video.js';
@@ -22,11 +22,11 @@ export interface IngestOptions {
   batchSize?: number;
   /** How videos are sampled into frames and sound windows. */
   video?: VideoOptions;
-  onProgress?: (progress: IngestProgress) => void;
   /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
   roots?: readonly string[];
   /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
   signal?: AbortSignal;
+  onProgress?: (progress: IngestProgress) => void;
 }
 
 export interface IngestProgress {
@@ -56,7 +56,7 @@ interface PreparedFile {
   hash: string;
   modality: Modality | 'video';
   mime: string;
-  /** Empty for a video: it is streamed from its file. */
+  /** Empty for a video: the video stage streams it from its file. */
   bytes: Uint8Array;
   chunks?: string[];
 }
@@ -70,7 +70,8 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function prepare(path: string): Promise<PreparedFile> {
+/** Stage 1 per file: read, hash and recognise it (text is cut into chunks); a bad file throws. */
+async function prepareFile(path: string): Promise<PreparedFile> {
   // Videos are recognised from their head and never read whole: the video stage streams them.
   const head = await detectFile(path);
   if (head?.modality === 'video')
@@ -78,14 +79,182 @@ async function prepare(path: string): Promise<PreparedFile> {
   const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
-  if (!detected) throw new Error('not an image, audio, video or text file');
-  if (detected.modality === 'video') throw new Error('the file changed while it was read');
+  if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio, video or text file');
+  if (detected.modality === 'video') throw xmodalError('BAD_INPUT', 'the file changed while it was read');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
     prepared.chunks = chunkText(new TextDecoder().decode(bytes));
-    if (prepared.chunks.length === 0) throw new Error('no text in file');
+    if (prepared.chunks.length === 0) throw xmodalError('BAD_INPUT', 'no text in file');
   }
   return prepared;
+}
+
+/** Files prepared up to LOOKAHEAD ahead of the one being embedded, yielded in order with their outcome. */
+async function* preparedInOrder(
+  files: readonly string[],
+): AsyncGenerator<{ path: string; file?: PreparedFile; error?: unknown }> {
+  const pending: Promise<PreparedFile>[] = [];
+  const start = (i: number) => {
+    if (i < files.length && !pending[i]) {
+      pending[i] = prepareFile(files[i]);
+      pending[i].catch(() => {});
+    }
+  };
+  for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
+  for (let i = 0; i < files.length; i++) {
+    start(i + LOOKAHEAD);
+    try {
+      yield { path: files[i], file: await pending[i] };
+    } catch (error) {
+      yield { path: files[i], error };
+    }
+    delete pending[i];
+  }
+}
+
+/** What the collection already holds, per file: item ids, content hashes, and items lacking this run's tags. */
+type KnownFiles = Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>;
+
+async function knownFiles(store: Store, newTags: readonly string[]): Promise<KnownFiles> {
+  const known: KnownFiles = new Map();
+  for await (const record of store.iterate()) {
+    if (!record.uri) continue;
+    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
+    entry.ids.push(record.id);
+    entry.hashes.add(record.contentHash ?? '');
+    if (newTags.some((tag) => !record.tags?.includes(tag))) entry.untagged.push(record.id);
+    known.set(record.uri, entry);
+  }
+  return known;
+}
+
+/** Adds this run's tags to items already indexed, keeping their vectors and their other tags. */
+async function retag(store: Store, ids: readonly string[], newTags: readonly string[]): Promise<void> {
+  const items: Item[] = [];
+  for (const id of ids) {
+    const item = await store.get(id);
+    if (item) items.push({ ...item, tags: [...new Set([...(item.tags ?? []), ...newTags])] });
+  }
+  await store.upsert(items);
+}
+
+function isUnchanged(known: KnownFiles, file: PreparedFile): boolean {
+  const existing = known.get(file.path);
+  return existing !== undefined && existing.hashes.size === 1 && existing.hashes.has(file.hash);
+}
+
+/** Stage 2: one model call per batch of files of one modality; a text file's chunks stay together. */
+async function embedFiles(encoder: Encoder, batch: readonly PreparedFile[]): Promise<Float32Array[][]> {
+  const modality = batch[0].modality as Modality;
+  if (modality === 'text') {
+    const rows = await encoder.embed(
+      'text',
+      batch.flatMap((f) => f.chunks!),
+    );
+    let next = 0;
+    return batch.map((f) => {
+      const start = next;
+      next += f.chunks!.length;
+      return rows.slice(start, next);
+    });
+  }
+  const rows = await encoder.embed(
+    modality,
+    batch.map((f) => f.bytes),
+  );
+  return rows.map((row) => [row]);
+}
+
+/** A file's items: one per text chunk (with the chunk's text), else one for the file. */
+function itemsFor(file: PreparedFile, vectors: Float32Array[], tags: string[] | undefined): Item[] {
+  const base = {
+    modality: file.modality as Modality,
+    uri: file.path,
+    contentHash: file.hash,
+    mime: file.mime,
+    tags,
+  };
+  if (file.chunks)
+    return file.chunks.map((text, n) => ({
+      ...base,
+      id: `${file.path}#${n}`,
+      vector: vectors[n],
+      meta: { text, chunk: n },
+    }));
+  return [{ ...base, id: file.path, vector: vectors[0], meta: { bytes: file.bytes.byteLength } }];
+}
+
+/**
+ * Stage 3: writes whole files, their items in one upsert (one transaction, so a file is never half-written),
+ * then deletes chunks they no longer have. A crash between the two leaves two content hashes on a file,
+ * which the next run sees as changed and cleans up.
+ */
+async function writeFiles(
+  store: Store,
+  known: KnownFiles,
+  files: readonly PreparedFile[],
+  items: readonly Item[],
+): Promise<void> {
+  await store.upsert(items);
+  const fresh = new Set(items.map((i) => i.id));
+  const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
+  if (stale.length) await store.delete(stale);
+}
+
+/** Stage 4 (--prune): removes the items of files that no longer exist. */
+async function pruneMissing(store: Store, known: KnownFiles): Promise<number> {
+  let pruned = 0;
+  for (const [uri, entry] of known) if (!existsSync(uri)) pruned += await store.delete(entry.ids);
+  return pruned;
+}
+
+/** Counts and failures of a run, told to `onProgress` after every change. */
+class IngestTally {
+  readonly progress: IngestProgress;
+  readonly failed: { path: string; reason: string }[];
+  readonly skipped: { path: string; reason: string }[] = [];
+
+  constructor(
+    total: number,
+    skipped: readonly { path: string; reason: string }[],
+    private readonly onProgress?: (progress: IngestProgress) => void,
+  ) {
+    this.failed = [...skipped];
+    this.progress = { total, done: 0, indexed: 0, unchanged: 0, failed: this.failed.length };
+  }
+
+  indexed(files: number): void {
+    this.progress.indexed += files;
+    this.progress.done += files;
+    this.tell();
+  }
+
+  unchanged(): void {
+    this.progress.unchanged++;
+    this.progress.done++;
+    this.tell();
+  }
+
+  skip(path: string, reason: string): void {
+    this.skipped.push({ path, reason });
+    this.progress.done++;
+    this.tell();
+  }
+
+  fail(path: string, error: unknown): void {
+    const reason = asXmodalError(error)
+      .message.replace(`${path}: `, '')
+      .replace(`${path} `, 'file ')
+      .replace(/^<\d+ bytes>: /, '');
+    this.failed.push({ path, reason });
+    this.progress.failed++;
+    this.progress.done++;
+    this.tell();
+  }
+
+  private tell(): void {
+    this.onProgress?.({ ...this.progress });
+  }
 }
 
 /**
@@ -98,173 +267,66 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   const { store, encoder } = collection;
   const batchSize = options.batchSize ?? 16;
   if (options.video) checkVideoOptions(options.video);
-  const { files, skipped: failed } = await expandPaths(options.paths, {
+  const { files, skipped } = await expandPaths(options.paths, {
     roots: options.roots,
     signal: options.signal,
   });
-  const skipped: { path: string; reason: string }[] = [];
-
-  // What the collection already holds, per file.
+  const tally = new IngestTally(files.length, skipped, options.onProgress);
   const newTags = options.tags ?? [];
-  const known = new Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>();
-  for await (const record of store.iterate()) {
-    if (!record.uri) continue;
-    const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
-    entry.ids.push(record.id);
-    if (newTags.some((tag) => !record.tags?.includes(tag))) entry.untagged.push(record.id);
-    entry.hashes.add(record.contentHash ?? '');
-    known.set(record.uri, entry);
-  }
+  const known = await knownFiles(store, newTags);
 
-  const progress: IngestProgress = {
-    total: files.length,
-    done: 0,
-    indexed: 0,
-    unchanged: 0,
-    failed: failed.length,
+  const write = async (batch: PreparedFile[], vectors: Float32Array[][]) => {
+    const items = batch.flatMap((file, i) => itemsFor(file, vectors[i], options.tags));
+    await writeFiles(store, known, batch, items);
+    tally.indexed(batch.length);
   };
-  const report = () => options.onProgress?.({ ...progress });
-  const fail = (path: string, error: unknown) => {
-    failed.push({
-      path,
-      reason: asXmodalError(error)
-        .message.replace(`${path}: `, '')
-        .replace(`${path} `, 'file ')
-        .replace(/^<\d+ bytes>: /, ''),
-    });
-    progress.failed++;
-    progress.done++;
-    report();
-  };
-
-  const itemsFor = (file: PreparedFile, vectors: Float32Array[]): Item[] => {
-    if (file.modality === 'video') throw new Error('videos are written by the video stage');
-    const base = {
-      modality: file.modality as Modality,
-      uri: file.path,
-      contentHash: file.hash,
-      mime: file.mime,
-      tags: options.tags,
-    };
-    if (file.chunks)
-      return file.chunks.map((text, n) => ({
-        ...base,
-        id: `${file.path}#${n}`,
-        vector: vectors[n],
-        meta: { text, chunk: n },
-      }));
-    return [{ ...base, id: file.path, vector: vectors[0], meta: { bytes: file.bytes.byteLength } }];
-  };
-
-  const embedFiles = async (batch: PreparedFile[]): Promise<Float32Array[][]> => {
-    const modality = batch[0].modality as Modality;
-    if (modality === 'text') {
-      const rows = await encoder.embedText(batch.flatMap((f) => f.chunks!));
-      let next = 0;
-      return batch.map((f) => {
-        const start = next;
-        next += f.chunks!.length;
-        return rows.slice(start, next);
-      });
+  /** Stage 2-3 for a video: all its frames and sound windows in one write, or nothing (a run killed mid-video leaves none). */
+  const indexVideo = async (file: PreparedFile) => {
+    if (!findVideoTools()) return tally.skip(file.path, `video needs ffmpeg: ${FFMPEG_HINT}`);
+    try {
+      await writeFiles(
+        store,
+        known,
+        [file],
+        await videoItems(encoder, file, { tags: options.tags, video: options.video }),
+      );
+      tally.indexed(1);
+    } catch (error) {
+      tally.fail(file.path, error);
     }
-    const rows =
-      modality === 'image'
-        ? await encoder.embedImages(batch.map((f) => f.bytes))
-        : await encoder.embedAudio(batch.map((f) => f.bytes));
-    return rows.map((row) => [row]);
   };
-
-  /**
-   * Writes whole files: their items in one upsert (one transaction, so a file is never half-written), then
-   * deletes chunks they no longer have. A crash between the two leaves two content hashes on a file, which
-   * the next run sees as changed and cleans up.
-   */
-  const write = async (files: readonly PreparedFile[], items: Item[]) => {
-    await store.upsert(items);
-    const fresh = new Set(items.map((i) => i.id));
-    const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
-    if (stale.length) await store.delete(stale);
-    progress.indexed += files.length;
-    progress.done += files.length;
-    report();
-  };
-
-  /** Adds this run's tags to items already indexed, keeping their vectors and their other tags. */
-  const retag = async (ids: readonly string[]) => {
-    const items: Item[] = [];
-    for (const id of ids) {
-      const item = await store.get(id);
-      if (item) items.push({ ...item, tags: [...new Set([...(item.tags ?? []), ...newTags])] });
-    }
-    await store.upsert(items);
-  };
-
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
     let vectors: Float32Array[][];
     try {
-      vectors = await embedFiles(batch);
+      vectors = await embedFiles(encoder, batch);
     } catch {
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write([file], itemsFor(file, (await embedFiles([file]))[0]));
+          await write([file], await embedFiles(encoder, [file]));
         } catch (error) {
-          fail(file.path, error);
+          tally.fail(file.path, error);
         }
       }
       return;
     }
     // One transaction per batch: a durable commit per file would cost more than embedding it.
-    await write(
-      batch,
-      batch.flatMap((file, i) => itemsFor(file, vectors[i])),
-    );
-  };
-
-  /** A video is one write: all its frames and sound windows, or nothing (a run killed mid-video leaves none). */
-  const indexVideo = async (file: PreparedFile) => {
-    if (!findVideoTools()) {
-      skipped.push({ path: file.path, reason: `video needs ffmpeg: ${FFMPEG_HINT}` });
-      progress.done++;
-      report();
-      return;
-    }
-    try {
-      const items = await videoItems(encoder, file, { tags: options.tags, video: options.video });
-      await write([file], items);
-    } catch (error) {
-      fail(file.path, error);
-    }
+    await write(batch, vectors);
   };
 
   const pending = new Map<Modality, PreparedFile[]>();
-  const prepared: Promise<PreparedFile>[] = [];
-  const start = (i: number) => {
-    if (i < files.length && !prepared[i]) {
-      prepared[i] = prepare(files[i]);
-      prepared[i].catch(() => {});
-    }
-  };
-  for (let i = 0; i < Math.min(LOOKAHEAD, files.length); i++) start(i);
-  for (let i = 0; i < files.length; i++) {
+  for await (const { path, file, error } of preparedInOrder(files)) {
     options.signal?.throwIfAborted();
-    start(i + LOOKAHEAD);
-    let file: PreparedFile;
-    try {
-      file = await prepared[i];
-    } catch (error) {
-      fail(files[i], error);
+    if (!file) {
+      tally.fail(path, error);
       continue;
     }
-    delete prepared[i];
-    const existing = known.get(file.path);
-    if (existing && existing.hashes.size === 1 && existing.hashes.has(file.hash)) {
+    if (isUnchanged(known, file)) {
       // Not re-embedded, but this run's tags still apply to it.
-      if (existing.untagged.length) await retag(existing.untagged);
-      progress.unchanged++;
-      progress.done++;
-      report();
+      const untagged = known.get(file.path)!.untagged;
+      if (untagged.length) await retag(store, untagged, newTags);
+      tally.unchanged();
       continue;
     }
     if (file.modality === 'video') {
@@ -274,8 +336,8 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     const queue = pending.get(file.modality) ?? [];
     queue.push(file);
     pending.set(file.modality, queue);
-    const size = file.chunks ? queue.reduce((n, f) => n + (f.chunks?.length ?? 1), 0) : queue.length;
-    if (size >= batchSize) {
+    const rows = queue.reduce((n, f) => n + (f.chunks?.length ?? 1), 0);
+    if (rows >= batchSize) {
       pending.set(file.modality, []);
       await flush(queue);
     }
@@ -285,18 +347,13 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     await flush(queue);
   }
 
-  let pruned = 0;
-  if (options.prune) {
-    for (const [uri, entry] of known) {
-      if (!existsSync(uri)) pruned += await store.delete(entry.ids);
-    }
-  }
+  const pruned = options.prune ? await pruneMissing(store, known) : 0;
   return {
     files: files.length,
-    indexed: progress.indexed,
-    unchanged: progress.unchanged,
-    failed,
-    skipped,
+    indexed: tally.progress.indexed,
+    unchanged: tally.progress.unchanged,
+    failed: tally.failed,
+    skipped: tally.skipped,
     pruned,
     items: await store.count(),
     seconds: (performance.now() - started) / 1000,

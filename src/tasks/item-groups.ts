@@ -1,6 +1,6 @@
 import type { Encoder } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
 import type { ItemRecord } from '../store/store.js';
+import { dot } from '../vectors.js';
 import { GROUP_PROMPTS } from './probe-set.js';
 import { promptDirections, templatesFor } from './prompts.js';
 

@@ -1,9 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { locateModel } from '../encoders/load.js';
-import { dot, meanDirection } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
+import { dot, meanDirection } from '../vectors.js';
 
 /**
  * Prompt templates per language and per modality of the thing being described; `{}` is the label.
@@ -39,8 +36,7 @@ export const TEMPLATES: Record<string, Record<Modality, string[]>> = {
 
 export const DEFAULT_LANG = 'en';
 
-/** CLIP's trained logit scale, which released CLIP-style models reach (clamped there in training). */
-export const DEFAULT_LOGIT_SCALE = 100;
+export { DEFAULT_LOGIT_SCALE } from '../encoders/load.js';
 
 export interface PromptOptions {
   /** Language of the built-in templates. Default `en`. */
@@ -101,46 +97,7 @@ export function softmaxScores(
   return similarities.map((similarity, i) => ({ similarity, probability: exps[i] / total }));
 }
 
-/** An encoder may carry its own trained scale (an adapted encoder does). */
-export interface WithLogitScale {
-  readonly logitScale?: number;
-}
-
-/**
- * The scale the model was trained with: `logit_scale` (the scale itself, as xmodal-mini's export writes it,
- * not its log) in the bundle manifest or a model folder's config.json; otherwise {@link DEFAULT_LOGIT_SCALE}.
- */
-export function logitScaleOf(encoder: Encoder & WithLogitScale): number {
-  if (typeof encoder.logitScale === 'number') return encoder.logitScale;
-  let folder: string;
-  try {
-    const location = locateModel(encoder.id);
-    if (!location.local) return DEFAULT_LOGIT_SCALE;
-    folder = location.source;
-  } catch {
-    return DEFAULT_LOGIT_SCALE;
-  }
-  const manifest = readJson(join(folder, 'xmodal.json'));
-  const configs = [
-    manifest,
-    readJson(join(folder, 'config.json')),
-    ...(Array.isArray(manifest?.parts)
-      ? manifest.parts.map((part: string) => readJson(join(resolve(folder, part), 'config.json')))
-      : []),
-  ];
-  for (const config of configs) {
-    const scale = config?.logit_scale;
-    if (typeof scale === 'number' && Number.isFinite(scale) && scale > 0) return scale;
-  }
-  return DEFAULT_LOGIT_SCALE;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: model config files are free-form JSON.
-function readJson(file: string): any {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
+/** The softmax scale of the encoder's spec: the model's trained one, an adapter's, or a collection's saved one. */
+export function logitScaleOf(encoder: Encoder): number {
+  return encoder.spec.logitScale;
 }

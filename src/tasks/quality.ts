@@ -1,12 +1,10 @@
 import silhouetteScore from '@robzzson/silhouette';
 import { kmeans } from 'ml-kmeans';
-import type { Modality } from '../encoders/encoder.js';
-import { dot } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
 import type { ItemRecord } from '../store/store.js';
+import { MODALITIES, type Modality } from '../types.js';
+import { centroidDistance, dot } from '../vectors.js';
 import type { OpenCollection } from './workspace.js';
-
-const MODALITIES: readonly Modality[] = ['text', 'image', 'audio'];
 
 export interface QualityOptions {
   /** k-means clusters; default √(n/2) between 2 and 10. */
@@ -72,19 +70,16 @@ export function measureVectors(
   // The library divides by (cluster size − 1): a singleton or empty cluster leaves the score undefined.
   const silhouette = sizes.every((s) => s > 1) ? silhouetteScore(data, clusters) : Number.NaN;
 
-  const centroids = new Map<Modality, Float32Array>();
+  const members = new Map<Modality, Float32Array[]>();
   for (const modality of MODALITIES) {
-    const members = vectors.filter((_, i) => modalities[i] === modality);
-    if (members.length === 0) continue;
-    const c = new Float32Array(vectors[0].length);
-    for (const v of members) for (let d = 0; d < c.length; d++) c[d] += v[d] / members.length;
-    centroids.set(modality, c);
+    const group = vectors.filter((_, i) => modalities[i] === modality);
+    if (group.length > 0) members.set(modality, group);
   }
-  const present = [...centroids.keys()];
+  const present = [...members.keys()];
   const modalityGap = present.flatMap((a, i) =>
     present.slice(i + 1).map((b) => ({
       modalities: [a, b] as [Modality, Modality],
-      distance: Math.sqrt(centroids.get(a)!.reduce((s, x, d) => s + (x - centroids.get(b)![d]) ** 2, 0)),
+      distance: centroidDistance(members.get(a)!, members.get(b)!),
     })),
   );
   return {

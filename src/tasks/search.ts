@@ -1,6 +1,6 @@
-import { l2normalize } from '../encoders/vectors.js';
 import { xmodalError } from '../errors.js';
-import type { Filter } from '../store/store.js';
+import type { Filter, ItemRecord, SearchHit } from '../store/store.js';
+import { l2normalize } from '../vectors.js';
 import { embedInputs, type Input } from './embed.js';
 import { groupMoments, type ResultHit } from './moments.js';
 import type { OpenCollection } from './workspace.js';
@@ -22,6 +22,36 @@ export interface SearchQuery {
 }
 
 export const DEFAULT_K = 10;
+/** The most results one search returns, for the CLI, the server and the library alike. */
+export const MAX_K = 1000;
+
+/** `k` checked against the one bound; `name` is how the caller's user spells it (`-k`, `k`). */
+export function checkK(k: unknown, name = 'k'): number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K)
+    throw xmodalError('BAD_ARGUMENT', `${name} must be a positive integer up to ${MAX_K}, got ${k}`);
+  return k;
+}
+
+/** An item as JSON for a user: everything but the vector, undefined fields left out by JSON.stringify. */
+export function itemJson(item: ItemRecord) {
+  return {
+    id: item.id,
+    modality: item.modality,
+    uri: item.uri,
+    mime: item.mime,
+    tags: item.tags,
+    meta: item.meta,
+  };
+}
+
+/** A search hit as JSON: the item and its score; a video moment adds where to play from and the span of its hits. */
+export function hitJson(hit: ResultHit) {
+  return {
+    ...itemJson(hit),
+    score: hit.score,
+    ...(hit.t !== undefined ? { t: hit.t, start: hit.start, end: hit.end } : {}),
+  };
+}
 
 /** The query vector: the normalised weighted sum of the parts' embeddings. */
 export async function queryVector(
@@ -73,9 +103,7 @@ export async function queryVector(
  * hits inside one video fold into moments (so more hits are fetched until `k` results remain or none are left).
  */
 export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<ResultHit[]> {
-  const k = query.k ?? DEFAULT_K;
-  if (!Number.isInteger(k) || k < 1 || k > 10_000)
-    throw xmodalError('BAD_ARGUMENT', `k must be 1..10000, got ${query.k}`);
+  const k = checkK(query.k ?? DEFAULT_K);
   const vector = await queryVector(collection, query.parts);
   const examples = new Set(query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value)));
   for (let fetch = k + examples.size; ; fetch = Math.min(MAX_FETCH, fetch * 4)) {

@@ -14,10 +14,19 @@ export interface Workspace {
   store?: string;
 }
 
+/** The home folder: `--home`, else `XMODAL_HOME`, else ~/.xmodal. */
+export function homeDir(workspace: Workspace): string {
+  return resolve(workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal'));
+}
+
 export function storeLocation(workspace: Workspace): string {
   if (workspace.store) return workspace.store;
-  const home = workspace.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal');
-  return join(resolve(home), 'collections');
+  return join(homeDir(workspace), 'collections');
+}
+
+/** Where uploaded files are kept: beside the collections, one folder per collection. */
+export function uploadsRoot(workspace: Workspace): string {
+  return join(homeDir(workspace), 'uploads');
 }
 
 export interface OpenCollection {
@@ -35,8 +44,10 @@ export async function findCollection(
 }
 
 /**
- * Opens a collection with the encoder that made it. A new collection is created with `model` (or the
- * default model) only when `create` is set; an existing one refuses a different model.
+ * Opens a collection with the encoder that made it: the saved spec (model, dtype, adapter, logit scale) is
+ * reloaded exactly. A new collection is created with `model` (or the default model) only when `create` is set;
+ * an existing one refuses a different model or dtype. A collection made before specs were saved opens with
+ * its model at the asked dtype (default fp32, what it was searched with before) and is stamped with that spec.
  */
 export async function openCollection(
   workspace: Workspace,
@@ -57,12 +68,25 @@ export async function openCollection(
         `collection "${name}" was made with ${existing.encoderId}, not ${wanted}; use another --collection`,
       );
   }
-  const encoder = await loadEncoder(existing?.encoderId ?? options.model, options.encoder);
+  const saved = existing?.encoder;
+  if (saved && options.encoder?.dtype && options.encoder.dtype !== saved.dtype)
+    throw xmodalError(
+      'ENCODER_MISMATCH',
+      `collection "${name}" was indexed with ${saved.dtype} weights, not ${options.encoder.dtype}: drop --dtype (its ${saved.dtype} weights are used) or use another --collection`,
+    );
+  const encoder = saved
+    ? await loadEncoder(saved.adapter ?? saved.model, {
+        ...options.encoder,
+        dtype: saved.dtype,
+        logitScale: saved.logitScale,
+      })
+    : await loadEncoder(existing?.encoderId ?? options.model, options.encoder);
   try {
     const store = await openStore(storeLocation(workspace), {
       collection: name,
       dim: encoder.dim,
       encoderId: encoder.id,
+      encoder: encoder.spec,
     });
     return {
       encoder,

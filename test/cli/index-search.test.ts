@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { errorLines, runCli } from '../helpers/cli.js';
+import { errorLines, runCli, spawnCli } from '../helpers/cli.js';
 import { AUDIO, IMAGES, ROOT, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
 
 describe('xmodal index / search', () => {
@@ -21,8 +22,8 @@ describe('xmodal index / search', () => {
     rmSync(data, { recursive: true, force: true });
   });
 
-  test('index prints a summary, reports the bad file on stderr, and exits 3', async () => {
-    const result = await runCli(['--home', home, 'index', data, '--model', TINY_BUNDLE]);
+  test('index prints a summary, reports the bad file on stderr, and exits 3 (the real binary)', async () => {
+    const result = await spawnCli(['--home', home, 'index', data, '--model', TINY_BUNDLE]);
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stdout, /indexed 3, unchanged 0, failed 1, pruned 0 of 4 files/);
     assert.match(errorLines(result).join('\n'), /failed: .*corrupt\.jpg: cannot decode image/);
@@ -42,7 +43,7 @@ describe('xmodal index / search', () => {
     assert.equal(result.code, 0, result.stderr);
     const { results } = JSON.parse(result.stdout);
     assert.equal(results.length, 2);
-    assert.deepEqual(Object.keys(results[0]).sort(), ['id', 'meta', 'modality', 'score', 'uri']);
+    assert.deepEqual(Object.keys(results[0]).sort(), ['id', 'meta', 'mime', 'modality', 'score', 'uri']);
     assert.equal(results[0].uri, join(data, 'photo.png'));
     assert.ok(results[0].score >= results[1].score);
   });
@@ -133,7 +134,21 @@ describe('kill -9 during indexing', () => {
   });
 
   test('a re-run after SIGKILL ends with every file exactly once', async () => {
-    const wal = join(home, 'collections', 'default', 'items.sqlite-wal');
+    const file = join(home, 'collections', 'default', 'items.sqlite');
+    /** Items the killed run has made durable so far, read as another reader would. */
+    const durable = () => {
+      if (!existsSync(file)) return 0;
+      try {
+        const db = new Database(file, { readonly: true, fileMustExist: true });
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0; // created but not yet initialised
+      }
+    };
     const child = spawn(
       process.execPath,
       [
@@ -152,10 +167,12 @@ describe('kill -9 during indexing', () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_code, signal) => resolve(signal)),
     );
-    // Kill as soon as some batches are durable, while the rest are still being embedded.
-    const deadline = Date.now() + 60_000;
-    while (!(existsSync(wal) && statSync(wal).size > 512 * 1024) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
+    // Kill as soon as a batch is durable, while the rest are still being embedded: a condition, not a clock.
+    let done = false;
+    child.on('exit', () => {
+      done = true;
+    });
+    while (!done && durable() === 0) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL', 'the first run was killed mid-way');
 
@@ -168,5 +185,30 @@ describe('kill -9 during indexing', () => {
     assert.equal(report.items, FILES, 'every file exactly once');
     const again = JSON.parse((await runCli(['--home', home, 'index', data, '--json'])).stdout);
     assert.equal(again.unchanged, FILES);
+  });
+});
+
+describe('a collection remembers the encoder spec it was indexed with', () => {
+  const home = tempDir();
+  after(() => rmSync(home, { recursive: true, force: true }));
+  const photo = join(IMAGES, 'photo.png');
+  const clip = join(ROOT, 'test/fixtures/models/tiny-clip');
+
+  test('indexed with --dtype q8, searched without --dtype: the q8 weights embed the query', async () => {
+    const indexed = await runCli(['--home', home, 'index', photo, '--model', clip, '--dtype', 'q8']);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    const result = await runCli(['--home', home, 'search', '--image', photo, '-k', '1', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const [top] = JSON.parse(result.stdout).results;
+    assert.equal(top.uri, photo);
+    // The same file through the same weights scores 1; fp32 weights give ~0.9997 on this model.
+    assert.ok(top.score > 0.99999, `score ${top.score}: the query was not embedded with q8`);
+  });
+
+  test('asking for another dtype on it is refused with a clear error', async () => {
+    const result = await runCli(['--home', home, 'search', 'x', '--dtype', 'fp32']);
+    assert.equal(result.code, 6, result.stderr);
+    assert.deepEqual(errorLines(result).length, 1, result.stderr);
+    assert.match(errorLines(result)[0], /indexed with q8 weights, not fp32/);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test as nodeTest, type TestContext } from 'node:test';
 import {
   AutoImageProcessor,
   AutoTokenizer,
@@ -12,27 +12,79 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import sharp from 'sharp';
-import type { Encoder, Modality } from '../../src/encoders/encoder.js';
+import { AdaptedEncoder, saveAdapter } from '../../src/encoders/adapter.js';
+import { DTYPE_FILE_SUFFIX } from '../../src/encoders/dtypes.js';
+import type { Dtype, Encoder, EncoderOptions, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
-import { meanDirection } from '../../src/encoders/vectors.js';
 import { loadAudio, splitIntoWindows } from '../../src/media/audio.js';
-import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP, TINY_JINA_CLIP, TINY_SIGLIP } from '../helpers/paths.js';
+import { BatchingEncoder } from '../../src/server/batching.js';
+import { meanDirection } from '../../src/vectors.js';
+import {
+  AUDIO,
+  IMAGES,
+  TINY_BUNDLE,
+  TINY_CLAP,
+  TINY_CLIP,
+  TINY_JINA_CLIP,
+  TINY_SIGLIP,
+  tempDir,
+} from '../helpers/paths.js';
 import { assertRowsClose, cosine, norm } from '../helpers/vectors.js';
 
 const TEXTS = ['a dog', 'a photo of a red car', 'piano', 'un gatto che dorme sul divano', '', 'ünïcödé ✓ 🐶'];
 
-/** What every encoder must do, whatever its family: the conformance suite for encoders. */
-function encoderConformance(name: string, modelPath: string, modalities: Modality[]) {
+interface EncoderUnderTest {
+  name: string;
+  modalities: Modality[];
+  /** Loads the encoder with these options (batch size, dtype, thread spinning). */
+  load(options?: EncoderOptions): Promise<Encoder>;
+  /** Which weight variants it ships. */
+  hasDtype(dtype: Dtype): boolean;
+  /** Tests it cannot pass, by name, with the reason (like Hono's shared router suite). */
+  skip?: { reason: string; tests: string[] }[];
+}
+
+/** A model folder loaded as it is. */
+function plainModel(name: string, folder: string, modalities: Modality[]): EncoderUnderTest {
+  return {
+    name,
+    modalities,
+    load: (options) => loadEncoder(folder, options),
+    hasDtype: (dtype) => existsSync(join(folder, 'onnx', `text_model${DTYPE_FILE_SUFFIX[dtype]}.onnx`)),
+  };
+}
+
+/** What every encoder must do, whatever its family or wrapper: the conformance suite for encoders. */
+function encoderConformance(subject: EncoderUnderTest) {
+  const { name, modalities } = subject;
+  const skipped = (title: string) => subject.skip?.find((s) => s.tests.includes(title))?.reason;
+  const test = (title: string, fn: (t: TestContext) => void | Promise<void>) =>
+    nodeTest(title, { skip: skipped(title) ?? false }, fn);
   describe(`encoder conformance: ${name}`, () => {
     let encoder: Encoder;
     before(async () => {
-      encoder = await loadEncoder(modelPath, { batchSize: 4 });
+      encoder = await subject.load({ batchSize: 4 });
     });
     after(() => encoder.dispose());
 
-    test('reports its modalities and dimension', () => {
+    test('reports its modalities, dimension and spec', () => {
       assert.deepEqual([...encoder.modalities].sort(), [...modalities].sort());
       assert.ok(encoder.dim > 0);
+      assert.equal(encoder.spec.dim, encoder.dim);
+      assert.equal(encoder.spec.dtype, 'fp32');
+      assert.ok(encoder.spec.logitScale > 0);
+    });
+
+    test('embed(modality, inputs) is the typed methods, row for row', async () => {
+      assertRowsClose(await encoder.embed('text', TEXTS), await encoder.embedText(TEXTS), 0);
+      if (modalities.includes('image')) {
+        const images = [join(IMAGES, 'photo.png')];
+        assertRowsClose(await encoder.embed('image', images), await encoder.embedImages(images), 0);
+      }
+      if (modalities.includes('audio')) {
+        const clips = [join(AUDIO, 'sine.flac')];
+        assertRowsClose(await encoder.embed('audio', clips), await encoder.embedAudio(clips), 0);
+      }
     });
 
     test('text rows are L2-normalised with the model dimension', async () => {
@@ -47,7 +99,7 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
     });
 
     test('loaded with thread spinning off (as a batching server loads it), the same vectors', async () => {
-      const quiet = await loadEncoder(modelPath, { batchSize: 4, spinThreads: false });
+      const quiet = await subject.load({ batchSize: 4, spinThreads: false });
       try {
         assertRowsClose(await quiet.embedText(TEXTS), await encoder.embedText(TEXTS), 1e-6);
       } finally {
@@ -125,10 +177,10 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
       ['fp16', '_fp16'],
     ] as const) {
       test(`${dtype} weights load from *${suffix}.onnx and stay close to fp32`, async (t) => {
-        if (!existsSync(join(modelPath, 'onnx', `text_model${suffix}.onnx`)))
-          return t.skip(`no ${dtype} files in ${name}`);
-        const variant = await loadEncoder(modelPath, { dtype });
+        if (!subject.hasDtype(dtype)) return t.skip(`no ${dtype} files in ${name}`);
+        const variant = await subject.load({ dtype });
         try {
+          assert.equal(variant.spec.dtype, dtype);
           const [a, b] = [
             await encoder.embedText(TEXTS.slice(0, 3)),
             await variant.embedText(TEXTS.slice(0, 3)),
@@ -145,10 +197,52 @@ function encoderConformance(name: string, modelPath: string, modalities: Modalit
   });
 }
 
-encoderConformance('tiny CLIP', TINY_CLIP, ['text', 'image']);
-encoderConformance('tiny CLAP', TINY_CLAP, ['text', 'audio']);
-encoderConformance('tiny SigLIP', TINY_SIGLIP, ['text', 'image']);
-encoderConformance('tiny Jina-CLIP', TINY_JINA_CLIP, ['text', 'image']);
+encoderConformance(plainModel('tiny CLIP', TINY_CLIP, ['text', 'image']));
+encoderConformance(plainModel('tiny CLAP', TINY_CLAP, ['text', 'audio']));
+encoderConformance(plainModel('tiny SigLIP', TINY_SIGLIP, ['text', 'image']));
+encoderConformance(plainModel('tiny Jina-CLIP', TINY_JINA_CLIP, ['text', 'image']));
+encoderConformance({
+  ...plainModel('bundle (tiny CLIP + tiny CLAP)', TINY_BUNDLE, ['text', 'image', 'audio']),
+  hasDtype: (dtype) =>
+    plainModel('', TINY_CLIP, []).hasDtype(dtype) && plainModel('', TINY_CLAP, []).hasDtype(dtype),
+  skip: [
+    {
+      reason: 'it embeds every modality, so there is none to refuse',
+      tests: ['a modality the model lacks is refused with a clear error'],
+    },
+  ],
+});
+
+/** An adapter on tiny CLIP: small fixed matrices, so the map is near the identity but not it. */
+const ADAPTER_DIR = tempDir('xmodal-adapter-');
+process.on('exit', () => rmSync(ADAPTER_DIR, { recursive: true, force: true }));
+encoderConformance({
+  ...plainModel('adapted (tiny CLIP + residual adapter)', TINY_CLIP, ['text', 'image']),
+  async load(options) {
+    if (!existsSync(join(ADAPTER_DIR, 'adapter.json'))) {
+      const dim = 32;
+      const matrix = (seed: number) =>
+        Float32Array.from({ length: dim * dim }, (_, i) => 0.02 * Math.sin(seed + i));
+      saveAdapter(ADAPTER_DIR, {
+        model: TINY_CLIP,
+        dim,
+        matrices: { text: matrix(1), image: matrix(2) },
+        logitScale: 30,
+      });
+    }
+    const encoder = await loadEncoder(ADAPTER_DIR, options);
+    assert.ok(encoder instanceof AdaptedEncoder);
+    assert.equal(encoder.spec.adapter, ADAPTER_DIR);
+    assert.equal(encoder.spec.logitScale, 30);
+    return encoder;
+  },
+});
+encoderConformance({
+  ...plainModel('batching (the server wrapper on tiny CLAP)', TINY_CLAP, ['text', 'audio']),
+  load: async (options) => new BatchingEncoder(await loadEncoder(TINY_CLAP, options), { maxWaitMs: 1 }),
+});
+
+const test = nodeTest;
 
 describe('CLIP text longer than the model window', () => {
   const longText = Array.from({ length: 120 }, (_, i) => `word${i % 17} and`).join(' ');

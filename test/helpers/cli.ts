@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
 import { ROOT } from './paths.js';
 
 export interface CliResult {
@@ -8,23 +9,51 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the real CLI entry point in a child process from the repository root. */
-export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
+/**
+ * Runs the CLI program in this process, as `xmodal ARGS...` would, with its output captured: the same
+ * `main` the binary runs, minus a Node start and a TypeScript compile per call. `env` is set for the call only.
+ */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  try {
+    const code = await main(args, {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
+      isTTY: false,
+    });
+    return { code, stdout, stderr };
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/** Starts the real CLI entry point in a child process from the repository root (a handle, for signals). */
+export function startCli(args: string[], options: SpawnOptions = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
     cwd: ROOT,
     ...options,
   });
 }
 
-/** Runs the real CLI entry point in a child process, as a user would. */
-export function runCli(
+/** Runs the real CLI entry point in a child process, as a user would: for the few end-to-end checks. */
+export function spawnCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 120_000,
   user?: { uid: number; gid: number },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
+    const child = startCli(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => {

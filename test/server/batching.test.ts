@@ -67,17 +67,37 @@ describe('BatchingEncoder', () => {
     assert.ok(maxDiff(third[1], alonePhoto) < 1e-5);
   });
 
-  test("an adapted model's own logit scale shows through the wrapper (classification uses it)", () => {
-    const adapted = Object.assign(Object.create(plain), { logitScale: 42 }) as Encoder;
-    assert.equal(new BatchingEncoder(adapted).logitScale, 42);
-    assert.equal(new BatchingEncoder(plain).logitScale, undefined);
+  test("an adapted model's own logit scale shows through the wrapper (classification uses it)", async () => {
+    const scaled = await loadEncoder(TINY_CLIP, { logitScale: 42 });
+    try {
+      assert.equal(new BatchingEncoder(scaled).spec.logitScale, 42);
+      assert.deepEqual(new BatchingEncoder(plain).spec, plain.spec);
+      assert.equal(plain.spec.logitScale, 100);
+    } finally {
+      await scaled.dispose();
+    }
   });
 
-  test('a lone call is not held longer than the wait', async () => {
-    const batching = new BatchingEncoder(plain, { maxBatch: 64, maxWaitMs: 5 });
-    await batching.embedText(['warm up']);
-    const started = performance.now();
-    await batching.embedText(['hello']);
-    assert.ok(performance.now() - started < 500);
+  test('a lone call waits for company exactly maxWaitMs, then runs (a mocked clock, not a measured one)', async (t) => {
+    const calls: number[] = [];
+    const watched = Object.create(plain) as Encoder;
+    watched.embed = (modality, inputs) => {
+      calls.push(inputs.length);
+      return plain.embed(modality, inputs);
+    };
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const batching = new BatchingEncoder(watched, { maxBatch: 64, maxWaitMs: 50 });
+    const pending = batching.embedText(['hello']);
+    await Promise.resolve();
+    t.mock.timers.tick(49);
+    assert.deepEqual(calls, [], 'held open for company until the wait is over');
+    t.mock.timers.tick(1);
+    assert.deepEqual(calls, [1], 'runs as soon as the wait is over');
+    t.mock.timers.reset();
+    assert.equal((await pending).length, 1);
+    // A full batch does not wait at all.
+    const full = new BatchingEncoder(watched, { maxBatch: 2, maxWaitMs: 60_000 });
+    assert.equal((await full.embedText(['a', 'b'])).length, 2);
+    assert.deepEqual(calls, [1, 2]);
   });
 });

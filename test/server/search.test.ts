@@ -192,3 +192,41 @@ describe('collections, search and items over HTTP', () => {
     });
   }
 });
+
+describe('the server applies the shared rules', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  test('collection names: 48 characters are fine, 49 are refused like the store refuses them', async () => {
+    const ok = await server.call('POST', '/collections', { name: 'n'.repeat(48) });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    const long = await server.call('POST', '/collections', { name: 'n'.repeat(49) });
+    assert.equal(long.status, 400);
+    assert.equal(long.body.error.code, 'BAD_ARGUMENT');
+  });
+
+  test('k: up to 1000, as on the command line', async () => {
+    const over = await server.call('POST', '/search', { collection: 'n'.repeat(48), text: 'x', k: 1001 });
+    assert.equal(over.status, 400);
+    const fine = await server.call('POST', '/search', { collection: 'n'.repeat(48), text: 'x', k: 1000 });
+    assert.equal(fine.status, 200, JSON.stringify(fine.body));
+    assert.deepEqual(fine.body.hits, []);
+  });
+
+  test('every route reads inputs the same way: two kinds in one input are refused', async () => {
+    const png = dataUrl('image/png', readFileSync(join(IMAGES, 'photo.png')));
+    const both = { text: 'a dog', image: png };
+    for (const [path, body] of [
+      ['/classify', { ...both, labels: ['a', 'b'] }],
+      ['/moderate', both],
+      ['/similarity', { a: both, b: { text: 'x' } }],
+      ['/v1/embeddings', { input: [both] }],
+    ] as const) {
+      const result = await server.call('POST', path, body);
+      assert.equal(result.status, 400, `${path}: ${JSON.stringify(result.body)}`);
+    }
+  });
+});

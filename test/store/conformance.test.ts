@@ -8,6 +8,7 @@ import type { Modality } from '../../src/encoders/encoder.js';
 import { XmodalError } from '../../src/errors.js';
 import { dropCollection, listCollections, openStore } from '../../src/store/open.js';
 import type { Filter, Item, ItemRecord, OpenStoreOptions, SearchHit, Store } from '../../src/store/store.js';
+import type { EncoderSpec } from '../../src/types.js';
 import { startPgliteServer } from './pglite-server.js';
 import { bruteForce, dotProduct, normalised, prng, randomVector } from './reference.js';
 
@@ -343,6 +344,67 @@ export function runStoreConformance(backend: BackendUnderTest): void {
         openStore(location, { ...options(store.info.name), encoderId: 'other-model' }),
         isCode('ENCODER_MISMATCH'),
       );
+    });
+
+    // These tests close what they open: every open handle holds server connections.
+    it('saves the encoder spec with the collection and refuses a different one', async () => {
+      const spec: EncoderSpec = { model: ENCODER, dtype: 'q8', logitScale: 20, dim: DIM };
+      const store = await openStore(location, options(`c${++counter}`, { encoder: spec }));
+      assert.deepEqual(store.info.encoder, spec);
+      await store.close();
+      const listed = (await listCollections(location)).find((c) => c.name === store.info.name);
+      assert.deepEqual(listed?.encoder, spec);
+      const again = await openStore(location, { ...options(store.info.name), encoder: spec });
+      assert.deepEqual(again.info.encoder, spec);
+      await again.close();
+      for (const other of [
+        { ...spec, dtype: 'fp32' as const },
+        { ...spec, logitScale: 30 },
+        { ...spec, adapter: '/adapters/domain' },
+      ])
+        await assert.rejects(
+          openStore(location, { ...options(store.info.name), encoder: other }),
+          (error: XmodalError) => error.code === 'ENCODER_MISMATCH' && /q8/.test(error.message),
+        );
+      // Opened without a spec (a low-level caller), the saved one still shows.
+      const bare = await openStore(location, options(store.info.name));
+      assert.deepEqual(bare.info.encoder, spec);
+      await bare.close();
+      await assert.rejects(
+        openStore(location, options('c-bad-spec', { encoder: { ...spec, dim: DIM + 1 } })),
+        isCode('BAD_ARGUMENT'),
+      );
+    });
+
+    it('a collection made without a spec is stamped with the first one it is opened with', async () => {
+      const legacy = await openStore(location, options(`c${++counter}`));
+      await legacy.upsert(corpus().slice(0, 4));
+      assert.equal(legacy.info.encoder, undefined);
+      await legacy.close();
+      const spec: EncoderSpec = { model: ENCODER, dtype: 'fp32', logitScale: 100, dim: DIM };
+      const migrated = await openStore(location, { ...options(legacy.info.name), encoder: spec });
+      assert.deepEqual(migrated.info.encoder, spec);
+      assert.equal(await migrated.count(), 4);
+      await migrated.close();
+      const listed = (await listCollections(location)).find((c) => c.name === legacy.info.name);
+      assert.deepEqual(listed?.encoder, spec);
+      await assert.rejects(
+        openStore(location, { ...options(legacy.info.name), encoder: { ...spec, dtype: 'q8' } }),
+        isCode('ENCODER_MISMATCH'),
+      );
+      // Another model is refused before anything is stamped.
+      const other = await openStore(location, options(`c${++counter}`));
+      await other.close();
+      await assert.rejects(
+        openStore(location, {
+          ...options(other.info.name),
+          encoderId: 'other-model',
+          encoder: { ...spec, model: 'other-model' },
+        }),
+        isCode('ENCODER_MISMATCH'),
+      );
+      const untouched = (await listCollections(location)).find((c) => c.name === other.info.name);
+      assert.equal(untouched?.encoder, undefined);
     });
 
     it('refuses bad arguments with BAD_ARGUMENT', async () => {

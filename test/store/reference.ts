@@ -1,17 +1,9 @@
 // Test data and the obviously-correct answers a store must reproduce: seeded vectors, filters in JS, brute force.
 import type { Filter, Item, ItemRecord } from '../../src/store/store.js';
+import { mulberry32 } from '../../src/tasks/random.js';
 
-/** Mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (the one the trainer and the audit use): small, fast, seeded. */
+export const prng = mulberry32;
 
 export function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());

@@ -5,7 +5,6 @@ import { after, before, describe, test } from 'node:test';
 import { AdaptedEncoder, adaptRow, readAdapter, saveAdapter } from '../../src/encoders/adapter.js';
 import type { Encoder, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
-import { l2normalize } from '../../src/encoders/vectors.js';
 import {
   type EmbeddedPairs,
   type Pair,
@@ -17,6 +16,7 @@ import {
   trainAdapter,
   trainOnEmbeddings,
 } from '../../src/tasks/adapt.js';
+import { l2normalize } from '../../src/vectors.js';
 import { encoderSuite } from '../helpers/encoder-suite.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { openMojiNames, openMojiText, renderOpenMoji } from '../helpers/openmoji.js';

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Encoder } from '../../src/encoders/encoder.js';
-import { dot, meanDirection } from '../../src/encoders/vectors.js';
+import { loadEncoder } from '../../src/encoders/load.js';
 import type { XmodalError } from '../../src/errors.js';
 import { classify, classifyInputs, readLabelsFile } from '../../src/tasks/classify.js';
 import { logitScaleOf, TEMPLATES } from '../../src/tasks/prompts.js';
+import { dot, meanDirection } from '../../src/vectors.js';
 import { encoderSuite } from '../helpers/encoder-suite.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { renderOpenMoji } from '../helpers/openmoji.js';
@@ -66,7 +66,7 @@ describe('classify (fixture model: mechanics)', () => {
     assert.notEqual(sim(en, 'dog'), sim(it, 'dog'));
   });
 
-  test('the logit scale comes from the model folder, else 100', () => {
+  test('the logit scale comes from the model folder, else 100', async () => {
     assert.equal(logitScaleOf(suite.encoder), 100);
     const bundle = join(dir, 'scaled');
     mkdirSync(bundle);
@@ -78,8 +78,15 @@ describe('classify (fixture model: mechanics)', () => {
         logit_scale: 20,
       }),
     );
-    assert.ok(Math.abs(logitScaleOf({ ...suite.encoder, id: bundle }) - 20) < 1e-9);
-    assert.equal(logitScaleOf({ ...suite.encoder, id: bundle, logitScale: 7 } as Encoder), 7);
+    const scaled = await loadEncoder(bundle);
+    const overridden = await loadEncoder(bundle, { logitScale: 7 });
+    try {
+      assert.ok(Math.abs(logitScaleOf(scaled) - 20) < 1e-9);
+      assert.equal(logitScaleOf(overridden), 7);
+    } finally {
+      await scaled.dispose();
+      await overridden.dispose();
+    }
   });
 
   test('labels files: lines with comments, or a JSON array', async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
-import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 /** Six small PNGs in `folder` (distinct content, so none is a duplicate of another). */
@@ -145,7 +145,8 @@ describe('index: an unreadable subfolder', () => {
     chmodSync(home, 0o777);
     chmodSync(data, 0o755);
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
-    const result = await runCli(
+    // Another user is another process: the real binary.
+    const result = await spawnCli(
       ['index', data, '--model', TINY_CLIP, '--json'],
       { XMODAL_HOME: home, HOME: home },
       120_000,

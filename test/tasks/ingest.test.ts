@@ -1,38 +1,50 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ingest } from '../../src/tasks/ingest.js';
 import { searchCollection } from '../../src/tasks/search.js';
-import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
+import { openCollection } from '../../src/tasks/workspace.js';
 import { AUDIO, IMAGES, TINY_BUNDLE, tempDir } from '../helpers/paths.js';
 
 const NOTES =
   'Dogs are loyal animals that love long walks.\n\nThe sea at sunset turns orange and calm.\n\nA piano has eighty-eight keys.\n';
 
-describe('ingest and search on real files', () => {
+/** A fresh home and data folder with every kind of file, and a collection to index them into. */
+async function setUp() {
   const home = tempDir();
   const data = tempDir('xmodal-data-');
-  let collection: OpenCollection;
+  copyFileSync(join(IMAGES, 'photo.png'), join(data, 'photo.png'));
+  copyFileSync(join(IMAGES, 'exif-orientation-6.jpg'), join(data, 'rotated.jpg'));
+  copyFileSync(join(IMAGES, 'corrupt.jpg'), join(data, 'corrupt.jpg'));
+  copyFileSync(join(AUDIO, 'sine-s16.wav'), join(data, 'tone.wav'));
+  // Named like text but holding audio: modality comes from the content.
+  copyFileSync(join(AUDIO, 'long-25s-16k.wav'), join(data, 'sweep.txt'));
+  writeFileSync(join(data, 'notes.md'), NOTES);
+  writeFileSync(join(data, 'empty.txt'), '');
+  const collection = await openCollection({ home }, 'default', { model: TINY_BUNDLE, create: true });
+  return {
+    home,
+    data,
+    collection,
+    async tearDown() {
+      await collection.close();
+      rmSync(home, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
 
-  before(async () => {
-    copyFileSync(join(IMAGES, 'photo.png'), join(data, 'photo.png'));
-    copyFileSync(join(IMAGES, 'exif-orientation-6.jpg'), join(data, 'rotated.jpg'));
-    copyFileSync(join(IMAGES, 'corrupt.jpg'), join(data, 'corrupt.jpg'));
-    copyFileSync(join(AUDIO, 'sine-s16.wav'), join(data, 'tone.wav'));
-    // Named like text but holding audio: modality comes from the content.
-    copyFileSync(join(AUDIO, 'long-25s-16k.wav'), join(data, 'sweep.txt'));
-    writeFileSync(join(data, 'notes.md'), NOTES);
-    writeFileSync(join(data, 'empty.txt'), '');
-    collection = await openCollection({ home }, 'default', { model: TINY_BUNDLE, create: true });
+/** Each test indexes its own copy of the files: none depends on another having run first. */
+describe('ingest and search on real files', () => {
+  let fixture: Awaited<ReturnType<typeof setUp>>;
+  beforeEach(async () => {
+    fixture = await setUp();
   });
-  after(async () => {
-    await collection.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(data, { recursive: true, force: true });
-  });
+  afterEach(() => fixture.tearDown());
 
   test('indexes images, audio and text chunks; reports bad files and keeps the rest', async () => {
+    const { collection, data } = fixture;
     const report = await ingest(collection, { paths: [data] });
     assert.equal(report.files, 7);
     assert.equal(report.indexed, 5);
@@ -48,6 +60,8 @@ describe('ingest and search on real files', () => {
   });
 
   test('each query modality finds its own item first', async () => {
+    const { collection, data } = fixture;
+    await ingest(collection, { paths: [data] });
     const byImage = await searchCollection(collection, {
       parts: [{ kind: 'image', value: join(IMAGES, 'photo.png') }],
       k: 3,
@@ -83,6 +97,8 @@ describe('ingest and search on real files', () => {
   });
 
   test('re-indexing unchanged files is a no-op', async () => {
+    const { collection, data, home } = fixture;
+    await ingest(collection, { paths: [data] });
     const before = statSync(join(home, 'collections', 'default', 'items.sqlite')).mtimeMs;
     const report = await ingest(collection, { paths: [data] });
     assert.equal(report.indexed, 0);
@@ -92,6 +108,8 @@ describe('ingest and search on real files', () => {
   });
 
   test('a modified file is re-embedded and its old chunks removed', async () => {
+    const { collection, data } = fixture;
+    await ingest(collection, { paths: [data] });
     writeFileSync(join(data, 'notes.md'), 'Cats sleep most of the day.\n\nOnly two paragraphs now.\n');
     const report = await ingest(collection, { paths: [data] });
     assert.equal(report.indexed, 1);
@@ -104,16 +122,20 @@ describe('ingest and search on real files', () => {
   });
 
   test('--prune removes items whose files are gone, and only with --prune', async () => {
+    const { collection, data } = fixture;
+    await ingest(collection, { paths: [data] });
     rmSync(join(data, 'tone.wav'));
     assert.equal((await ingest(collection, { paths: [data] })).pruned, 0);
     assert.ok(await collection.store.get(join(data, 'tone.wav')));
     const report = await ingest(collection, { paths: [data], prune: true });
     assert.equal(report.pruned, 1);
     assert.equal(await collection.store.get(join(data, 'tone.wav')), undefined);
-    assert.equal(report.items, 5);
+    assert.equal(report.items, 6);
   });
 
   test('a missing path is reported, not fatal', async () => {
+    const { collection, data } = fixture;
+    await ingest(collection, { paths: [join(data, 'photo.png')] });
     const report = await ingest(collection, { paths: [join(data, 'nope'), join(data, 'photo.png')] });
     assert.deepEqual(
       report.failed.map((f) => f.reason),

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
+import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
 import { ingest } from '../../tasks/ingest.js';
-import type { OpenCollection } from '../../tasks/workspace.js';
-import { COLLECTION_NAME, uploadsRoot } from '../collections.js';
+import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
 import type { ServerContext } from '../context.js';
 import { errorSchema } from '../schemas.js';
 import { readMultipart, requireFiles } from '../uploads.js';
@@ -13,7 +13,7 @@ import { readMultipart, requireFiles } from '../uploads.js';
 const nameParams = {
   type: 'object',
   required: ['name'],
-  properties: { name: { type: 'string', pattern: COLLECTION_NAME } },
+  properties: { name: { type: 'string', pattern: COLLECTION_NAME_PATTERN } },
 } as const;
 
 async function stats(collection: OpenCollection) {
@@ -50,6 +50,45 @@ function clientGone(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * Stores a multipart request's files under the collection's uploads folder (safe names, no folders).
+ * Resolves to the saved paths, how to show each path to the client (its own file name), and the tags fields.
+ */
+async function saveUploads(
+  request: FastifyRequest,
+  folder: string,
+): Promise<{ paths: string[]; shown: Map<string, string>; tags?: string[] }> {
+  const { files, fields } = await readMultipart(request);
+  requireFiles(files);
+  await mkdir(folder, { recursive: true });
+  const paths: string[] = [];
+  const shown = new Map<string, string>();
+  for (const [i, file] of files.entries()) {
+    const path = join(folder, safeFileName(file.filename, i));
+    await writeFile(path, file.bytes);
+    paths.push(path);
+    shown.set(path, file.filename);
+  }
+  const tags = fields.tags
+    ?.flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return { paths, shown, tags };
+}
+
+/** Server paths a client asked to index, refused unless every one lies inside the roots the server was given. */
+async function confinePaths(paths: readonly string[], roots: readonly string[]): Promise<string[]> {
+  if (roots.length === 0)
+    throw xmodalError(
+      'BAD_ARGUMENT',
+      'this server indexes uploads only; start it with --index-root DIR to index server paths',
+    );
+  for (const p of paths)
+    if (!(await insideRoots(p, roots)))
+      throw xmodalError('BAD_ARGUMENT', `${p} is outside the folders this server may index`);
+  return paths.map((p) => resolve(p));
+}
+
 export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/collections', { schema: { summary: 'List collections', tags: ['collections'] } }, async () => ({
     collections: await ctx.collections.list(),
@@ -66,7 +105,7 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
           type: 'object',
           required: ['name'],
           properties: {
-            name: { type: 'string', pattern: COLLECTION_NAME },
+            name: { type: 'string', pattern: COLLECTION_NAME_PATTERN },
             model: { type: 'string', minLength: 1, description: "default: the server's model" },
           },
           additionalProperties: false,
@@ -154,37 +193,17 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
       let paths: string[];
       let tags: string[] | undefined;
       let prune = false;
-      const shown = new Map<string, string>();
+      let shown = new Map<string, string>();
       if (request.isMultipart()) {
-        const { files, fields } = await readMultipart(request);
-        requireFiles(files);
-        const folder = join(uploadsRoot(ctx.collections.workspace), name);
-        await mkdir(folder, { recursive: true });
-        paths = [];
-        for (const [i, file] of files.entries()) {
-          const path = join(folder, safeFileName(file.filename, i));
-          await writeFile(path, file.bytes);
-          paths.push(path);
-          shown.set(path, file.filename);
-        }
-        tags = fields.tags
-          ?.flatMap((t) => t.split(','))
-          .map((t) => t.trim())
-          .filter(Boolean);
+        ({ paths, shown, tags } = await saveUploads(
+          request,
+          join(uploadsRoot(ctx.collections.workspace), name),
+        ));
       } else {
         const body = request.body as { paths: string[]; tags?: string[]; prune?: boolean } | undefined;
         if (!body?.paths)
           throw xmodalError('BAD_ARGUMENT', 'send multipart files or a JSON body {"paths": [...]}');
-        if (ctx.indexRoots.length === 0)
-          throw xmodalError(
-            'BAD_ARGUMENT',
-            'this server indexes uploads only; start it with --index-root DIR to index server paths',
-          );
-        let outside: string | undefined;
-        for (const p of body.paths) if (!outside && !(await insideRoots(p, ctx.indexRoots))) outside = p;
-        if (outside)
-          throw xmodalError('BAD_ARGUMENT', `${outside} is outside the folders this server may index`);
-        paths = body.paths.map((p) => resolve(p));
+        paths = await confinePaths(body.paths, ctx.indexRoots);
         // Globs, folder walks and links can still lead outside: ingest confines every file by its real path.
         roots = ctx.indexRoots;
         tags = body.tags;

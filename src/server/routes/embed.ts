@@ -1,21 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
-import { type Input, similarity } from '../../tasks/embed.js';
+import { similarity } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { checkMedia, decodeMediaString, type JsonInput, jsonInput } from '../media-inputs.js';
 import { embeddingsResponse, errorSchema, inputSchema, mediaString } from '../schemas.js';
 import { readMultipart, requireFiles } from '../uploads.js';
-
-type JsonInput = { text?: string; image?: string; audio?: string };
-
-/** A validated JSON input (exactly one key, per the schema) as a task Input. */
-export async function toInput(json: JsonInput, what: string, ctx: ServerContext): Promise<Input> {
-  if (json.text !== undefined) return { modality: 'text', text: json.text };
-  const modality = json.image !== undefined ? 'image' : 'audio';
-  const bytes = decodeMediaString((json.image ?? json.audio)!, what);
-  await checkMedia(bytes, modality, what, ctx.limits);
-  return { modality, source: bytes };
-}
 
 function oneOrMany<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
@@ -137,7 +126,10 @@ export function registerEmbedRoutes(app: FastifyInstance, ctx: ServerContext): v
     },
     async (request) => {
       const body = request.body as { a: JsonInput; b: JsonInput };
-      const [a, b] = await Promise.all([toInput(body.a, 'a', ctx), toInput(body.b, 'b', ctx)]);
+      const [a, b] = await Promise.all([
+        jsonInput(body.a, 'a', ctx.limits),
+        jsonInput(body.b, 'b', ctx.limits),
+      ]);
       return { model: ctx.encoder.id, similarity: await similarity(ctx.encoder, a, b) };
     },
   );

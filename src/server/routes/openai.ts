@@ -4,9 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { embedInputs, type Input } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, dataUrlModality, decodeMediaString } from '../media-inputs.js';
-
-type OpenAiInput = string | { text?: string; image?: string; audio?: string };
+import { type JsonInput, jsonInput } from '../media-inputs.js';
 
 const itemSchema = {
   anyOf: [
@@ -48,26 +46,6 @@ function approximateTokens(input: Input): number {
   return Math.max(1, input.text.match(/\w+|[^\s\w]/g)?.length ?? 0);
 }
 
-async function toInput(item: OpenAiInput, index: number, ctx: ServerContext): Promise<Input> {
-  const what = `input[${index}]`;
-  let modality: 'text' | 'image' | 'audio';
-  let value: string;
-  if (typeof item === 'string') {
-    modality = dataUrlModality(item) ?? 'text';
-    value = item;
-  } else {
-    modality = item.text !== undefined ? 'text' : item.image !== undefined ? 'image' : 'audio';
-    value = (item.text ?? item.image ?? item.audio)!;
-  }
-  if (modality === 'text') {
-    if (!value.trim()) throw xmodalError('BAD_INPUT', `${what} is an empty string`);
-    return { modality, text: value };
-  }
-  const bytes = decodeMediaString(value, what);
-  await checkMedia(bytes, modality, what, ctx.limits);
-  return { modality, source: bytes };
-}
-
 function base64Of(vector: Float32Array): string {
   // OpenAI's base64 format: the float32 values, little-endian, as the SDK decodes them.
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
@@ -101,7 +79,9 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
           'INPUT_TOO_LARGE',
           `${items.length} inputs in one request; the limit is ${ctx.limits.inputs}`,
         );
-      const inputs = await Promise.all(items.map((item, i) => toInput(item as OpenAiInput, i, ctx)));
+      const inputs = await Promise.all(
+        items.map((item, i) => jsonInput(item as JsonInput, `input[${i}]`, ctx.limits)),
+      );
       const vectors = await embedInputs(ctx.encoder, inputs);
       const tokens = inputs.reduce((n, input) => n + approximateTokens(input), 0);
       return {

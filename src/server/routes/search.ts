@@ -4,11 +4,12 @@ import send from '@fastify/send';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord } from '../../store/store.js';
+import { inputValue } from '../../tasks/embed.js';
 import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
 import type { ResultHit } from '../../tasks/moments.js';
-import { type QueryPart, searchCollection } from '../../tasks/search.js';
+import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -46,18 +47,8 @@ export function contentUrl(collection: string, id: string): string {
   return `/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
 }
 
-function describe(collection: string, item: ItemRecord & Pick<ResultHit, 't' | 'start' | 'end'>) {
-  return {
-    id: item.id,
-    modality: item.modality,
-    uri: item.uri,
-    mime: item.mime,
-    tags: item.tags,
-    meta: item.meta,
-    content: item.uri ? contentUrl(collection, item.id) : undefined,
-    // A moment in a video: where to play from, and the span its hits cover.
-    ...(item.t !== undefined ? { t: item.t, start: item.start, end: item.end } : {}),
-  };
+function describe(collection: string, item: ItemRecord) {
+  return { ...itemJson(item), content: item.uri ? contentUrl(collection, item.id) : undefined };
 }
 
 async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPart[]> {
@@ -70,10 +61,8 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
   return Promise.all(
     given.map(async (part, i) => {
       if (part.kind !== 'image' && part.kind !== 'audio') return part;
-      const what = `${part.kind} query ${i}`;
-      const bytes = decodeMediaString(part.value, what);
-      await checkMedia(bytes, part.kind, what, ctx.limits);
-      return { ...part, value: bytes };
+      const input = await jsonInput({ [part.kind]: part.value }, `${part.kind} query ${i}`, ctx.limits);
+      return { ...part, value: inputValue(input) };
     }),
   );
 }
@@ -94,7 +83,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
             audio: mediaString,
             like: { type: 'string', minLength: 1, description: 'an item id: find more like it' },
             parts: { type: 'array', items: partSchema, maxItems: 16 },
-            k: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+            k: { type: 'integer', minimum: 1, maximum: MAX_K, default: DEFAULT_K },
             filter: filterSchema,
             minScore: { type: 'number' },
             ef: { type: 'integer', minimum: 1, maximum: 4096 },
@@ -132,7 +121,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         : { hits: await searchCollection(collection, query) };
       return {
         collection: name,
-        hits: hits.map((hit) => ({ ...describe(name, hit), score: hit.score })),
+        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(name, hit).content })),
         ...(fair ? { fair } : {}),
       };
     },

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { xmodalError } from '../../errors.js';
 import { type AuditResult, auditEncoder } from '../../tasks/audit.js';
-import type { ChatEndpoint } from '../../tasks/chat.js';
+import { chatEndpointFrom } from '../../tasks/chat.js';
 import { classify } from '../../tasks/classify.js';
 import type { Input } from '../../tasks/embed.js';
 import { moderate, type Policy } from '../../tasks/moderate.js';
@@ -11,7 +10,7 @@ import { collectionQuality } from '../../tasks/quality.js';
 import { ask } from '../../tasks/rag.js';
 import type { Fusion } from '../../tasks/retrieve.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString } from '../media-inputs.js';
+import { jsonInput } from '../media-inputs.js';
 import { errorSchema, mediaString } from '../schemas.js';
 
 interface InputBody {
@@ -26,21 +25,10 @@ const inputProperties = {
   audio: mediaString,
 } as const;
 
-async function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
-  const given = (['text', 'image', 'audio'] as const).filter((k) => body[k] !== undefined);
-  if (given.length !== 1) throw xmodalError('BAD_ARGUMENT', 'give exactly one of text, image, audio');
-  const [kind] = given;
-  if (kind === 'text') return { modality: 'text', text: body.text! };
-  const bytes = decodeMediaString(body[kind]!, kind);
-  await checkMedia(bytes, kind, kind, ctx.limits);
-  return { modality: kind, source: bytes };
-}
-
-/** The server's LLM for /ask: configured by its operator (XMODAL_LLM_URL, XMODAL_LLM_MODEL), never by a client. */
-function serverLlm(): ChatEndpoint | undefined {
-  const url = process.env.XMODAL_LLM_URL;
-  const model = process.env.XMODAL_LLM_MODEL;
-  return url && model ? { url, model, apiKey: process.env.XMODAL_LLM_API_KEY } : undefined;
+/** The input fields of a task body (text, image or audio) as an Input. */
+function inputOf(body: InputBody, ctx: ServerContext): Promise<Input> {
+  const { text, image, audio } = body;
+  return jsonInput({ text, image, audio }, 'input', ctx.limits);
 }
 
 /** Zero-shot classification, moderation, RAG answers and collection quality over HTTP. */
@@ -135,7 +123,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sources: body.sources,
         rerankTop: body.candidates,
         fusion: body.fusion,
-        llm: body.sourcesOnly ? undefined : serverLlm(),
+        // The server's LLM is its operator's (the environment), never a client's.
+        llm: body.sourcesOnly ? undefined : chatEndpointFrom(),
       });
       return { collection: name, ...answer };
     },

@@ -11,6 +11,7 @@ export const embeddedBackend: StoreBackend = {
     return SqliteHnswStore.open(home, {
       ...resolveOpenOptions(options),
       indexSaveEvery: options.indexSaveEvery,
+      otherProcessPollMs: options.otherProcessPollMs,
     });
   },
 

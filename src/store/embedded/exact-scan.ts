@@ -1,15 +1,10 @@
 // Exact top-k by inner product over vectors streamed from SQLite: the answer for selective filters.
+import { dot } from '../../vectors.js';
 import type { RidVector } from './items-db.js';
 
 export interface ScoredKey {
   rid: number;
   score: number;
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
 }
 
 /** Best `k` by score, highest first; keeps a min-heap of size k so memory stays O(k) while streaming. */

@@ -1,6 +1,6 @@
 // The SQLite file that is the truth for one collection: stamp, items, every vector, and a change counter.
 import Database from 'better-sqlite3';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, xmodalError } from '../../errors.js';
 import type { CollectionInfo, Item, ItemRecord, MetaValue, Metric } from '../store.js';
 import type { NormalisedFilter } from '../validate.js';
 import { filterToSql, metaColumns } from './filter-sql.js';
@@ -116,9 +116,13 @@ export class ItemsDb {
     };
   }
 
-  /** Opens or creates the file; refuses a stamp that differs from `requested`. */
+  /**
+   * Opens or creates the file; refuses a stamp that differs from `requested`. The encoder spec is written only
+   * once the rest of the stamp matched, so a file made before specs were saved gets the opener's (migration).
+   */
   static open(path: string, requested: CollectionInfo, check: (existing: CollectionInfo) => void): ItemsDb {
     let db: Database.Database;
+    let stamp: Database.Statement;
     try {
       db = new Database(path);
       // Takes effect only while the file is new: a 2 KB vector row leaves half of a 4 KB page empty, ~1/8 of 16 KB.
@@ -131,7 +135,7 @@ export class ItemsDb {
       db.pragma('cache_size = -65536');
       db.pragma('mmap_size = 1073741824');
       db.exec(SCHEMA);
-      const stamp = db.prepare('INSERT OR IGNORE INTO collection (key, value) VALUES (?, ?)');
+      stamp = db.prepare('INSERT OR IGNORE INTO collection (key, value) VALUES (?, ?)');
       db.transaction(() => {
         stamp.run('name', requested.name);
         stamp.run('dim', String(requested.dim));
@@ -141,11 +145,18 @@ export class ItemsDb {
         stamp.run('created_at', new Date().toISOString());
       })();
     } catch (error) {
-      throw xmodalError('STORE_ERROR', `cannot open ${path}: ${(error as Error).message}`, error);
+      throw xmodalError('STORE_ERROR', `cannot open ${path}: ${errorMessage(error)}`, error);
     }
-    const existing = readStamp(db);
+    let existing: CollectionInfo;
     try {
+      existing = readStamp(db);
       check(existing);
+      if (requested.encoder && !existing.encoder) {
+        stamp.run('encoder', JSON.stringify(requested.encoder));
+        // Another process may have stamped it first: check against what is there now.
+        existing = readStamp(db);
+        check(existing);
+      }
     } catch (error) {
       db.close();
       throw error;
@@ -352,12 +363,15 @@ export class ItemsDb {
 function readStamp(db: Database.Database): CollectionInfo {
   const rows = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM collection').all();
   const kv = new Map(rows.map((r) => [r.key, r.value]));
-  return {
+  const info: CollectionInfo = {
     name: kv.get('name')!,
     dim: Number(kv.get('dim')),
     metric: kv.get('metric') as Metric,
     encoderId: kv.get('encoder_id')!,
   };
+  const encoder = kv.get('encoder');
+  if (encoder !== undefined) info.encoder = JSON.parse(encoder);
+  return info;
 }
 
 function toRecord([, id, modality, uri, contentHash, mime, tags, meta]: RecordRow): ItemRecord {

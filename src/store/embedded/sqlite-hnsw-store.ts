@@ -1,7 +1,7 @@
 // The embedded Store: SQLite (WAL) holds the truth, a usearch HNSW graph answers nearest-neighbour queries.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, xmodalError } from '../../errors.js';
 import type {
   CollectionInfo,
   Filter,
@@ -39,6 +39,8 @@ const writesInProcess = new Map<string, number>();
 export interface EmbeddedOptions {
   /** Save the ANN index after this many changed keys; default a fifth of the index, at least 10,000. */
   indexSaveEvery?: number;
+  /** How often searches look for other processes' writes, in milliseconds; default OTHER_PROCESS_POLL_MS, 0 = every search. */
+  otherProcessPollMs?: number;
 }
 
 export class SqliteHnswStore implements Store {
@@ -91,7 +93,7 @@ export class SqliteHnswStore implements Store {
       return new SqliteHnswStore(join(dir, ITEMS_FILE), db, ann, options);
     } catch (error) {
       db.close();
-      throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${(error as Error).message}`, error);
+      throw xmodalError('STORE_ERROR', `cannot open the index in ${dir}: ${errorMessage(error)}`, error);
     }
   }
 
@@ -263,7 +265,8 @@ export class SqliteHnswStore implements Store {
   #syncIfChanged(): void {
     const writes = writesInProcess.get(this.#file) ?? 0;
     const now = performance.now();
-    if (writes === this.#seenWrites && now - this.#polledAt < OTHER_PROCESS_POLL_MS) return;
+    const interval = this.#options.otherProcessPollMs ?? OTHER_PROCESS_POLL_MS;
+    if (writes === this.#seenWrites && now - this.#polledAt < interval) return;
     this.#sync();
     this.#seenWrites = writes;
     this.#polledAt = now;

@@ -1,5 +1,6 @@
 // The pgvector backend: a PostgreSQL database holding a collections table and one items table per collection.
 import pg from 'pg';
+import type { EncoderSpec } from '../../types.js';
 import type { CollectionInfo, Metric, OpenStoreOptions, StoreBackend } from '../store.js';
 import { checkCollectionName, resolveOpenOptions } from '../validate.js';
 import {
@@ -21,15 +22,26 @@ export const postgresBackend: StoreBackend = {
         COLLECTIONS_TABLE,
       ]);
       if (exists.rows[0].t === null) return [];
-      const result = await pool.query<{ name: string; dim: number; metric: Metric; encoder_id: string }>(
-        `SELECT name, dim, metric, encoder_id FROM ${COLLECTIONS_TABLE} ORDER BY name`,
+      // to_jsonb(c) reads `encoder` whether or not an older database has the column yet.
+      const result = await pool.query<{
+        name: string;
+        dim: number;
+        metric: Metric;
+        encoder_id: string;
+        encoder: EncoderSpec | null;
+      }>(
+        `SELECT name, dim, metric, encoder_id, to_jsonb(c) -> 'encoder' AS encoder FROM ${COLLECTIONS_TABLE} c ORDER BY name`,
       );
-      return result.rows.map((row) => ({
-        name: row.name,
-        dim: row.dim,
-        metric: row.metric,
-        encoderId: row.encoder_id,
-      }));
+      return result.rows.map((row) => {
+        const info: CollectionInfo = {
+          name: row.name,
+          dim: row.dim,
+          metric: row.metric,
+          encoderId: row.encoder_id,
+        };
+        if (row.encoder) info.encoder = row.encoder;
+        return info;
+      });
     });
   },
 

@@ -1,6 +1,7 @@
 // The PostgreSQL + pgvector Store: one table per collection, an HNSW index on inner product, filters in SQL.
 import pg from 'pg';
-import { xmodalError } from '../../errors.js';
+import { errorMessage, XmodalError, xmodalError } from '../../errors.js';
+import type { EncoderSpec } from '../../types.js';
 import type {
   CollectionInfo,
   Filter,
@@ -270,7 +271,7 @@ async function ensureCollection(
   client: pg.PoolClient,
   options: ResolvedOptions,
 ): Promise<{ info: CollectionInfo; indexType: 'vector' | 'halfvec' }> {
-  const { name, dim, metric, encoderId } = options.info;
+  const { name, dim, metric, encoderId, encoder } = options.info;
   // Serialises concurrent first opens of one collection; DDL is transactional in PostgreSQL.
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`xmodal:${name}`]);
   await ensureSchema(client);
@@ -278,18 +279,28 @@ async function ensureCollection(
     dim: number;
     metric: Metric;
     encoder_id: string;
+    encoder: EncoderSpec | null;
     index_type: string;
-  }>(`SELECT dim, metric, encoder_id, index_type FROM ${COLLECTIONS_TABLE} WHERE name = $1`, [name]);
+  }>(`SELECT dim, metric, encoder_id, encoder, index_type FROM ${COLLECTIONS_TABLE} WHERE name = $1`, [name]);
   if (existing.rows[0]) {
     const row = existing.rows[0];
     const info: CollectionInfo = { name, dim: row.dim, metric: row.metric, encoderId: row.encoder_id };
+    if (row.encoder) info.encoder = row.encoder;
     checkStamp(info, options.info);
+    if (encoder && !info.encoder) {
+      // Made before specs were saved: stamp it with the opener's (migration).
+      await client.query(`UPDATE ${COLLECTIONS_TABLE} SET encoder = $2 WHERE name = $1`, [
+        name,
+        JSON.stringify(encoder),
+      ]);
+      info.encoder = encoder;
+    }
     return { info, indexType: row.index_type === 'halfvec' ? 'halfvec' : 'vector' };
   }
   const indexType = quantizationIndexType(options.quantization);
   await client.query(
-    `INSERT INTO ${COLLECTIONS_TABLE} (name, dim, metric, encoder_id, index_type) VALUES ($1, $2, $3, $4, $5)`,
-    [name, dim, metric, encoderId, indexType],
+    `INSERT INTO ${COLLECTIONS_TABLE} (name, dim, metric, encoder_id, encoder, index_type) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [name, dim, metric, encoderId, encoder ? JSON.stringify(encoder) : null, indexType],
   );
   const table = itemsTable(name);
   await client.query(`
@@ -326,9 +337,17 @@ export async function ensureSchema(client: pg.ClientBase): Promise<void> {
       dim integer NOT NULL,
       metric text NOT NULL,
       encoder_id text NOT NULL,
+      encoder jsonb,
       index_type text NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now()
     )`);
+  // Databases made before encoder specs were saved gain the column; their rows get a spec on next open.
+  const hasSpecs = await client.query(
+    "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'encoder' AND NOT attisdropped",
+    [COLLECTIONS_TABLE],
+  );
+  if (hasSpecs.rowCount === 0)
+    await client.query(`ALTER TABLE ${COLLECTIONS_TABLE} ADD COLUMN IF NOT EXISTS encoder jsonb`);
 }
 
 function quantizationIndexType(quantization: IndexQuantization): 'vector' | 'halfvec' {
@@ -354,8 +373,8 @@ export async function withTransaction<T>(
 }
 
 export function asStoreError(error: unknown, context: string): Error {
-  if (error instanceof Error && error.name === 'XmodalError') return error;
-  return xmodalError('STORE_ERROR', `${context}: ${(error as Error).message}`, error);
+  if (error instanceof XmodalError) return error;
+  return xmodalError('STORE_ERROR', `${context}: ${errorMessage(error)}`, error);
 }
 
 /** pgvector's text form; JS prints each f32 exactly enough to read back the same f32. */

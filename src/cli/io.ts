@@ -1,0 +1,58 @@
+// Where CLI commands write: the process's streams, or whatever a caller of `main` injects (tests run the
+// program in-process this way). Commands write through `out`/`err`, never to process.stdout directly.
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Progress bars and live output only on a terminal. */
+  readonly isTTY: boolean;
+  /** Set by a command that finished with partial failures (e.g. some files not indexed). */
+  exitCode?: number;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}
+
+let current: CliIo | undefined;
+
+function io(): CliIo {
+  current ??= processIo();
+  return current;
+}
+
+export function out(text: string): void {
+  io().stdout(text);
+}
+
+export function err(text: string): void {
+  io().stderr(text);
+}
+
+export function printJson(value: unknown): void {
+  out(`${JSON.stringify(value)}\n`);
+}
+
+export function isInteractive(): boolean {
+  return io().isTTY;
+}
+
+/** The exit code the run ends with unless an error decides it. */
+export function setExitCode(code: number): void {
+  io().exitCode = code;
+}
+
+/** Runs `work` with commands writing to `target`. */
+export async function withIo<T>(target: CliIo, work: () => Promise<T>): Promise<T> {
+  const previous = current;
+  current = target;
+  try {
+    return await work();
+  } finally {
+    current = previous;
+  }
+}
