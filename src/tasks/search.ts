@@ -1,5 +1,5 @@
 import { xmodalError } from '../errors.js';
-import type { Filter, ItemRecord, SearchHit } from '../store/store.js';
+import type { Filter, ItemRecord } from '../store/store.js';
 import { l2normalize } from '../vectors.js';
 import { embedInputs, type Input } from './embed.js';
 import { groupMoments, type ResultHit } from './moments.js';
