@@ -1,14 +1,98 @@
-export { AdaptedEncoder, readAdapter, saveAdapter } from './encoders/adapter.js';
-export type { Dtype, Encoder, EncoderOptions, EncoderSpec, Modality } from './encoders/encoder.js';
-export { DEFAULT_MODEL, loadEncoder, locateModel } from './encoders/load.js';
+// The `xmodal` entry point: everything the CLI does, as typed functions. Results have the shapes the CLI
+// prints with --json; failures are `XmodalError`s with a code from one table. Nothing here writes to the
+// console or exits the process. The HTTP server is `xmodal/server`.
+
+// The types behind the results, and the lower-level building blocks.
+export { AdaptedEncoder, type Adapter, readAdapter, saveAdapter } from './encoders/adapter.js';
+export {
+  DTYPES,
+  type Dtype,
+  type Encoder,
+  type EncoderOptions,
+  type EncoderSpec,
+  type Modality,
+  type ModalityInputs,
+} from './encoders/encoder.js';
+export { DEFAULT_MODEL, loadEncoder, locateModel, type ModelLocation } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
-export { type ErrorCode, XmodalError } from './errors.js';
-export { type AdaptOptions, type Pair, pairRetrieval, trainAdapter } from './tasks/adapt.js';
-export { type ClassifyOptions, classify, classifyInputs, type LabelScore } from './tasks/classify.js';
-export { embedInputs, type Input, parseInput, similarity } from './tasks/embed.js';
-export { moderate, moderateInputs, type Policy } from './tasks/moderate.js';
+export { ERRORS, type ErrorCode, XmodalError } from './errors.js';
+// Collections: open on any store, index, search, get, delete, ask, quality.
+export {
+  type AskRequest,
+  type AskResult,
+  Collection,
+  type CollectionStats,
+  dropCollection,
+  type IndexOptions,
+  type IndexProgress,
+  type IndexReport,
+  type IndexSource,
+  type ItemView,
+  listCollections,
+  type Many,
+  type OpenOptions,
+  openCollection,
+  openDemoCollection,
+  type QualityRequest,
+  type QualityResult,
+  type SearchRequest,
+  type SearchResult,
+  type SearchResults,
+  type StoreOptions,
+  type Weighted,
+} from './library/collection.js';
+// Models and inputs: embed, similarity, models.
+export {
+  type EmbedResult,
+  embed,
+  type InputLike,
+  listModels,
+  loadModel,
+  type ModelOptions,
+  type ModelsResult,
+  type SimilarityResult,
+  similarity,
+} from './library/model.js';
+// Zero-shot and model-building tasks: classify, moderate, calibrate, eval, adapt.
+export {
+  type AdaptRequest,
+  type AdaptResult,
+  type AuditRequest,
+  adapt,
+  audit,
+  type CalibrateRequest,
+  type ClassifyRequest,
+  type ClassifyResult,
+  calibrate,
+  classify,
+  type EvaluateRequest,
+  evaluate,
+  type ModerateRequest,
+  moderate,
+  type PolicyLike,
+} from './library/tasks.js';
+export type { AudioInput, DecodedAudio } from './media/audio.js';
+export type { ImageLimits } from './media/image.js';
+export type { MediaSource } from './media/input.js';
+export type { CollectionInfo, Filter, MetaValue, Metric } from './store/store.js';
+export type { AdaptReport, Pair, RetrievalScores } from './tasks/adapt.js';
+export type { AttributeAudit, AuditResult } from './tasks/audit.js';
+export type { CalibrationReport, CategoryCalibration, PrecisionRecall } from './tasks/calibrate.js';
+export type { ChatApi, ChatMessage } from './tasks/chat.js';
+export { type ClassifyOptions, classifyInputs, type LabelScore } from './tasks/classify.js';
+export type { DebiasReport } from './tasks/debias-probes.js';
+export { embedInputs, type Input } from './tasks/embed.js';
+export type { EvalReport, RetrievalResult, ZeroShotResult } from './tasks/eval.js';
+export type { FairReport } from './tasks/fair-search.js';
+export type { Association } from './tasks/fairness-association.js';
+export type { Exposure, RankingExposure } from './tasks/fairness-exposure.js';
+export type { ZeroShotParity } from './tasks/fairness-parity.js';
+export type { IngestProgress, IngestReport } from './tasks/ingest.js';
+export type { CategoryScore, ModerationResult, Policy, PolicyCategory } from './tasks/moderate.js';
+export { moderateInputs } from './tasks/moderate.js';
 export { DEFAULT_POLICY } from './tasks/policies/default.js';
-export { collectionQuality, measureVectors } from './tasks/quality.js';
-export { type Answer, type AskOptions, ask } from './tasks/rag.js';
-export { openCollection } from './tasks/workspace.js';
+export type { QualityMetrics, QualityReport } from './tasks/quality.js';
+export type { Answer, Source } from './tasks/rag.js';
+export type { Fusion } from './tasks/retrieve.js';
 export { dot, l2normalize } from './vectors.js';
+export { PACKAGE_VERSION as VERSION } from './version.js';

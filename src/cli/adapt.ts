@@ -1,14 +1,11 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readAdapter, saveAdapter } from '../encoders/adapter.js';
 import type { Modality } from '../encoders/encoder.js';
-import { locateModel, modelId } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
-import { pairRetrieval, type RetrievalScores, readPairs, trainAdapter } from '../tasks/adapt.js';
+import { modelSpec } from '../library/model.js';
+import { adapt } from '../library/tasks.js';
 import { DEFAULT_DEBIAS_WEIGHT } from '../tasks/debias.js';
-import { type DebiasReport, debiasProbes, heldOutGap } from '../tasks/debias-probes.js';
-import { err, isInteractive, out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { err, isInteractive, out } from './io.js';
+import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
 
 interface AdaptFlags extends ModelFlags {
   pairs: string;
@@ -39,12 +36,7 @@ function positive(name: string, value: string, integer = false): number {
  * Returns what `--model` should be.
  */
 export function modelWithAdapter(adapter: string | undefined, model: string | undefined): string | undefined {
-  if (!adapter) return model;
-  const folder = resolve(adapter);
-  const base = readAdapter(folder).model;
-  if (model && modelId(locateModel(model)) !== base)
-    throw xmodalError('ENCODER_MISMATCH', `adapter ${adapter} was trained on ${base}, not ${model}`);
-  return folder;
+  return modelSpec({ adapter, model });
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -74,19 +66,23 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
       .option('--debias-weight <w>', 'weight of the debiasing penalty', String(DEFAULT_DEBIAS_WEIGHT))
       .option('--json', 'print the training report as JSON'),
   ).action(async (flags: AdaptFlags) => {
-    const pairs = await readPairs(flags.pairs);
-    const test = flags.test ? await readPairs(flags.test) : undefined;
     const modalities = flags.modalities?.split(',').map((m) => m.trim()) as Modality[] | undefined;
     for (const m of modalities ?? [])
       if (!['text', 'image', 'audio'].includes(m))
         throw xmodalError('BAD_ARGUMENT', `--modalities takes text, image or audio, not "${m}"`);
     const encoder = await openEncoder(flags);
     try {
-      const debias = flags.debias
-        ? await debiasProbes(encoder, flags.debias, positive('--debias-weight', flags.debiasWeight))
-        : undefined;
-      const { adapter, report } = await trainAdapter(encoder, pairs, {
-        debias: debias?.penalty,
+      const report = await adapt({
+        model: encoder,
+        // The trained adapter is loaded on the same weights for the test report.
+        dtype: parseDtype(flags.dtype),
+        offline: flags.offline,
+        cacheDir: flags.cacheDir,
+        pairs: flags.pairs,
+        test: flags.test,
+        out: flags.out,
+        debias: flags.debias,
+        debiasWeight: positive('--debias-weight', flags.debiasWeight),
         validation: Number(flags.validation),
         epochs: positive('--epochs', flags.epochs, true),
         batchSize: positive('--batch-size', flags.batchSize, true),
@@ -99,29 +95,9 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
               )
           : undefined,
       });
-      const folder = resolve(flags.out);
-      saveAdapter(folder, adapter);
-      const debiasReport: DebiasReport | undefined = debias && heldOutGap(debias, adapter);
-      let testReport: { before: RetrievalScores; after: RetrievalScores } | undefined;
-      if (test) {
-        const adapted = await openEncoder({ ...flags, model: folder });
-        try {
-          testReport = {
-            before: await pairRetrieval(encoder, test),
-            after: await pairRetrieval(adapted, test),
-          };
-        } finally {
-          await adapted.dispose();
-        }
-      }
-      if (flags.json)
-        return printJson({
-          adapter: folder,
-          model: adapter.model,
-          ...report,
-          test: testReport,
-          debias: debiasReport,
-        });
+      if (flags.json) return printJson(report);
+      const testReport = report.test;
+      const debiasReport = report.debias;
       const v = report.validation;
       const lines = [
         `trained on ${report.pairs.train} pairs, validated on ${report.pairs.validation}: ${report.epochs} epochs (best ${report.bestEpoch}) in ${report.seconds.toFixed(1)} s`,
@@ -130,7 +106,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
         `validation Recall@10  ${pct(v.before['recall@10'])} → ${pct(v.after['recall@10'])}`,
         ...(testReport
           ? [
-              `test Recall@1         ${pct(testReport.before['recall@1'])} → ${pct(testReport.after['recall@1'])}  (${test!.length} held-out pairs)`,
+              `test Recall@1         ${pct(testReport.before['recall@1'])} → ${pct(testReport.after['recall@1'])}  (${testReport.pairs} held-out pairs)`,
               `test Recall@10        ${pct(testReport.before['recall@10'])} → ${pct(testReport.after['recall@10'])}`,
             ]
           : []),
@@ -139,7 +115,7 @@ export function registerAdapt(program: Command, withModelFlags: (c: Command) => 
               `${debiasReport.attribute} gap       ${debiasReport.gap.before.toFixed(4)} → ${debiasReport.gap.after.toFixed(4)}  (mean largest difference between groups of a concept's similarity, ${debiasReport.heldOutConcepts.length} held-out concepts)`,
             ]
           : []),
-        `adapter for ${adapter.model} written to ${folder}; use it with --adapter ${flags.out}`,
+        `adapter for ${report.model} written to ${report.adapter}; use it with --adapter ${flags.out}`,
       ];
       out(`${lines.join('\n')}\n`);
     } finally {

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { type AuditResult, auditEncoder, DEFAULT_AUDIT_K } from '../tasks/audit.js';
-import { auditSvg } from '../tasks/audit-plot.js';
-import { builtInProbeSet, readProbeFile } from '../tasks/probe-set.js';
-import { writePlot } from '../tasks/quality-plot.js';
-import { openCollection } from '../tasks/workspace.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder, parseDtype } from './shared.js';
+import { openCollection } from '../library/collection.js';
+import { audit } from '../library/tasks.js';
+import { type AuditResult, DEFAULT_AUDIT_K } from '../tasks/audit.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, parseDtype, printJson } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 interface AuditFlags extends ModelFlags {
@@ -79,33 +77,37 @@ export function registerAudit(program: Command, withModelFlags: (c: Command) => 
       .option('--json', 'print {"model", "attributes": [...]} as JSON')
       .option('--plot <file>', 'draw per-group bars to an .svg or .png file'),
   ).action(async (flags: AuditFlags, command: Command) => {
-    const options = {
+    const request = {
+      probe: flags.probe,
       k: integer('-k', flags.k, 1),
       permutations: integer('--permutations', flags.permutations, 1),
       seed: integer('--seed', flags.seed, 0),
+      plot: flags.plot,
     };
-    const probes = flags.probe ? await readProbeFile(flags.probe) : await builtInProbeSet();
     const source = flags.probe ?? 'built-in OpenMoji people';
     let result: AuditResult;
     if (flags.collection) {
-      const collection = await openCollection(workspaceOf(command), flags.collection, {
+      const collection = await openCollection(flags.collection, {
+        ...workspaceOf(command),
+        create: false,
         model: flags.model,
-        encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+        dtype: parseDtype(flags.dtype),
+        offline: flags.offline,
+        cacheDir: flags.cacheDir,
       });
       try {
-        result = await auditEncoder(collection.encoder, probes, { ...options, store: collection.store });
+        result = await collection.audit(request);
       } finally {
         await collection.close();
       }
     } else {
       const encoder = await openEncoder(flags);
       try {
-        result = await auditEncoder(encoder, probes, options);
+        result = await audit({ ...request, model: encoder });
       } finally {
         await encoder.dispose();
       }
     }
-    if (flags.plot) await writePlot(flags.plot, auditSvg(result));
     if (flags.json) return printJson(result);
     out(auditTable(result, source));
     if (flags.plot) out(`plot written to ${flags.plot}\n`);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { classify, readLabelsFile } from '../tasks/classify.js';
-import { parseInput } from '../tasks/embed.js';
+import { classify } from '../library/tasks.js';
+import { readLabelsFile } from '../tasks/classify.js';
 import { formatTime } from '../tasks/moments.js';
 import { isVideoFile } from '../tasks/video.js';
 import { classifyVideo } from '../tasks/video-labels.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 interface ClassifyFlags extends ModelFlags {
   labels?: string;
@@ -37,24 +37,27 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
         'print {"labels": [{"label","score"}]} best first; a video: {"moments": [{"t","end","modality","labels"}]}',
       ),
   ).action(async (arg: string, flags: ClassifyFlags) => {
-    const labels = [
-      ...(flags.labels ? flags.labels.split(',') : []),
-      ...(flags.labelsFile ? await readLabelsFile(flags.labelsFile) : []),
-    ];
-    if (labels.length === 0) throw xmodalError('BAD_ARGUMENT', 'give --labels a,b,c or --labels-file FILE');
-    const k = flags.k === undefined ? undefined : Number(flags.k);
-    if (await isVideoFile(arg)) return classifyVideoCommand(arg, labels, k, flags);
-    const input = await parseInput(arg);
+    if (!flags.labels && !flags.labelsFile)
+      throw xmodalError('BAD_ARGUMENT', 'give --labels a,b,c or --labels-file FILE');
+    if (await isVideoFile(arg)) {
+      const labels = [
+        ...(flags.labels ? flags.labels.split(',') : []),
+        ...(flags.labelsFile ? await readLabelsFile(flags.labelsFile) : []),
+      ];
+      return classifyVideoCommand(arg, labels, flags.k === undefined ? undefined : Number(flags.k), flags);
+    }
     const encoder = await openEncoder(flags);
     try {
-      const scores = await classify(encoder, input, {
-        labels,
-        k,
+      const { labels: scores } = await classify(arg, {
+        model: encoder,
+        labels: flags.labels?.split(','),
+        labelsFile: flags.labelsFile,
+        k: flags.k === undefined ? undefined : Number(flags.k),
         lang: flags.lang,
         templates: flags.template,
       });
       if (flags.json) {
-        printJson({ labels: scores.map(({ label, score }) => ({ label, score })) });
+        printJson({ labels: scores });
         return;
       }
       const width = Math.max(...scores.map((s) => s.label.length));

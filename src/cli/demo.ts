@@ -1,19 +1,19 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
+import { openDemoCollection, type SearchResults } from '../library/collection.js';
 import { buildApp } from '../server/app.js';
 import { listenUntilStopped } from '../server/listen.js';
-import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
-import { hitPlace, type ResultHit, VIDEO_FILTER } from '../tasks/moments.js';
-import { searchCollection } from '../tasks/search.js';
+import { DEMO_COLLECTION } from '../tasks/demo.js';
+import { hitPlace, VIDEO_FILTER } from '../tasks/moments.js';
 import { out } from './io.js';
 import type { ModelFlags } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 const EXAMPLES = ['a dog', 'a red apple', 'piano', 'drum', 'a car'];
 
-function show(query: string, hits: ResultHit[]): void {
-  const names = hits.map(
+function show(query: string, { results }: SearchResults): void {
+  const names = results.map(
     (h) => `${hitPlace(h, basename(h.uri ?? h.id).replace(/\.(png|ogg|mp4)$/, ''))} ${h.score.toFixed(2)}`,
   );
   out(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
@@ -32,7 +32,8 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
   ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
     out('xmodal demo: indexing shipped emoji, sounds and a video of them (first run only) ...\n');
     const model = flags.model ?? process.env.XMODAL_MODEL;
-    const collection = await buildDemoCollection(workspaceOf(command), {
+    const collection = await openDemoCollection({
+      ...workspaceOf(command),
       model,
       onProgress: (stage, report) =>
         out(
@@ -42,34 +43,13 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
         ),
     });
     try {
-      out(`collection "demo" (${await collection.store.count()} items, model ${collection.encoder.id})\n`);
-      const hasVideo = (await collection.store.count(VIDEO_FILTER)) > 0;
+      out(`collection "demo" (${await collection.count()} items, model ${collection.encoder.id})\n`);
+      const hasVideo = (await collection.count(VIDEO_FILTER)) > 0;
       for (const query of EXAMPLES) {
-        show(
-          `${query} [image]`,
-          await searchCollection(collection, {
-            parts: [{ kind: 'text', value: query }],
-            k: 3,
-            filter: { modality: 'image' },
-          }),
-        );
-        show(
-          `${query} [audio]`,
-          await searchCollection(collection, {
-            parts: [{ kind: 'text', value: query }],
-            k: 3,
-            filter: { modality: 'audio' },
-          }),
-        );
+        show(`${query} [image]`, await collection.search({ text: query, k: 3, modality: 'image' }));
+        show(`${query} [audio]`, await collection.search({ text: query, k: 3, modality: 'audio' }));
         if (hasVideo)
-          show(
-            `${query} [video]`,
-            await searchCollection(collection, {
-              parts: [{ kind: 'text', value: query }],
-              k: 3,
-              filter: VIDEO_FILTER,
-            }),
-          );
+          show(`${query} [video]`, await collection.search({ text: query, k: 3, meta: VIDEO_FILTER.meta }));
       }
     } finally {
       await collection.close();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { evaluate } from '../tasks/eval.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { evaluate } from '../library/tasks.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 export function registerEval(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -13,7 +13,7 @@ export function registerEval(program: Command, withModelFlags: (c: Command) => C
   ).action(async (flags: ModelFlags & { manifest: string; json?: boolean }) => {
     const encoder = await openEncoder(flags);
     try {
-      const report = await evaluate(encoder, flags.manifest);
+      const report = await evaluate({ model: encoder, manifest: flags.manifest });
       if (flags.json) {
         printJson(report);
         return;

@@ -1,10 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { ingest } from '../tasks/ingest.js';
+import { type IndexReport, openCollection } from '../library/collection.js';
 import { VIDEO_DEFAULTS } from '../tasks/video.js';
-import { openCollection } from '../tasks/workspace.js';
-import { err, isInteractive, out, printJson, setExitCode } from './io.js';
-import { type ModelFlags, parseDtype } from './shared.js';
+import { err, isInteractive, out, setExitCode } from './io.js';
+import { type ModelFlags, parseDtype, printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface IndexFlags extends ModelFlags {
@@ -48,10 +47,12 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
         ),
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
-    const collection = await openCollection(workspaceOf(command), flags.collection, {
+    const collection = await openCollection(flags.collection, {
+      ...workspaceOf(command),
       model: flags.model,
-      create: true,
-      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+      dtype: parseDtype(flags.dtype),
+      offline: flags.offline,
+      cacheDir: flags.cacheDir,
     });
     const bar =
       isInteractive() && !flags.json
@@ -65,10 +66,9 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
           )
         : undefined;
     const started = Date.now();
-    let report: Awaited<ReturnType<typeof ingest>>;
+    let report: IndexReport;
     try {
-      report = await ingest(collection, {
-        paths,
+      report = await collection.index(paths, {
         prune: flags.prune,
         tags: flags.tag,
         video: {
@@ -88,7 +88,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
       bar?.stop();
       await collection.close();
     }
-    if (flags.json) printJson({ collection: flags.collection, ...report });
+    if (flags.json) printJson(report);
     else {
       for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
       for (const f of report.skipped) err(`skipped: ${f.path}: ${f.reason}\n`);

@@ -1,19 +1,13 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  type CategoryCalibration,
-  calibratePolicy,
-  type PrecisionRecall,
-  readManifest,
-} from '../tasks/calibrate.js';
-import { parseInput } from '../tasks/embed.js';
-import { moderate, type Policy, readPolicy } from '../tasks/moderate.js';
+import { calibrate, moderate } from '../library/tasks.js';
+import type { CategoryCalibration, PrecisionRecall } from '../tasks/calibrate.js';
+import { readPolicy } from '../tasks/moderate.js';
 import { formatTime } from '../tasks/moments.js';
 import { DEFAULT_POLICY } from '../tasks/policies/default.js';
 import { isVideoFile } from '../tasks/video.js';
 import { moderateVideo } from '../tasks/video-labels.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 interface ModerateFlags extends ModelFlags {
   policy?: string;
@@ -26,10 +20,6 @@ interface CalibrateFlags extends ModerateFlags {
   confidence: string;
   holdout: string;
   out?: string;
-}
-
-async function policyOf(flags: ModerateFlags): Promise<Policy> {
-  return flags.policy ? readPolicy(flags.policy) : DEFAULT_POLICY;
 }
 
 const percent = (x: number | null) => (x === null ? '  n/a' : `${(100 * x).toFixed(0).padStart(4)}%`);
@@ -55,8 +45,8 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
         'print {"safe","flagged":[{"category","score","threshold"}],"scores":[...]}; a video: {"safe","duration","flagged":[{"t","end","modality","flagged"}]}',
       ),
   ).action(async (arg: string, flags: ModerateFlags) => {
-    const policy = await policyOf(flags);
     if (await isVideoFile(arg)) {
+      const policy = flags.policy ? await readPolicy(flags.policy) : DEFAULT_POLICY;
       const encoder = await openEncoder(flags);
       try {
         const result = await moderateVideo(encoder, arg, policy);
@@ -77,10 +67,9 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
       }
       return;
     }
-    const input = await parseInput(arg);
     const encoder = await openEncoder(flags);
     try {
-      const result = await moderate(encoder, input, policy);
+      const result = await moderate(arg, { model: encoder, policy: flags.policy });
       if (flags.json) return printJson(result);
       out(result.safe ? 'safe\n' : `unsafe: ${result.flagged.map((f) => f.category).join(', ')}\n`);
       for (const s of result.scores.slice(0, 5))
@@ -108,16 +97,17 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
   ).action(async (_options: CalibrateFlags, self: Command) => {
     // The parent `moderate` has the same model flags and takes them wherever they stand.
     const flags = self.optsWithGlobals() as CalibrateFlags;
-    const policy = await policyOf(flags);
-    const examples = await readManifest(flags.manifest);
     const encoder = await openEncoder(flags);
     try {
-      const report = await calibratePolicy(encoder, policy, examples, {
+      const report = await calibrate({
+        model: encoder,
+        policy: flags.policy,
+        manifest: flags.manifest,
         targetPrecision: Number(flags.targetPrecision),
         confidence: Number(flags.confidence),
         holdout: Number(flags.holdout),
+        out: flags.out,
       });
-      if (flags.out) writeFileSync(flags.out, `${JSON.stringify(report.policy, null, 2)}\n`);
       if (flags.json) return printJson(report);
       out(
         `${report.examples.calibration} calibration / ${report.examples.heldOut} held-out examples, ` +

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { collectionQuality } from '../tasks/quality.js';
-import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
-import { openCollection } from '../tasks/workspace.js';
-import { out, printJson } from './io.js';
+import { openCollection } from '../library/collection.js';
+import { out } from './io.js';
+import { printJson } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
 interface QualityFlags {
@@ -33,16 +32,13 @@ export function registerQuality(program: Command): void {
       .option('--plot <file>', 'write a 2-D PCA projection to an .svg or .png file')
       .option('--json', 'print the metrics as JSON'),
   ).action(async (flags: QualityFlags, command: Command) => {
-    const collection = await openCollection(workspaceOf(command), flags.collection);
+    const collection = await openCollection(flags.collection, { ...workspaceOf(command), create: false });
     try {
-      const { records, vectors, ...report } = await collectionQuality(collection, {
+      const report = await collection.quality({
         k: integer('-k', flags.k),
         sample: integer('--sample', flags.sample),
+        plot: flags.plot,
       });
-      if (flags.plot) {
-        const title = `${report.collection}: ${report.n} items, ${collection.encoder.id.split('/').at(-1)}`;
-        await writePlot(flags.plot, scatterSvg(projectTo2d(vectors), records, title));
-      }
       if (flags.json) return printJson(report);
       const counts = Object.entries(report.counts)
         .map(([m, n]) => `${m} ${n}`)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { parseInput, similarity } from '../tasks/embed.js';
-import { out, printJson } from './io.js';
-import { type ModelFlags, openEncoder } from './shared.js';
+import { similarity } from '../library/model.js';
+import { out } from './io.js';
+import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
 export function registerSimilarity(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -14,13 +14,11 @@ export function registerSimilarity(program: Command, withModelFlags: (c: Command
       .argument('<b>', 'second input')
       .option('--json', 'print {"model","a","b","similarity"}'),
   ).action(async (a: string, b: string, flags: ModelFlags & { json?: boolean }) => {
-    const [inputA, inputB] = await Promise.all([parseInput(a), parseInput(b)]);
     const encoder = await openEncoder(flags);
     try {
-      const score = await similarity(encoder, inputA, inputB);
-      if (flags.json)
-        printJson({ model: encoder.id, a: inputA.modality, b: inputB.modality, similarity: score });
-      else out(`${score.toFixed(4)}\n`);
+      const result = await similarity(a, b, { model: encoder });
+      if (flags.json) printJson(result);
+      else out(`${result.similarity.toFixed(4)}\n`);
     } finally {
       await encoder.dispose();
     }

@@ -10,11 +10,11 @@ function digest(text: string): Buffer {
 }
 
 /** With a key set, every other request needs `Authorization: Bearer <key>`. */
-export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
+export function installApiKey(app: FastifyInstance, apiKey: string | undefined, prefix = ''): void {
   if (!apiKey) return;
   const expected = digest(apiKey);
   app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0];
+    const path = request.url.split('?')[0].slice(prefix.length) || '/';
     if (PUBLIC.some((pattern) => pattern.test(path))) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);

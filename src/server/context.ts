@@ -37,4 +37,6 @@ export interface ServerContext {
   metrics: ServerMetrics;
   /** Server-side folders that `POST /collections/:name/index` may read by path; none means uploads only. */
   indexRoots: string[];
+  /** Where the plugin is mounted in the host app ('' at the root): links the server hands out start with it. */
+  prefix: string;
 }

@@ -4,6 +4,10 @@
 const $ = (id) => document.getElementById(id);
 const state = { media: null, collection: null, lastQuery: null };
 
+// API paths are relative to where the server is mounted: one folder above this script. Links the server
+// hands out (an item's content) are absolute and pass through.
+const API_BASE = new URL('../', import.meta.url);
+
 function apiKey() {
   return localStorage.getItem('xmodal-api-key') || '';
 }
@@ -11,7 +15,7 @@ function apiKey() {
 async function api(path, options = {}) {
   const headers = { ...(options.headers || {}) };
   if (apiKey()) headers.authorization = `Bearer ${apiKey()}`;
-  const response = await fetch(path, { ...options, headers });
+  const response = await fetch(new URL(path, API_BASE), { ...options, headers });
   if (response.status === 401) {
     const key = prompt('This server needs an API key (XMODAL_API_KEY):');
     if (key) {
@@ -33,7 +37,7 @@ function status(text, isError = false) {
 }
 
 async function loadCollections() {
-  const { collections, default: fallback } = await api('/collections');
+  const { collections, default: fallback } = await api('collections');
   const select = $('collection');
   const names = collections.map((c) => c.name);
   if (!names.includes(fallback)) names.unshift(fallback);
@@ -45,7 +49,7 @@ async function loadCollections() {
 
 async function loadStats() {
   try {
-    const s = await api(`/collections/${encodeURIComponent(state.collection)}/stats`);
+    const s = await api(`collections/${encodeURIComponent(state.collection)}/stats`);
     const model = s.encoderId.split('/').at(-1);
     $('stats').textContent =
       `${s.items} items · ${s.modalities.image} images · ${s.modalities.audio} audio · ${s.modalities.text} text · ${model} (${s.dim}-d)`;
@@ -119,7 +123,7 @@ async function search(query) {
   status('searching…');
   const started = performance.now();
   try {
-    const result = await api('/search', {
+    const result = await api('search', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -227,7 +231,7 @@ async function upload(files) {
   for (const file of files) form.append('file', file, file.name);
   status(`indexing ${files.length} files…`);
   try {
-    const report = await api(`/collections/${encodeURIComponent(state.collection)}/index`, {
+    const report = await api(`collections/${encodeURIComponent(state.collection)}/index`, {
       method: 'POST',
       body: form,
     });

@@ -70,7 +70,7 @@ describe('health, metrics, docs, API key, CORS', () => {
   test('the UI page loads without a key; unknown routes are 404 in our error shape', async () => {
     const page = await fetch(`${server.base}/`);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /<script src="\/ui\/app\.js"/);
+    assert.match(await page.text(), /<script src="ui\/app\.js"/);
     const missing = await server.call('GET', '/nope', undefined, auth);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'NOT_FOUND');

@@ -43,12 +43,12 @@ const partSchema = {
 } as const;
 
 /** Where a client fetches an item's original file. */
-export function contentUrl(collection: string, id: string): string {
-  return `/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
+export function contentUrl(prefix: string, collection: string, id: string): string {
+  return `${prefix}/items/${encodeURIComponent(id)}/content?collection=${encodeURIComponent(collection)}`;
 }
 
-function describe(collection: string, item: ItemRecord) {
-  return { ...itemJson(item), content: item.uri ? contentUrl(collection, item.id) : undefined };
+function describe(prefix: string, collection: string, item: ItemRecord) {
+  return { ...itemJson(item), content: item.uri ? contentUrl(prefix, collection, item.id) : undefined };
 }
 
 async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPart[]> {
@@ -121,7 +121,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         : { hits: await searchCollection(collection, query) };
       return {
         collection: name,
-        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(name, hit).content })),
+        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(ctx.prefix, name, hit).content })),
         ...(fair ? { fair } : {}),
       };
     },
@@ -145,7 +145,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/items/:id', { schema: itemSchema('One item, without its vector') }, async (request) => {
     const { id } = request.params as { id: string };
     const { name, item } = await findItem(id, (request.query as { collection?: string }).collection);
-    return describe(name, item);
+    return describe(ctx.prefix, name, item);
   });
 
   app.get(

@@ -25,7 +25,12 @@ export function registerUiRoutes(app: FastifyInstance): void {
     );
     return readFile(join(UI_DIR, name));
   };
-  app.get('/', { schema: { hide: true } }, (_request, reply) => send('index.html', reply));
+  app.get('/', { schema: { hide: true } }, (request, reply) => {
+    // The page links its files relatively: under a prefix it must be served from `<prefix>/`, not `<prefix>`.
+    const [path, query] = request.url.split('?');
+    if (!path.endsWith('/')) return reply.redirect(`${path}/${query === undefined ? '' : `?${query}`}`);
+    return send('index.html', reply);
+  });
   app.get('/ui/:file', { schema: { hide: true } }, (request, reply) =>
     send((request.params as { file: string }).file, reply),
   );
