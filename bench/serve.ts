@@ -11,18 +11,13 @@
  * built once with Debian's python3-torch into bench/.models/clip-b32-text (not committed).
  * Last line: RESULT serve batching_speedup=<x> p99_ms=<x> rss_growth_mb=<x>
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { flag, quick, ROOT } from './flags.js';
+import { type ServeProcess, startServeProcess, stopServeProcess } from './serve-process.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const quick = process.argv.includes('--quick');
-const flag = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
 const CONNECTIONS = 32;
 const SECONDS = Number(flag('--seconds') ?? (quick ? 16 : 60));
 const SOAK_SECONDS = Number(flag('--soak-seconds') ?? (quick ? 20 : 300));
@@ -46,46 +41,11 @@ function ensureBenchModel(): string {
   return BENCH_MODEL;
 }
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  home: string;
-}
+type Server = ServeProcess;
 
-async function startServer(model: string, batching: boolean): Promise<Server> {
-  const home = mkdtempSync(join(tmpdir(), 'xmodal-bench-serve-'));
-  const args = [
-    '--import',
-    'tsx',
-    join(ROOT, 'src', 'cli', 'main.ts'),
-    '--home',
-    home,
-    'serve',
-    '--port',
-    '0',
-    '--model',
-    model,
-  ];
-  if (!batching) args.push('--no-batching');
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const base = await new Promise<string>((done, fail) => {
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-      if (match) done(match[1]);
-    });
-    child.on('exit', (code) => fail(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return { child, base, home };
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const exited = new Promise((done) => server.child.on('exit', done));
-  server.child.kill('SIGTERM');
-  await exited;
-  rmSync(server.home, { recursive: true, force: true });
-}
+const startServer = (model: string, batching: boolean) =>
+  startServeProcess(model, batching ? [] : ['--no-batching']);
+const stopServer = stopServeProcess;
 
 async function rssMb(server: Server): Promise<number> {
   const text = await (await fetch(`${server.base}/metrics`)).text();

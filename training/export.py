@@ -165,7 +165,7 @@ def main():
     for part in ("clip", "clap"):
         for f in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(args.data, "tokenizer", f), os.path.join(out, part, f))
-    dump({"name": "xmodal-mini", "parts": ["clip", "clap"]}, os.path.join(out, "xmodal.json"))
+    dump({"name": "xmodal-mini", "space": "shared", "parts": ["clip", "clap"]}, os.path.join(out, "xmodal.json"))
     if not args.no_quantize:
         onnx_files = [os.path.join(out, part, "onnx", f) for part, f in (("clip", "text_model.onnx"), ("clip", "vision_model.onnx"), ("clap", "text_model.onnx"), ("clap", "audio_model.onnx"))]
         subprocess.run([sys.executable, os.path.join(HERE, "quantize.py"), *onnx_files, "--flavours", "quantized"], check=True)

@@ -19,8 +19,10 @@ export function registerEval(program: Command, withModelFlags: (c: Command) => C
         return;
       }
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
-      out(`model ${report.model}\nmanifest ${report.manifest}\n\n`);
-      out('retrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
+      out(`model ${report.model}\nmanifest ${report.manifest}\n`);
+      for (const [space, modalities] of Object.entries(report.spaces ?? {}))
+        out(`space ${space}: ${modalities.join(', ')} (separate: no direction across spaces)\n`);
+      out('\nretrieval        queries  candidates     R@1     R@5    R@10  median rank\n');
       for (const r of report.retrieval)
         out(
           `${`${r.query} → ${r.target}`.padEnd(16)} ${String(r.queries).padStart(7)} ${String(r.candidates).padStart(11)} ` +

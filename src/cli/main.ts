@@ -6,6 +6,7 @@ import { asXmodalError } from '../errors.js';
 import { modelWithAdapter, registerAdapt } from './adapt.js';
 import { registerAsk } from './ask.js';
 import { registerAudit } from './audit.js';
+import { registerBind } from './bind.js';
 import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
@@ -15,9 +16,11 @@ import { type CliIo, err, out, processIo, withIo } from './io.js';
 import { registerModels } from './models.js';
 import { registerModerate } from './moderate.js';
 import { registerQuality } from './quality.js';
+import { registerQueue } from './queue.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
+import { registerWorker } from './worker.js';
 
 function withModelFlags(command: Command): Command {
   return command
@@ -40,7 +43,7 @@ export function buildProgram(): Command {
     .option('--home <dir>', 'where collections live (env XMODAL_HOME, default ~/.xmodal)')
     .option(
       '--store <url>',
-      'keep collections in PostgreSQL + pgvector instead: postgres://user:pass@host/db',
+      'keep collections in PostgreSQL + pgvector (postgres://user:pass@host/db) or Milvus (milvus://host:19530) instead',
     )
     .exitOverride()
     .configureOutput({
@@ -62,6 +65,9 @@ export function buildProgram(): Command {
   registerAdapt(program, withModelFlags);
   registerAsk(program, withModelFlags);
   registerAudit(program, withModelFlags);
+  registerBind(program, withModelFlags);
+  registerWorker(program);
+  registerQueue(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -2,8 +2,8 @@ import { type Command, Option } from 'commander';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { hitPlace, type ResultHit, type ResultKind, withKind } from '../tasks/moments.js';
-import { checkK, hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
+import { hitPlace, type ResultKind, withKind } from '../tasks/moments.js';
+import { checkK, hitJson, type QueryPart, type ResultHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { out, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
@@ -76,7 +76,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
         .option(
           '--json',
-          'print {"results": [{"id","score","modality","uri","tags","meta"}]} (and "fair" with --fair); video moments add "t"',
+          'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]} (and "fair" with --fair); video moments add "t"',
         ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
@@ -118,7 +118,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         const kind = hit.t === undefined ? hit.modality : 'video';
         const how = hit.t === undefined ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
         out(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
         );
       });
       if (fair) out(`${fairLine(fair)}\n`);

@@ -1,10 +1,9 @@
 import { type Command, Option } from 'commander';
-import { xmodalError } from '../errors.js';
 import { buildApp } from '../server/app.js';
 import { listenUntilStopped } from '../server/listen.js';
 import { DEFAULT_COLLECTION } from '../tasks/workspace.js';
 import { err } from './io.js';
-import { type ModelFlags, parseDtype } from './shared.js';
+import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
 
 interface ServeFlags extends ModelFlags {
@@ -22,13 +21,6 @@ interface ServeFlags extends ModelFlags {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function whole(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw xmodalError('BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-  return n;
-}
 
 export function registerServe(program: Command, withModelFlags: (c: Command) => Command): void {
   withModelFlags(
@@ -48,7 +40,7 @@ export function registerServe(program: Command, withModelFlags: (c: Command) => 
         collect,
       )
       .option('--max-pixels <n>', 'largest image accepted, in pixels')
-      .option('--max-upload-mb <n>', 'largest request body or uploaded file, in MiB')
+      .option('--max-upload-mb <n>', 'largest request: a JSON body or a whole upload, in MiB')
       .option('--log', 'log every request as JSON lines on stdout'),
   )
     .addOption(new Option('--api-key <key>', 'require this bearer key').env('XMODAL_API_KEY').hideHelp())

@@ -56,3 +56,11 @@ export async function openEncoder(flags: ModelFlags): Promise<Encoder> {
 
 /** Kept for commands written before `io.ts`: JSON goes through the injected output like everything else. */
 export { printJson } from './io.js';
+
+/** A flag's value as a whole number in [min, max], or BAD_ARGUMENT. */
+export function whole(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw xmodalError('BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}

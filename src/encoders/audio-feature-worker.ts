@@ -8,7 +8,14 @@ import { clipFeatures, type FeatureReply, type FeatureRequest } from './audio-fe
 const { source, loadOptions } = workerData as { source: string; loadOptions: Record<string, unknown> };
 const extractor = AutoFeatureExtractor.from_pretrained(source, loadOptions);
 
-parentPort?.on('message', async ({ id, input }: FeatureRequest) => {
+// One clip at a time: clips overlapping inside one worker would each hold their decoded audio at once.
+let queue: Promise<void> = Promise.resolve();
+
+parentPort?.on('message', (request: FeatureRequest) => {
+  queue = queue.then(() => prepare(request));
+});
+
+async function prepare({ id, input }: FeatureRequest): Promise<void> {
   try {
     const windows = await clipFeatures(await extractor, input);
     const transfer = windows.map((w) => w.data.buffer as ArrayBuffer);
@@ -18,4 +25,4 @@ parentPort?.on('message', async ({ id, input }: FeatureRequest) => {
     const message = errorMessage(error);
     parentPort?.postMessage({ id, error: { code, message } } satisfies FeatureReply);
   }
-});
+}

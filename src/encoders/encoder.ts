@@ -26,8 +26,23 @@ export interface Encoder {
   embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]>;
   /** The sample rate the audio model wants: callers that decode sound themselves (video) decode at it. */
   audioSampleRate?(): Promise<number | undefined>;
+  /**
+   * Present only on a bundle whose parts are separate vector spaces: one single-space encoder per part. Such an
+   * encoder's own embed calls refuse (its vectors would not be comparable); embed through a space instead.
+   */
+  readonly spaces?: readonly EncoderSpace[];
   dispose(): Promise<void>;
 }
+
+/** One vector space of a multi-space bundle: a part's name and the encoder that embeds into that space. */
+export interface EncoderSpace {
+  name: string;
+  encoder: Encoder;
+}
+
+/** How a bundle's parts relate: one trained space, unrelated spaces, or spaces joined by a learnt map. */
+export const SPACE_KINDS = ['shared', 'separate', 'bridged'] as const;
+export type SpaceKind = (typeof SPACE_KINDS)[number];
 
 /** The typed methods as sugar over `embed`: an encoder implements `embed` once and extends this. */
 export abstract class EncoderBase implements Encoder {
@@ -73,6 +88,8 @@ export interface EncoderOptions {
    * back-to-back calls, but the spinning takes CPU from everything else. A micro-batching server turns it off.
    */
   spinThreads?: boolean;
+  /** onnxruntime's threads per model call (intra-op); default: its own choice, one per core. */
+  threads?: number;
   /** Called while files download from the hub. */
   onProgress?: (event: { file: string; loaded: number; total: number }) => void;
 }

@@ -5,10 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { AutoConfig, env } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
 import { AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
-import { BundleEncoder } from './bundle.js';
+import { BundleEncoder, measureSpace } from './bundle.js';
 import { DTYPE_FILE_SUFFIX } from './dtypes.js';
-import { DTYPES, type Dtype, type Encoder, type EncoderOptions } from './encoder.js';
+import {
+  DTYPES,
+  type Dtype,
+  type Encoder,
+  type EncoderOptions,
+  SPACE_KINDS,
+  type SpaceKind,
+} from './encoder.js';
 import { HfEncoder } from './hf-encoder.js';
+import { resumingFetch } from './hub-fetch.js';
+import { MappedEncoder, readMapAdapter } from './map-adapter.js';
 import { familyFor, type ModelConfig } from './registry.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
@@ -25,9 +34,11 @@ export interface ModelLocation {
   /** An absolute folder, or a hub id. */
   source: string;
   local: boolean;
+  /** A hub model's pinned revision (`owner/name@revision`): a branch, tag or commit. */
+  revision?: string;
 }
 
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+const HUB_ID = /^[\w.-]+\/[\w.-]+(@[\w.-]+)?$/;
 
 /** Shipped name → local folder → hub id, in that order; a path that does not exist is an error, not a hub id. */
 export function locateModel(spec = process.env.XMODAL_MODEL || DEFAULT_MODEL): ModelLocation {
@@ -46,7 +57,13 @@ export function locateModel(spec = process.env.XMODAL_MODEL || DEFAULT_MODEL): M
       'MODEL_NOT_FOUND',
       `no model folder at ${spec}, and it is not a hub id like "owner/name"`,
     );
-  return { spec, source: spec, local: false };
+  const [source, revision] = spec.split('@');
+  return { spec, source, local: false, revision };
+}
+
+/** The hub to download from: Hugging Face, or a mirror speaking its protocol (`HF_ENDPOINT`, as huggingface_hub reads it). */
+export function hubUrl(): string {
+  return `${(process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '')}/`;
 }
 
 export function defaultCacheDir(): string {
@@ -69,10 +86,13 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     if (existsSync(bundleFile)) return loadBundle(location, bundleFile, options);
     // An adapter folder (xmodal adapt) is a model: its base model with the adapter on top.
     if (isAdapterFolder(location.source)) {
-      const adapter = readAdapter(location.source);
-      const base = await loadEncoder(adapter.model, { ...options, logitScale: undefined });
+      const map = readMapAdapter(location.source);
+      const adapter = map ? undefined : readAdapter(location.source);
+      const base = await loadEncoder(map?.model ?? adapter!.model, { ...options, logitScale: undefined });
       try {
-        return new AdaptedEncoder(modelId(location), base, adapter, options.logitScale);
+        return map
+          ? new MappedEncoder(modelId(location), base, map)
+          : new AdaptedEncoder(modelId(location), base, adapter!, options.logitScale);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -83,9 +103,12 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   env.allowLocalModels = true;
   env.allowRemoteModels = !location.local && !offline;
   env.cacheDir = options.cacheDir ?? defaultCacheDir();
+  env.remoteHost = hubUrl();
+  env.fetch = resumingFetch;
   const loadOptions: Record<string, unknown> = {
     local_files_only: location.local || offline,
     cache_dir: env.cacheDir,
+    revision: location.revision ?? 'main',
     progress_callback: options.onProgress
       ? (event: { status: string; file?: string; loaded?: number; total?: number }) => {
           if (event.status === 'progress' && event.file)
@@ -93,10 +116,16 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
         }
       : undefined,
   };
+  const sessionOptions: Record<string, unknown> = {};
   if (options.spinThreads === false) {
     const noSpinning = { allow_spinning: '0' };
-    loadOptions.session_options = { extra: { session: { intra_op: noSpinning, inter_op: noSpinning } } };
+    sessionOptions.extra = { session: { intra_op: noSpinning, inter_op: noSpinning } };
   }
+  if (options.threads !== undefined) {
+    sessionOptions.intraOpNumThreads = options.threads;
+    sessionOptions.interOpNumThreads = 1;
+  }
+  if (Object.keys(sessionOptions).length > 0) loadOptions.session_options = sessionOptions;
   const config = await readConfig(location, offline, loadOptions);
   const family = familyFor(config.model_type);
   if (!family)
@@ -108,7 +137,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
   const dim = family.dim(config);
   if (!dim)
     throw xmodalError('MODEL_INVALID', `${location.spec}: config.json does not say the embedding size`);
-  return new HfEncoder({
+  const encoder = new HfEncoder({
     id: modelId(location),
     source: location.source,
     family,
@@ -121,6 +150,16 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     imageLimits: options.imageLimits,
     loadOptions,
   });
+  if (location.local) return encoder;
+  // A hub model is downloaded whole now, while the caller shows progress, so that every part is in the cache
+  // for --offline later, and a missing file is an error at load, not at the first request.
+  try {
+    await encoder.loadAll();
+  } catch (error) {
+    await encoder.dispose();
+    throw error;
+  }
+  return encoder;
 }
 
 async function readConfig(
@@ -145,12 +184,12 @@ async function readConfig(
     if (offline)
       throw xmodalError(
         'OFFLINE',
-        `${location.spec} is not in the cache (${defaultCacheDir()}) and offline mode is on (--offline / XMODAL_OFFLINE=1)`,
+        `${location.spec} is not in the cache (${env.cacheDir}) and offline mode is on (--offline / XMODAL_OFFLINE=1)`,
         error,
       );
     throw xmodalError(
       'MODEL_NOT_FOUND',
-      `cannot fetch ${location.spec} from the hub: ${String(error)}`,
+      `cannot fetch ${location.spec} from ${hubUrl()}: ${error instanceof Error ? error.message : String(error)}`,
       error,
     );
   }
@@ -174,13 +213,19 @@ function checkLocalFiles(folder: string, towers: object, dtype: Dtype): void {
  * or the folder's absolute path.
  */
 export function modelId(location: ModelLocation): string {
-  if (!location.local) return location.source;
+  if (!location.local) return location.revision ? `${location.source}@${location.revision}` : location.source;
   return location.source === join(SHIPPED_MODELS_DIR, location.spec) ? location.spec : location.source;
 }
 
-interface BundleManifest {
+/** `xmodal.json`: a bundle of model folders (relative to it) and whether they share one vector space. */
+export interface BundleManifest {
   name: string;
+  /** Model folders relative to the bundle (or hub ids). */
   parts: string[];
+  /** Undeclared: measured at load from the parts' text towers (see `measureSpace`). */
+  space?: SpaceKind;
+  /** How a bridged bundle was joined (`xmodal bind`'s report). */
+  bridge?: Record<string, unknown>;
   logit_scale?: number;
 }
 
@@ -202,7 +247,9 @@ function readJsonIfThere(file: string): Record<string, unknown> | undefined {
   }
 }
 
-async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+export const BUNDLE_FILE = 'xmodal.json';
+
+export function readBundleManifest(file: string): BundleManifest {
   let manifest: BundleManifest;
   try {
     manifest = JSON.parse(readFileSync(file, 'utf8'));
@@ -211,15 +258,49 @@ async function loadBundle(location: ModelLocation, file: string, options: Encode
   }
   if (!Array.isArray(manifest.parts) || manifest.parts.length === 0)
     throw xmodalError('MODEL_INVALID', `${file}: "parts" must list the model folders of the bundle`);
-  const folders = manifest.parts.map((part) => resolve(location.source, part));
-  const parts = await Promise.all(
-    folders.map((folder) => loadEncoder(folder, { ...options, logitScale: undefined })),
+  if (manifest.space !== undefined && !SPACE_KINDS.includes(manifest.space))
+    throw xmodalError('MODEL_INVALID', `${file}: "space" must be one of ${SPACE_KINDS.join(', ')}`);
+  return manifest;
+}
+
+/** What a bundle's part entry loads: a folder relative to the bundle, or else a hub id (`owner/name`). */
+export function partSpec(bundleFolder: string, part: string): string {
+  const folder = resolve(bundleFolder, part);
+  return existsSync(folder) || !HUB_ID.test(part) ? folder : part;
+}
+
+/** A part's name in its bundle: its folder's name, numbered when two parts share one. */
+export function partNames(manifest: BundleManifest): string[] {
+  const names = manifest.parts.map((part) => basename(resolve(part)).replace(/[^A-Za-z0-9_-]/g, '-'));
+  return names.map((name, i) => (names.indexOf(name) === i ? name : `${name}-${i + 1}`));
+}
+
+async function loadBundle(location: ModelLocation, file: string, options: EncoderOptions): Promise<Encoder> {
+  const manifest = readBundleManifest(file);
+  const names = partNames(manifest);
+  const specs = manifest.parts.map((part) => partSpec(location.source, part));
+  const loaded = await Promise.allSettled(
+    specs.map((spec) => loadEncoder(spec, { ...options, logitScale: undefined })),
   );
-  // The bundle's own scale, else the first part's config that names one.
-  const logitScale =
-    options.logitScale ??
-    logitScaleIn(manifest as unknown as Record<string, unknown>) ??
-    folders.map((folder) => logitScaleIn(readJsonIfThere(join(folder, 'config.json')))).find(Boolean) ??
-    DEFAULT_LOGIT_SCALE;
-  return new BundleEncoder(modelId(location), parts, logitScale);
+  const parts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = loaded.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const space = manifest.space ?? (await measureSpace(parts)).space;
+    // The bundle's own scale, else the first part's config that names one.
+    const logitScale =
+      options.logitScale ??
+      logitScaleIn(manifest as unknown as Record<string, unknown>) ??
+      specs.map((spec) => logitScaleIn(readJsonIfThere(join(spec, 'config.json')))).find(Boolean) ??
+      DEFAULT_LOGIT_SCALE;
+    return new BundleEncoder(
+      modelId(location),
+      parts.map((encoder, i) => ({ name: names[i], encoder })),
+      space,
+      logitScale,
+    );
+  } catch (error) {
+    await Promise.all(parts.map((part) => part.dispose()));
+    throw error;
+  }
 }

@@ -323,8 +323,8 @@ export class Collection {
     return {
       collection: this.name,
       ...report,
-      failed: report.failed.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
-      skipped: report.skipped.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
+      failed: report.failed.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
+      skipped: report.skipped.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
     };
   }
 

@@ -1,6 +1,10 @@
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { decoder as mp3Decoder } from '@audio/decode-mp3';
 import decode from 'audio-decode';
-import { errorMessage, xmodalError } from '../errors.js';
+import audioType from 'audio-type';
+import { parseBuffer } from 'music-metadata';
+import { errorMessage, XmodalError, xmodalError } from '../errors.js';
+import { detectMedia } from './detect.js';
 import { describeSource, type MediaSource, readMediaBytes } from './input.js';
 
 /** An audio input: a file path, the file's bytes, or already decoded mono samples. */
@@ -16,17 +20,146 @@ export function isDecodedAudio(input: AudioInput): input is DecodedAudio {
 }
 
 export const DEFAULT_MAX_AUDIO_SECONDS = 600;
+/** More channels than any real recording (7.1.4 is 12, third-order ambisonics 16). */
+export const MAX_AUDIO_CHANNELS = 32;
+export const MIN_SAMPLE_RATE = 1_000;
+export const MAX_SAMPLE_RATE = 384_000;
+/** Decoded samples (per channel) one clip may reach whatever its rate: the duration limit at 48 kHz. */
+const MAX_SAMPLES_PER_SECOND = 48_000;
+/** Bytes handed to a decoder at a time, so what it has produced can be checked before it produces more. */
+// Small, because FLAC can pack 32,768 samples of silence into 12 bytes: 1 KB decodes to at most ~11 MB.
+const DECODE_CHUNK_BYTES = 1024;
 
-/** Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. */
-export async function decodeAudio(source: MediaSource, maxBytes?: number): Promise<DecodedAudio> {
-  const bytes = await readMediaBytes(source, 'audio', maxBytes);
-  let decoded: { channelData: Float32Array[]; sampleRate: number };
+export interface AudioLimits {
+  maxBytes?: number;
+  maxSeconds?: number;
+}
+
+/** What the file's header declares, read before anything is decoded. */
+interface DeclaredAudio {
+  channels?: number;
+  sampleRate?: number;
+  seconds?: number;
+}
+
+async function readHeader(bytes: Uint8Array, where: string): Promise<DeclaredAudio> {
   try {
-    decoded = await decode(bytes);
+    const { format } = await parseBuffer(bytes, undefined, { duration: false, skipCovers: true });
+    const seconds =
+      format.numberOfSamples && format.sampleRate
+        ? format.numberOfSamples / format.sampleRate
+        : format.duration;
+    if (seconds !== undefined && !Number.isFinite(seconds))
+      throw xmodalError('BAD_INPUT', `${where}: the audio header declares no valid length`);
+    return { channels: format.numberOfChannels, sampleRate: format.sampleRate, seconds };
   } catch (error) {
+    if (error instanceof XmodalError) throw error;
     const message = errorMessage(error);
-    const where = describeSource(source);
-    if (/unknown|unsupported|not recognized|format/i.test(message))
+    throw xmodalError('BAD_INPUT', `${where}: cannot read the audio header (${message})`, error);
+  }
+}
+
+function checkShape(channels: number | undefined, sampleRate: number | undefined, where: string): void {
+  if (channels !== undefined && channels > MAX_AUDIO_CHANNELS)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${where}: audio has ${channels} channels, over the ${MAX_AUDIO_CHANNELS}-channel limit`,
+    );
+  if (sampleRate !== undefined && !(sampleRate >= MIN_SAMPLE_RATE && sampleRate <= MAX_SAMPLE_RATE))
+    throw xmodalError(
+      'BAD_INPUT',
+      `${where}: sample rate ${sampleRate} Hz is outside ${MIN_SAMPLE_RATE}-${MAX_SAMPLE_RATE} Hz`,
+    );
+}
+
+function* chunksOf(bytes: Uint8Array): Generator<Uint8Array> {
+  // A plain Uint8Array view: decoders copy with slice(), which on a Node Buffer is a view that keeps a misaligned offset.
+  const plain = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < plain.length; at += DECODE_CHUNK_BYTES)
+    yield plain.subarray(at, at + DECODE_CHUNK_BYTES);
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * mpg123 decodes garbage after a valid frame header as noise; its own error count tells a corrupt file.
+ * Returns the decoded length in seconds, which stands in for a header that declares none.
+ */
+async function checkMp3Frames(bytes: Uint8Array, where: string): Promise<number | undefined> {
+  const codec = (await mp3Decoder()) as unknown as {
+    decode(chunk: Uint8Array): { errors?: unknown[]; samplesDecoded?: number; sampleRate?: number };
+    free(): void;
+  };
+  let errors = 0;
+  let samples = 0;
+  let sampleRate = 0;
+  const log = console.error;
+  console.error = () => {}; // mpg123 logs each bad frame; the caller hears about it once, below.
+  try {
+    for (const chunk of chunksOf(bytes)) {
+      const result = codec.decode(chunk);
+      errors += result.errors?.length ?? 0;
+      samples += result.samplesDecoded ?? 0;
+      if (result.sampleRate) sampleRate = result.sampleRate;
+    }
+  } finally {
+    console.error = log;
+    codec.free();
+  }
+  // A rare bad frame in a long file is tolerated, as players do; garbage is not.
+  if (errors > 0 && errors * 1152 * 10 > samples)
+    throw xmodalError('BAD_INPUT', `${where}: corrupt MP3 (${errors} undecodable frames)`);
+  return sampleRate ? samples / sampleRate : undefined;
+}
+
+function tooLong(where: string, seconds: number, maxSeconds: number): XmodalError {
+  return xmodalError(
+    'INPUT_TOO_LARGE',
+    `${where}: audio is ${seconds.toFixed(1)} s long, over the ${maxSeconds} s limit`,
+  );
+}
+
+/**
+ * The file decoded piece by piece, each piece mixed to mono and checked before the next one is decoded: shape,
+ * finite samples, no more than the header declares, no more than the limit.
+ */
+async function* monoPieces(
+  bytes: Uint8Array,
+  type: string,
+  where: string,
+  declaredSeconds: number | undefined,
+  maxSeconds: number,
+): AsyncGenerator<{ mono: Float32Array; sampleRate: number }> {
+  let length = 0;
+  let sampleRate = 0;
+  try {
+    for await (const piece of decode(toAsync(chunksOf(bytes)), type as Parameters<typeof decode>[1])) {
+      const channels = piece.channelData.filter((c) => c && c.length > 0);
+      if (channels.length === 0) continue;
+      checkShape(channels.length, piece.sampleRate, where);
+      if (sampleRate && piece.sampleRate !== sampleRate)
+        throw xmodalError('BAD_INPUT', `${where}: the sample rate changes inside the file`);
+      sampleRate = piece.sampleRate;
+      const mono = mixToMono(channels);
+      if (!allFinite(mono))
+        throw xmodalError('BAD_INPUT', `${where}: audio has non-finite (NaN or infinite) samples`);
+      length += mono.length;
+      const seconds = length / sampleRate;
+      if (declaredSeconds !== undefined && seconds > declaredSeconds * 1.1 + 1)
+        throw xmodalError(
+          'BAD_INPUT',
+          `${where}: audio decodes to more than its header declares (${declaredSeconds.toFixed(1)} s)`,
+        );
+      if (seconds > maxSeconds || length > maxSeconds * MAX_SAMPLES_PER_SECOND)
+        throw xmodalError('INPUT_TOO_LARGE', `${where}: audio is over the ${maxSeconds} s limit`);
+      yield { mono, sampleRate };
+    }
+  } catch (error) {
+    if (error instanceof XmodalError) throw error;
+    const message = errorMessage(error);
+    if (/unknown|unsupported|not recognized|no decoder/i.test(message))
       throw xmodalError(
         'UNSUPPORTED_FORMAT',
         `${where}: not an audio format xmodal can read (${message})`,
@@ -34,10 +167,65 @@ export async function decodeAudio(source: MediaSource, maxBytes?: number): Promi
       );
     throw xmodalError('BAD_INPUT', `${where}: cannot decode audio (${message})`, error);
   }
-  const channels = decoded.channelData.filter((c) => c && c.length > 0);
-  if (channels.length === 0 || !decoded.sampleRate)
-    throw xmodalError('BAD_INPUT', `${describeSource(source)}: audio has no samples`);
-  return { samples: mixToMono(channels), sampleRate: decoded.sampleRate };
+}
+
+/**
+ * Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. The header is
+ * checked first (channels, sample rate, declared duration), and decoding runs in small steps that stop as soon as
+ * the audio outgrows its declared length or the limit: a tiny file that expands to hours never gets the chance.
+ * A file whose header declares no length is measured by a first pass that keeps nothing, so refusing an
+ * over-long one costs decoding time but never the memory of the samples up to the limit.
+ */
+export async function decodeAudio(source: MediaSource, limits: AudioLimits = {}): Promise<DecodedAudio> {
+  const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
+  const where = describeSource(source);
+  const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
+  const type =
+    (await detectMedia(bytes.subarray(0, 4100)))?.modality === 'audio' ? audioType(bytes) : undefined;
+  if (!type) throw xmodalError('UNSUPPORTED_FORMAT', `${where}: not an audio format xmodal can read`);
+  const declared = await readHeader(bytes, where);
+  checkShape(declared.channels, declared.sampleRate, where);
+  if (declared.seconds !== undefined && declared.seconds > maxSeconds)
+    throw tooLong(where, declared.seconds, maxSeconds);
+  let seconds = declared.seconds;
+  if (type === 'mp3') {
+    const decoded = await checkMp3Frames(bytes, where);
+    seconds ??= decoded;
+  }
+  if (seconds === undefined) {
+    let measured = 0;
+    for await (const { mono, sampleRate } of monoPieces(bytes, type, where, undefined, maxSeconds))
+      measured += mono.length / sampleRate;
+    seconds = measured;
+  }
+  if (seconds > maxSeconds) throw tooLong(where, seconds, maxSeconds);
+
+  const pieces: Float32Array[] = [];
+  let length = 0;
+  let sampleRate = 0;
+  for await (const piece of monoPieces(bytes, type, where, seconds, maxSeconds)) {
+    pieces.push(piece.mono);
+    length += piece.mono.length;
+    sampleRate = piece.sampleRate;
+  }
+  if (length === 0 || !sampleRate) throw xmodalError('BAD_INPUT', `${where}: audio has no samples`);
+  return { samples: concat(pieces, length), sampleRate };
+}
+
+function allFinite(samples: Float32Array): boolean {
+  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return false;
+  return true;
+}
+
+function concat(pieces: readonly Float32Array[], length: number): Float32Array {
+  if (pieces.length === 1) return pieces[0];
+  const out = new Float32Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
 
 export function mixToMono(channels: readonly Float32Array[]): Float32Array {
@@ -74,9 +262,9 @@ export async function resample(
 export async function loadAudio(
   input: AudioInput,
   sampleRate: number,
-  limits: { maxBytes?: number; maxSeconds?: number } = {},
+  limits: AudioLimits = {},
 ): Promise<Float32Array> {
-  const audio = isDecodedAudio(input) ? input : await decodeAudio(input, limits.maxBytes);
+  const audio = isDecodedAudio(input) ? input : await decodeAudio(input, limits);
   const seconds = audio.samples.length / audio.sampleRate;
   const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
   if (seconds > maxSeconds)

@@ -14,6 +14,10 @@ const HEAD_BYTES = 4100;
 
 /** Tells image, audio, video and text apart by content (magic bytes), never by file name. Give the whole file when you have it. */
 export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | undefined> {
+  // A UTF-16 byte-order mark reads as an MPEG frame sync to magic-byte sniffers: look for text first.
+  const utf16 = utf16Encoding(head);
+  if (utf16 && decodeUtf16(head, utf16) !== undefined)
+    return { modality: 'text', mime: `text/plain; charset=${utf16}` };
   // Some containers (TIFF) need more than the head to be recognised; a parse failure is "unknown", not fatal.
   const type = await fileTypeFromBuffer(head).catch(() => undefined);
   if (type?.mime.startsWith('image/')) return { modality: 'image', mime: type.mime };
@@ -28,6 +32,30 @@ export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | und
   if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
     return { modality: 'image', mime: 'image/svg+xml' };
   return { modality: 'text', mime: 'text/plain' };
+}
+
+function utf16Encoding(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
+/** UTF-16 text, or undefined when the bytes are not (a lone surrogate, NULs or control codes: binary). */
+function decodeUtf16(bytes: Uint8Array, encoding: 'utf-16le' | 'utf-16be'): string | undefined {
+  try {
+    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes.subarray(0, bytes.length & ~1));
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control codes are what tells binary from text.
+    const controls = text.match(/[\u0000-\u0008\u000e-\u001f]/g)?.length ?? 0;
+    return controls === 0 ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A text file's content: UTF-16 when it starts with a UTF-16 byte-order mark, else UTF-8. */
+export function decodeText(bytes: Uint8Array): string {
+  const utf16 = utf16Encoding(bytes);
+  return new TextDecoder(utf16 ?? 'utf-8').decode(utf16 ? bytes.subarray(0, bytes.length & ~1) : bytes);
 }
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {

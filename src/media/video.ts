@@ -45,7 +45,15 @@ export interface VideoProbe {
   duration?: number;
   hasVideo: boolean;
   hasAudio: boolean;
+  /** The largest picture any video stream declares, pixels. */
+  width: number;
+  height: number;
 }
+
+/** A video longer than this (declared, or found while decoding) is refused: 4 hours. */
+export const MAX_VIDEO_SECONDS = 4 * 3600;
+/** A picture wider or taller than this is refused before ffmpeg allocates a frame for it (8K is 8192 x 4320). */
+export const MAX_VIDEO_SIDE = 8192;
 
 interface Finished {
   code: number | null;
@@ -59,7 +67,7 @@ function runToEnd(program: string, args: string[]): Promise<Finished & { stdout:
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
+      if (stdout.length < 1 << 20) stdout += d;
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (stderr.length < 65536) stderr += d;
@@ -78,29 +86,66 @@ function lastError(stderr: string): string {
   return (lines.at(-1) ?? 'unknown error').replace(/^\[[^\]]*\]\s*/, '').slice(0, 200);
 }
 
+/** What the container declares: streams, duration and picture size (ffprobe reads headers, decodes nothing whole). */
 export async function probeVideo(path: string, tools: VideoTools): Promise<VideoProbe> {
   const { code, stdout, stderr } = await runToEnd(tools.ffprobe, [
     '-v',
     'error',
     '-show_entries',
-    'format=duration:stream=codec_type',
+    'format=duration:stream=codec_type,width,height',
     '-of',
     'json',
     path,
   ]);
   if (code !== 0) throw xmodalError('BAD_INPUT', `cannot read video (${lastError(stderr)})`);
-  let parsed: { format?: { duration?: string }; streams?: { codec_type?: string }[] };
+  let parsed: {
+    format?: { duration?: string };
+    streams?: { codec_type?: string; width?: number; height?: number }[];
+  };
   try {
     parsed = JSON.parse(stdout);
   } catch (error) {
     throw xmodalError('BAD_INPUT', 'cannot read video (ffprobe gave no description)', error);
   }
-  const types = new Set((parsed.streams ?? []).map((s) => s.codec_type));
+  const streams = parsed.streams ?? [];
+  const pictures = streams.filter((s) => s.codec_type === 'video');
   const duration = Number(parsed.format?.duration);
   return {
     duration: Number.isFinite(duration) && duration > 0 ? duration : undefined,
-    hasVideo: types.has('video'),
-    hasAudio: types.has('audio'),
+    hasVideo: pictures.length > 0,
+    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    width: Math.max(0, ...pictures.map((s) => s.width ?? 0)),
+    height: Math.max(0, ...pictures.map((s) => s.height ?? 0)),
+  };
+}
+
+/** Refuses, by its header alone, a video longer than `maxSeconds` or with a picture over MAX_VIDEO_SIDE. */
+export function checkVideoLimits(probe: VideoProbe, maxSeconds = MAX_VIDEO_SECONDS): void {
+  if (probe.duration !== undefined && probe.duration > maxSeconds)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `video is ${probe.duration.toFixed(0)} s long, over the ${maxSeconds} s limit`,
+    );
+  if (probe.width > MAX_VIDEO_SIDE || probe.height > MAX_VIDEO_SIDE)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `video pictures are ${probe.width} x ${probe.height}, over the ${MAX_VIDEO_SIDE}-pixel limit`,
+    );
+}
+
+/**
+ * Where decoding must stop: past the limit (INPUT_TOO_LARGE), or well past what the header declared (BAD_INPUT),
+ * so a small file that decodes to hours is stopped as soon as it outgrows its claim.
+ */
+export function decodeBound(probe: Pick<VideoProbe, 'duration'>, maxSeconds = MAX_VIDEO_SECONDS) {
+  const declared = probe.duration;
+  return (t: number): void => {
+    if (declared !== undefined && t > declared * 1.1 + 1)
+      throw xmodalError(
+        'BAD_INPUT',
+        `video decodes to more than its header declares (${declared.toFixed(1)} s)`,
+      );
+    if (t > maxSeconds) throw xmodalError('INPUT_TOO_LARGE', `video is over the ${maxSeconds} s limit`);
   };
 }
 
@@ -138,6 +183,20 @@ function startFfmpeg(
 /** Stops ffmpeg when the consumer stops early (an error, or enough frames). */
 function stop(child: { exitCode: number | null; signalCode: string | null; kill: () => boolean }): void {
   if (child.exitCode === null && child.signalCode === null) child.kill();
+}
+
+/** How a video is sampled into frames and sound windows (`xmodal index --frame-every` and friends). */
+export interface VideoOptions {
+  /** Seconds between sampled frames (scene changes add more). Default 2. */
+  frameEvery?: number;
+  /** ffmpeg scene score (0..1) over which a frame is also sampled; 0 turns it off. Default 0.3. */
+  sceneThreshold?: number;
+  /** Frames per video at most: a longer video is sampled more sparsely. Default 300. */
+  maxFrames?: number;
+  /** Seconds of sound per audio segment. Default 2. */
+  audioWindow?: number;
+  /** Audio segments per video at most: a longer sound track gets longer windows. Default 600. */
+  maxAudioWindows?: number;
 }
 
 export interface FrameSampling {

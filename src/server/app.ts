@@ -13,7 +13,7 @@ import { installApiKey } from './auth.js';
 import { BatchingEncoder, type BatchingOptions } from './batching.js';
 import { CollectionPool } from './collections.js';
 import { DEFAULT_LIMITS, type ServerContext, type ServerLimits } from './context.js';
-import { installErrorHandlers } from './errors.js';
+import { frameworkErrorSettings, installErrorHandlers } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerEmbedRoutes } from './routes/embed.js';
@@ -170,7 +170,7 @@ function serverSettings(options: ServerOptions): FastifyServerOptions {
   return {
     logger: options.logger ?? false,
     bodyLimit: limits.bodyBytes,
-    requestTimeout: limits.requestTimeoutMs,
+    ...frameworkErrorSettings(limits.requestTimeoutMs),
     // Item ids are file paths: keep %2F inside one path parameter.
     routerOptions: { maxParamLength: 2048 },
   };

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../errors.js';
 
 /** Paths anyone may fetch when a key is set: liveness, the UI's static files and the API docs. */
-const PUBLIC = [/^\/health$/, /^\/$/, /^\/ui\//, /^\/docs(\/|$)/, /^\/openapi\.json$/];
+const PUBLIC = [/^\/health$/, /^\/$/, /^\/ui\//, /^\/favicon\.ico$/, /^\/docs(\/|$)/, /^\/openapi\.json$/];
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();

@@ -76,6 +76,7 @@ export class CollectionPool {
       encoder: shared,
       store: opened.store,
       info: opened.info,
+      spaces: opened.spaces,
       async close() {
         await opened.store.close();
         await own?.dispose();

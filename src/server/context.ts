@@ -4,14 +4,16 @@ import type { MediaLimits } from './media-inputs.js';
 import type { ServerMetrics } from './metrics.js';
 
 export interface ServerLimits extends MediaLimits {
-  /** Largest JSON body, bytes (base64 media count here). */
+  /** Largest request, bytes: a JSON body (base64 media count here) or a whole multipart upload. */
   bodyBytes: number;
   /** Largest uploaded file, bytes. */
   fileBytes: number;
   /** Most files in one multipart request. */
   files: number;
-  /** Most inputs in one embedding request. */
+  /** Most inputs in one embedding request (OpenAI's limit: LangChain sends 512 at a time). */
   inputs: number;
+  /** Most images and audio clips in one request, within `inputs`. */
+  mediaInputs: number;
   /** Whole request received within this, milliseconds. */
   requestTimeoutMs: number;
 }
@@ -20,7 +22,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   bodyBytes: 32 * 1024 * 1024,
   fileBytes: 32 * 1024 * 1024,
   files: 64,
-  inputs: 256,
+  inputs: 2048,
+  mediaInputs: 256,
+  textChars: 100_000,
   maxPixels: 40_000_000,
   requestTimeoutMs: 60_000,
 };

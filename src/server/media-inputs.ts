@@ -26,6 +26,19 @@ export function decodeMediaString(value: string, what: string): Uint8Array {
   );
 }
 
+/**
+ * A text input within the length limit. Models read only their first tokens, but parsing, tokenizing and
+ * holding megabytes of text per input still costs memory and time other requests wait for.
+ */
+export function checkText(text: string, what: string, limits: { textChars: number }): string {
+  if (text.length > limits.textChars)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${what} is ${text.length} characters; the limit is ${limits.textChars} per text`,
+    );
+  return text;
+}
+
 /** True when a string looks like a media data URL of that modality (the Jina/Infinity convention). */
 export function dataUrlModality(value: string): Modality | undefined {
   const match = /^data:(image|audio)\//i.exec(value);
@@ -34,6 +47,8 @@ export function dataUrlModality(value: string): Modality | undefined {
 
 export interface MediaLimits {
   maxPixels: number;
+  /** Longest text input, characters. */
+  textChars: number;
 }
 
 /** One input as JSON: `{"text"|"image"|"audio": ...}`, or a string (text, or a media data URL). */
@@ -59,7 +74,7 @@ export async function jsonInput(json: JsonInput, what: string, limits: MediaLimi
   if (typeof value !== 'string') throw xmodalError('BAD_ARGUMENT', `${what} must be a string`);
   if (modality === 'text') {
     if (!value.trim()) throw xmodalError('BAD_INPUT', `${what} is an empty string`);
-    return { modality, text: value };
+    return { modality, text: checkText(value, what, limits) };
   }
   const bytes = decodeMediaString(value, what);
   await checkMedia(bytes, modality, what, limits);

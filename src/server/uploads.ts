@@ -1,29 +1,114 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { xmodalError } from '../errors.js';
+import { XmodalError, xmodalError } from '../errors.js';
+import type { ServerLimits } from './context.js';
 
 export interface UploadedFile {
   filename: string;
   bytes: Uint8Array;
 }
 
-/** Every file of a multipart request, in order, plus its plain fields; the plugin enforces the size limits. */
+const MiB = 1024 * 1024;
+
+function tooLarge(totalBytes: number): XmodalError {
+  return xmodalError(
+    'INPUT_TOO_LARGE',
+    `the request is over the ${+(totalBytes / MiB).toFixed(2)} MiB limit on a whole upload (--max-upload-mb)`,
+  );
+}
+
+/**
+ * Every file of a multipart request, in order, plus its plain fields. The plugin enforces the per-file and
+ * per-count limits; the whole request is capped at `totalBytes` here, counted as it streams in, so a
+ * request of many files each under the per-file limit is refused before it is all held in memory.
+ */
 export async function readMultipart(
   request: FastifyRequest,
+  { bodyBytes: totalBytes, fileBytes }: Pick<ServerLimits, 'bodyBytes' | 'fileBytes'>,
 ): Promise<{ files: UploadedFile[]; fields: Record<string, string[]> }> {
+  if (Number(request.headers['content-length']) > totalBytes) throw tooLarge(totalBytes);
   const files: UploadedFile[] = [];
   const fields: Record<string, string[]> = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer();
-      files.push({ filename: part.filename || `upload-${files.length}`, bytes: new Uint8Array(bytes) });
-    } else {
-      fields[part.fieldname] = [...(fields[part.fieldname] ?? []), String(part.value)];
+  let received = 0;
+  const count = (bytes: number) => {
+    received += bytes;
+    if (received > totalBytes) throw tooLarge(totalBytes);
+  };
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of part.file as AsyncIterable<Buffer>) {
+          count(chunk.length);
+          chunks.push(chunk);
+        }
+        // The per-file limit cuts the stream short and marks it; a cut file is never used.
+        if (part.file.truncated)
+          throw xmodalError(
+            'INPUT_TOO_LARGE',
+            `${part.filename || 'a file'} is over the ${+(fileBytes / MiB).toFixed(2)} MiB limit per file (--max-upload-mb)`,
+          );
+        const bytes = new Uint8Array(Buffer.concat(chunks));
+        files.push({ filename: part.filename || `upload-${files.length}`, bytes });
+      } else {
+        const value = String(part.value);
+        count(Buffer.byteLength(value));
+        fields[part.fieldname] = [...(fields[part.fieldname] ?? []), value];
+      }
     }
+  } catch (error) {
+    throw malformed(error);
   }
   return { files, fields };
+}
+
+/** Our errors and the plugin's limit errors pass through; anything the parser choked on is a bad request. */
+function malformed(error: unknown): unknown {
+  if (error instanceof XmodalError) return error;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('FST_')) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return xmodalError('BAD_INPUT', `malformed multipart body: ${reason}`, error);
 }
 
 export function requireFiles(files: UploadedFile[]): UploadedFile[] {
   if (files.length === 0) throw xmodalError('BAD_ARGUMENT', 'no files in the multipart request');
   return files;
+}
+
+/** A file name safe to keep: no folders, no dot files, only plain characters. */
+function safeFileName(name: string, index: number): string {
+  const plain = basename(name.replaceAll('\\', '/'))
+    .replace(/[^\w.-]+/g, '_')
+    .replace(/^\.+/, '');
+  return plain.slice(-120) || `upload-${index}`;
+}
+
+/**
+ * Keeps an uploaded file in `folder` under its own name, or `name-1.ext`, `name-2.ext`... when another file
+ * holds that name: an upload never replaces another. The same bytes under the same name are the same upload,
+ * kept once, so sending a file again leaves it unchanged instead of duplicating it.
+ */
+export async function keepUpload(folder: string, file: UploadedFile, index: number): Promise<string> {
+  const name = safeFileName(file.filename, index);
+  const ext = extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let n = 0; n < 10_000; n++) {
+    const path = join(folder, n === 0 ? name : `${stem}-${n}${ext}`);
+    try {
+      // 'wx' creates or fails: two requests racing for one name cannot both get it.
+      await writeFile(path, file.bytes, { flag: 'wx' });
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (await sameBytes(path, file.bytes)) return path;
+  }
+  throw xmodalError('CONFLICT', `too many uploads named ${name}`);
+}
+
+async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() === true && info.size === bytes.length && (await readFile(path)).equals(bytes);
 }

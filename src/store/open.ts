@@ -1,5 +1,6 @@
-// Picks the backend from the location: a postgres:// URL means pgvector, anything else is an embedded directory.
+// Picks the backend from the location: postgres:// means pgvector, milvus:// Milvus, anything else an embedded directory.
 import type { EmbeddedOptions } from './embedded/sqlite-hnsw-store.js';
+import { MILVUS_URL } from './milvus/url.js';
 import type { CollectionInfo, OpenStoreOptions, Store, StoreBackend } from './store.js';
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
@@ -10,13 +11,20 @@ const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
  * - a PostgreSQL connection string, e.g. `postgres://user:pass@host:5432/db` (also `postgresql://`, with any
  *   libpq-style parameters such as `?sslmode=require`): the pgvector backend. The server needs the `vector`
  *   extension (`CREATE EXTENSION vector`, done on first open when the role may). This is what the CLI's
- *   `--store postgres://user:pass@host/db` option passes through.
+ *   `--store postgres://user:pass@host/db` option passes through; or
+ * - a Milvus URL, `milvus://host:19530` or `milvus+https://host?token=…` (managed Milvus / Zilliz Cloud): one
+ *   Milvus collection per xmodal collection.
  */
 export async function openStore(
   location: string,
   options: OpenStoreOptions & EmbeddedOptions,
 ): Promise<Store> {
   return (await backendFor(location)).open(location, options);
+}
+
+/** Whether many machines can use the location at once (a database server), unlike an embedded directory. */
+export function isSharedLocation(location: string): boolean {
+  return POSTGRES_URL.test(location) || MILVUS_URL.test(location);
 }
 
 /** Every collection at the location with its stamp (dim, metric, encoder id). */
@@ -32,5 +40,6 @@ export async function dropCollection(location: string, name: string): Promise<bo
 // Imported lazily so the embedded path never loads `pg`, and the postgres path never loads native addons.
 async function backendFor(location: string): Promise<StoreBackend> {
   if (POSTGRES_URL.test(location)) return (await import('./postgres/backend.js')).postgresBackend;
+  if (MILVUS_URL.test(location)) return (await import('./milvus/backend.js')).milvusBackend;
   return (await import('./embedded/backend.js')).embeddedBackend;
 }

@@ -56,7 +56,39 @@ export function symmetricInfoNce(
   const positive = (i: number, j: number) =>
     data.keyA[batch[i]] === data.keyA[batch[j]] || data.keyB[batch[i]] === data.keyB[batch[j]];
 
-  // dLoss/dlogits: for each row (a → b) and each column (b → a), softmax minus the positives' share of it.
+  const { loss, g } = contrastiveGradient(logits, n, positive);
+  if (!grads) return loss;
+
+  let gScale = 0;
+  for (let k = 0; k < n * n; k++) gScale += g[k] * logits[k];
+  grads.logScale += gScale;
+  const dim = params.dim;
+  for (let i = 0; i < n; i++) {
+    const ga = new Float64Array(dim);
+    const gb = new Float64Array(dim);
+    for (let j = 0; j < n; j++) {
+      const gij = g[i * n + j] * scale;
+      const gji = g[j * n + i] * scale;
+      for (let d = 0; d < dim; d++) {
+        ga[d] += gij * fb[j].u[d];
+        gb[d] += gji * fa[j].u[d];
+      }
+    }
+    adapterBackward(params, grads, fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
+    adapterBackward(params, grads, fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
+  }
+  return loss;
+}
+
+/**
+ * Symmetric InfoNCE of an n × n logit matrix and its gradient: for each row (a → b) and each column (b → a),
+ * softmax minus the positives' share of it, averaged over both directions.
+ */
+export function contrastiveGradient(
+  logits: Float64Array,
+  n: number,
+  positive: (i: number, j: number) => boolean,
+): { loss: number; g: Float64Array } {
   const g = new Float64Array(n * n);
   let loss = 0;
   for (const byRow of [true, false]) {
@@ -82,27 +114,7 @@ export function symmetricInfoNce(
       }
     }
   }
-  if (!grads) return loss;
-
-  let gScale = 0;
-  for (let k = 0; k < n * n; k++) gScale += g[k] * logits[k];
-  grads.logScale += gScale;
-  const dim = params.dim;
-  for (let i = 0; i < n; i++) {
-    const ga = new Float64Array(dim);
-    const gb = new Float64Array(dim);
-    for (let j = 0; j < n; j++) {
-      const gij = g[i * n + j] * scale;
-      const gji = g[j * n + i] * scale;
-      for (let d = 0; d < dim; d++) {
-        ga[d] += gij * fb[j].u[d];
-        gb[d] += gji * fa[j].u[d];
-      }
-    }
-    adapterBackward(params, grads, fa[i], ga, data.modalityA[batch[i]], data.a[batch[i]]);
-    adapterBackward(params, grads, fb[i], gb, data.modalityB[batch[i]], data.b[batch[i]]);
-  }
-  return loss;
+  return { loss, g };
 }
 
 /** Adds to `grads` the gradient of W for `modality` given the gradient `gu` at the normalised output `f` of `x`. */

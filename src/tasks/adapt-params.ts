@@ -1,18 +1,29 @@
 // What the adapter trainer optimises (one matrix per modality and the log scale) and the optimiser (Adam).
-import type { Modality } from '../types.js';
 
-/** Trainable state: one dim × dim matrix per adapted modality and the log of the softmax scale. */
+/**
+ * Trainable state: named weight arrays (for an adapter, one dim × dim matrix per adapted modality) and the log
+ * of the softmax scale.
+ */
 export class Params {
-  matrices: Map<Modality, Float32Array>;
+  matrices: Map<string, Float32Array>;
   constructor(
     readonly dim: number,
-    modalities: readonly Modality[],
+    names: readonly string[],
     public logScale: number,
   ) {
-    this.matrices = new Map(modalities.map((m) => [m, new Float32Array(dim * dim)]));
+    this.matrices = new Map(names.map((m) => [m, new Float32Array(dim * dim)]));
   }
+  /** Named arrays of any sizes (e.g. a map's layers). */
+  static of(arrays: Record<string, Float32Array>, logScale: number): Params {
+    const params = new Params(0, [], logScale);
+    for (const [name, w] of Object.entries(arrays)) params.matrices.set(name, w);
+    return params;
+  }
+  /** The same shapes, all zero. */
   zeros(): Params {
-    return new Params(this.dim, [...this.matrices.keys()], 0);
+    const z = new Params(this.dim, [], 0);
+    for (const [m, w] of this.matrices) z.matrices.set(m, new Float32Array(w.length));
+    return z;
   }
   copy(): Params {
     const c = this.zeros();
@@ -22,6 +33,7 @@ export class Params {
   }
 }
 
+/** Adam over every array of a {@link Params} and its log scale. */
 export class Adam {
   private readonly m: Params;
   private readonly v: Params;

@@ -1,7 +1,8 @@
 import type { Adapter } from '../encoders/adapter.js';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import { Params, splitPairs } from './adapt.js';
+import { splitPairs } from './adapt.js';
+import { Params } from './adapt-params.js';
 import { type DebiasPenalty, type DebiasProbes, groupGap } from './debias.js';
 import { embedInputs } from './embed.js';
 import { builtInProbeSet, type ProbeSet } from './probe-set.js';

@@ -38,6 +38,8 @@ export interface ZeroShotResult {
 export interface EvalReport {
   model: string;
   manifest: string;
+  /** Only for a bundle of separate spaces: each space's modalities. Pairs no space holds are not measured. */
+  spaces?: Record<string, Modality[]>;
   retrieval: RetrievalResult[];
   zero_shot: ZeroShotResult[];
   modality_gap: Record<string, number>;
@@ -186,8 +188,25 @@ export function evaluateEmbeddings(items: readonly EmbeddedItem[]): Omit<EvalRep
   return { retrieval: retrievalResults, zero_shot: zero, modality_gap: gap };
 }
 
+/**
+ * Evaluates a model on a manifest. A bundle of separate spaces is measured space by space: each direction
+ * in the first space that holds both modalities, and none across spaces (image ↔ audio there has no meaning).
+ */
 export async function evaluate(encoder: Encoder, manifestPath: string): Promise<EvalReport> {
   const items = await readManifest(manifestPath);
-  const embedded = await embedManifest(encoder, items);
-  return { model: encoder.id, manifest: resolve(manifestPath), ...evaluateEmbeddings(embedded) };
+  const head = { model: encoder.id, manifest: resolve(manifestPath) };
+  if (!encoder.spaces) return { ...head, ...evaluateEmbeddings(await embedManifest(encoder, items)) };
+  const merged: Omit<EvalReport, 'model' | 'manifest'> = { retrieval: [], zero_shot: [], modality_gap: {} };
+  merged.spaces = {};
+  for (const space of encoder.spaces) {
+    merged.spaces[space.name] = [...space.encoder.modalities];
+    const report = evaluateEmbeddings(await embedManifest(space.encoder, items));
+    for (const r of report.retrieval)
+      if (!merged.retrieval.some((m) => m.query === r.query && m.target === r.target))
+        merged.retrieval.push(r);
+    for (const z of report.zero_shot)
+      if (!merged.zero_shot.some((m) => m.modality === z.modality)) merged.zero_shot.push(z);
+    merged.modality_gap = { ...report.modality_gap, ...merged.modality_gap };
+  }
+  return { ...head, ...merged };
 }

@@ -43,6 +43,11 @@ export async function fairSearch(
   if (!(margin >= 0))
     throw xmodalError('BAD_ARGUMENT', `the fairness margin must be ≥ 0, got ${options.margin}`);
   if (!options.attribute?.trim()) throw xmodalError('BAD_ARGUMENT', 'name the attribute to be fair over');
+  if (collection.spaces)
+    throw xmodalError(
+      'SEPARATE_SPACES',
+      `collection "${collection.info.name}" holds separate vector spaces: their scores cannot be traded against each other`,
+    );
   const wanted = options.candidates ?? Math.min(1000, Math.max(50, 5 * k));
   const hits = await searchCollection(collection, { ...query, k: Math.max(k, wanted) });
   const labels = hits.map((hit) => labelledGroup(hit, options.attribute));

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { asXmodalError, xmodalError } from '../errors.js';
-import { detectFile, detectMedia } from '../media/detect.js';
+import { asXmodalError, type ErrorCode, xmodalError } from '../errors.js';
+import { decodeText, detectFile, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
-import type { Item, Store } from '../store/store.js';
+import type { Item, ItemRecord, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
-import { chunkText } from './text-chunks.js';
-import { checkVideoOptions, type VideoOptions, videoItems } from './video.js';
+import type { CollectionSpace } from './spaces.js';
+import { chunkTextInTurns } from './text-chunks.js';
+import { checkVideoOptions, type VideoOptions, videoItemsInSpaces } from './video.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -20,6 +21,8 @@ export interface IngestOptions {
   tags?: string[];
   /** Files per model call. */
   batchSize?: number;
+  /** `files`: look up only the given files' items (a queue job's few files), not the whole collection. */
+  lookup?: 'collection' | 'files';
   /** How videos are sampled into frames and sound windows. */
   video?: VideoOptions;
   /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
@@ -37,11 +40,18 @@ export interface IngestProgress {
   failed: number;
 }
 
+/** A file that could not be indexed: why, and the error code when its content was at fault. */
+export interface FailedFile {
+  path: string;
+  reason: string;
+  code?: ErrorCode;
+}
+
 export interface IngestReport {
   files: number;
   indexed: number;
   unchanged: number;
-  failed: { path: string; reason: string }[];
+  failed: FailedFile[];
   /** Files left out on purpose, with why (videos without ffmpeg). */
   skipped: { path: string; reason: string }[];
   pruned: number;
@@ -70,6 +80,13 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIterable<ItemRecord> {
+  for (const file of files) {
+    for await (const record of store.iterate({ filter: { uriPrefix: file } }))
+      if (record.uri === file) yield record;
+  }
+}
+
 /** Stage 1 per file: read, hash and recognise it (text is cut into chunks); a bad file throws. */
 async function prepareFile(path: string): Promise<PreparedFile> {
   // Videos are recognised from their head and never read whole: the video stage streams them.
@@ -83,7 +100,7 @@ async function prepareFile(path: string): Promise<PreparedFile> {
   if (detected.modality === 'video') throw xmodalError('BAD_INPUT', 'the file changed while it was read');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
-    prepared.chunks = chunkText(new TextDecoder().decode(bytes));
+    prepared.chunks = await chunkTextInTurns(decodeText(bytes));
     if (prepared.chunks.length === 0) throw xmodalError('BAD_INPUT', 'no text in file');
   }
   return prepared;
@@ -115,9 +132,12 @@ async function* preparedInOrder(
 /** What the collection already holds, per file: item ids, content hashes, and items lacking this run's tags. */
 type KnownFiles = Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>;
 
-async function knownFiles(store: Store, newTags: readonly string[]): Promise<KnownFiles> {
+async function knownFiles(
+  records: AsyncIterable<ItemRecord>,
+  newTags: readonly string[],
+): Promise<KnownFiles> {
   const known: KnownFiles = new Map();
-  for await (const record of store.iterate()) {
+  for await (const record of records) {
     if (!record.uri) continue;
     const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
     entry.ids.push(record.id);
@@ -201,17 +221,18 @@ async function writeFiles(
   if (stale.length) await store.delete(stale);
 }
 
-/** Stage 4 (--prune): removes the items of files that no longer exist. */
-async function pruneMissing(store: Store, known: KnownFiles): Promise<number> {
-  let pruned = 0;
-  for (const [uri, entry] of known) if (!existsSync(uri)) pruned += await store.delete(entry.ids);
-  return pruned;
+/** Stage 4 (--prune): removes the items of files that no longer exist, from every space; counts each once. */
+async function pruneMissing(store: Store, known: Iterable<KnownFiles>): Promise<number> {
+  const gone = new Set<string>();
+  for (const held of known)
+    for (const [uri, entry] of held) if (!existsSync(uri)) for (const id of entry.ids) gone.add(id);
+  return gone.size ? store.delete([...gone]) : 0;
 }
 
 /** Counts and failures of a run, told to `onProgress` after every change. */
 class IngestTally {
   readonly progress: IngestProgress;
-  readonly failed: { path: string; reason: string }[];
+  readonly failed: FailedFile[];
   readonly skipped: { path: string; reason: string }[] = [];
 
   constructor(
@@ -242,11 +263,12 @@ class IngestTally {
   }
 
   fail(path: string, error: unknown): void {
-    const reason = asXmodalError(error)
-      .message.replace(`${path}: `, '')
+    const { code, message } = asXmodalError(error);
+    const reason = message
+      .replace(`${path}: `, '')
       .replace(`${path} `, 'file ')
       .replace(/^<\d+ bytes>: /, '');
-    this.failed.push({ path, reason });
+    this.failed.push({ path, reason, code });
     this.progress.failed++;
     this.progress.done++;
     this.tell();
@@ -260,11 +282,21 @@ class IngestTally {
 /**
  * Indexes files into a collection: unchanged files (same content hash) are skipped, changed ones re-embedded,
  * bad ones reported and skipped. Each batch of whole files is written in one upsert, so a run killed at any
- * point and run again ends with every file exactly once.
+ * point and run again ends with every file exactly once. A collection of separate spaces gets each file in
+ * every space that embeds its modality (text in all); a file missing from one is re-embedded.
  */
 export async function ingest(collection: OpenCollection, options: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
-  const { store, encoder } = collection;
+  const spaces: readonly CollectionSpace[] = collection.spaces ?? [
+    { name: '', encoder: collection.encoder, store: collection.store },
+  ];
+  // A video goes to every space that embeds its pictures or its sound.
+  const spacesFor = (modality: Modality | 'video') =>
+    spaces.filter((s) =>
+      (modality === 'video' ? ['image', 'audio'] : [modality]).some((m) =>
+        s.encoder.modalities.includes(m as Modality),
+      ),
+    );
   const batchSize = options.batchSize ?? 16;
   if (options.video) checkVideoOptions(options.video);
   const { files, skipped } = await expandPaths(options.paths, {
@@ -273,23 +305,46 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   });
   const tally = new IngestTally(files.length, skipped, options.onProgress);
   const newTags = options.tags ?? [];
-  const known = await knownFiles(store, newTags);
+  const known = new Map<CollectionSpace, KnownFiles>();
+  for (const space of spaces) {
+    const records = options.lookup === 'files' ? recordsOfFiles(space.store, files) : space.store.iterate();
+    known.set(space, await knownFiles(records, newTags));
+  }
 
-  const write = async (batch: PreparedFile[], vectors: Float32Array[][]) => {
-    const items = batch.flatMap((file, i) => itemsFor(file, vectors[i], options.tags));
-    await writeFiles(store, known, batch, items);
+  /** Every space's vectors of a batch of files of one modality. */
+  const embedInSpaces = async (batch: PreparedFile[]) => {
+    const targets = spacesFor(batch[0].modality);
+    if (targets.length === 0)
+      throw xmodalError(
+        'MODALITY_UNSUPPORTED',
+        `${collection.encoder.id} does not embed ${batch[0].modality}`,
+      );
+    const bySpace = new Map<CollectionSpace, Float32Array[][]>();
+    for (const space of targets) bySpace.set(space, await embedFiles(space.encoder, batch));
+    return bySpace;
+  };
+  const write = async (batch: PreparedFile[], bySpace: Map<CollectionSpace, Float32Array[][]>) => {
+    for (const [space, vectors] of bySpace)
+      await writeFiles(
+        space.store,
+        known.get(space)!,
+        batch,
+        batch.flatMap((file, i) => itemsFor(file, vectors[i], options.tags)),
+      );
     tally.indexed(batch.length);
   };
-  /** Stage 2-3 for a video: all its frames and sound windows in one write, or nothing (a run killed mid-video leaves none). */
+  /**
+   * Stage 2-3 for a video: its frames and sound windows in every space that sees or hears them, each space in one
+   * write, nothing written before all are embedded (a run killed mid-video leaves none).
+   */
   const indexVideo = async (file: PreparedFile) => {
     if (!findVideoTools()) return tally.skip(file.path, `video needs ffmpeg: ${FFMPEG_HINT}`);
     try {
-      await writeFiles(
-        store,
-        known,
-        [file],
-        await videoItems(encoder, file, { tags: options.tags, video: options.video }),
-      );
+      const bySpace = await videoItemsInSpaces(spacesFor('video'), file, {
+        tags: options.tags,
+        video: options.video,
+      });
+      for (const [space, items] of bySpace) await writeFiles(space.store, known.get(space)!, [file], items);
       tally.indexed(1);
     } catch (error) {
       tally.fail(file.path, error);
@@ -297,14 +352,14 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
-    let vectors: Float32Array[][];
+    let vectors: Map<CollectionSpace, Float32Array[][]>;
     try {
-      vectors = await embedFiles(encoder, batch);
+      vectors = await embedInSpaces(batch);
     } catch {
       // One bad file fails its whole batch: embed one by one to find it and keep the rest.
       for (const file of batch) {
         try {
-          await write([file], await embedFiles(encoder, [file]));
+          await write([file], await embedInSpaces([file]));
         } catch (error) {
           tally.fail(file.path, error);
         }
@@ -322,10 +377,13 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       tally.fail(path, error);
       continue;
     }
-    if (isUnchanged(known, file)) {
+    const targets = spacesFor(file.modality);
+    if (targets.length > 0 && targets.every((space) => isUnchanged(known.get(space)!, file))) {
       // Not re-embedded, but this run's tags still apply to it.
-      const untagged = known.get(file.path)!.untagged;
-      if (untagged.length) await retag(store, untagged, newTags);
+      for (const space of targets) {
+        const untagged = known.get(space)!.get(file.path)!.untagged;
+        if (untagged.length) await retag(space.store, untagged, newTags);
+      }
       tally.unchanged();
       continue;
     }
@@ -347,7 +405,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     await flush(queue);
   }
 
-  const pruned = options.prune ? await pruneMissing(store, known) : 0;
+  const pruned = options.prune ? await pruneMissing(collection.store, known.values()) : 0;
   return {
     files: files.length,
     indexed: tally.progress.indexed,
@@ -355,7 +413,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     failed: tally.failed,
     skipped: tally.skipped,
     pruned,
-    items: await store.count(),
+    items: await collection.store.count(),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -11,8 +11,8 @@ export type ResultKind = Modality | 'video';
 /** Hits of one video within this many seconds of a better hit belong to its moment. */
 export const MOMENT_SECONDS = 5;
 
-/** A hit, and where it plays when it is a moment of a video. */
-export interface ResultHit extends SearchHit {
+/** Where a hit plays when it is a moment of a video. */
+export interface Moment {
   /** Seconds into the video of the best hit of the moment. */
   t?: number;
   /** The span of the moment's hits, seconds. */
@@ -36,9 +36,12 @@ export function videoTime(hit: Pick<SearchHit, 'meta'>): number | undefined {
  * Folds hits (best first) into moments: a video hit within `radius` seconds of a better hit of the same video
  * joins that hit's moment instead of being listed. Other hits pass through. Order is kept.
  */
-export function groupMoments(hits: readonly SearchHit[], radius = MOMENT_SECONDS): ResultHit[] {
-  const out: ResultHit[] = [];
-  const momentsOf = new Map<string, ResultHit[]>();
+export function groupMoments<H extends SearchHit>(
+  hits: readonly H[],
+  radius = MOMENT_SECONDS,
+): (H & Moment)[] {
+  const out: (H & Moment)[] = [];
+  const momentsOf = new Map<string, (H & Moment)[]>();
   for (const hit of hits) {
     const t = videoTime(hit);
     if (t === undefined || !hit.uri) {
@@ -53,7 +56,7 @@ export function groupMoments(hits: readonly SearchHit[], radius = MOMENT_SECONDS
       home.end = Math.max(home.end!, end);
       continue;
     }
-    const moment: ResultHit = { ...hit, t, start: t, end };
+    const moment: H & Moment = { ...hit, t, start: t, end };
     moments.push(moment);
     momentsOf.set(hit.uri, moments);
     out.push(moment);
@@ -71,7 +74,7 @@ export function formatTime(seconds: number): string {
 
 /** Where a hit is: its file, and for a video moment `file @ 0:42`. */
 export function hitPlace(
-  hit: Pick<ResultHit, 'uri' | 'id' | 'meta'> & { t?: number },
+  hit: Pick<SearchHit, 'uri' | 'id' | 'meta'> & Moment,
   name = hit.uri ?? hit.id,
 ): string {
   const t = hit.t ?? videoTime(hit);

@@ -141,6 +141,11 @@ export async function collectionQuality(
   collection: OpenCollection,
   options: QualityOptions = {},
 ): Promise<QualityReport & { records: ItemRecord[]; vectors: Float32Array[] }> {
+  if (collection.spaces)
+    throw xmodalError(
+      'SEPARATE_SPACES',
+      `collection "${collection.info.name}" holds separate vector spaces: its vectors cannot be measured together`,
+    );
   const sample = options.sample ?? 2000;
   if (!Number.isInteger(sample) || sample < 3)
     throw xmodalError('BAD_ARGUMENT', `sample must be an integer of at least 3, got ${sample}`);

@@ -5,27 +5,21 @@ import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { detectFile } from '../media/detect.js';
 import {
+  checkVideoLimits,
+  decodeBound,
   FFMPEG_HINT,
   findVideoTools,
   probeVideo,
+  type VideoOptions,
+  type VideoProbe,
   type VideoTools,
   videoAudioWindows,
   videoFrames,
 } from '../media/video.js';
 import type { Item } from '../store/store.js';
+import type { CollectionSpace } from './spaces.js';
 
-export interface VideoOptions {
-  /** Seconds between sampled frames (scene changes add more). Default 2. */
-  frameEvery?: number;
-  /** ffmpeg scene score (0..1) over which a frame is also sampled; 0 turns it off. Default 0.3. */
-  sceneThreshold?: number;
-  /** Frames per video at most: a longer video is sampled more sparsely. Default 300. */
-  maxFrames?: number;
-  /** Seconds of sound per audio segment. Default 2. */
-  audioWindow?: number;
-  /** Audio segments per video at most: a longer sound track gets longer windows. Default 600. */
-  maxAudioWindows?: number;
-}
+export type { VideoOptions } from '../media/video.js';
 
 export const VIDEO_DEFAULTS: Required<VideoOptions> = {
   frameEvery: 2,
@@ -107,6 +101,31 @@ async function embedStream<T extends { t: number }>(
   if (batch.length) await flush();
 }
 
+/** A video's tools and header, checked against the limits before anything is decoded. */
+async function openVideo(path: string): Promise<{ tools: VideoTools; probe: VideoProbe }> {
+  const tools = videoToolsFor(path);
+  const probe = await probeVideo(path, tools);
+  checkVideoLimits(probe);
+  return { tools, probe };
+}
+
+/** Whether an encoder sees this video's pictures or hears its sound. */
+function embedsSomeOf(encoder: Encoder, probe: VideoProbe): boolean {
+  return (
+    (probe.hasVideo && encoder.modalities.includes('image')) ||
+    (probe.hasAudio && encoder.modalities.includes('audio'))
+  );
+}
+
+function nothingToEmbed(what: string, probe: VideoProbe) {
+  return xmodalError(
+    'MODALITY_UNSUPPORTED',
+    probe.hasVideo || probe.hasAudio
+      ? `${what} embeds neither this video's pictures nor its sound`
+      : 'the file has no picture or sound stream',
+  );
+}
+
 /**
  * Decodes a video with ffmpeg and embeds what is seen (sampled frames) and heard (sound windows), both
  * streamed: frames and samples are dropped once embedded, only the vectors stay.
@@ -115,19 +134,14 @@ export async function embedVideo(
   encoder: Encoder,
   path: string,
   options: VideoOptions = {},
+  opened?: { tools: VideoTools; probe: VideoProbe },
 ): Promise<EmbeddedVideo> {
   const o = checkVideoOptions(options);
-  const tools = videoToolsFor(path);
-  const probe = await probeVideo(path, tools);
+  const { tools, probe } = opened ?? (await openVideo(path));
   const seesFrames = probe.hasVideo && encoder.modalities.includes('image');
   const hearsSound = probe.hasAudio && encoder.modalities.includes('audio');
-  if (!seesFrames && !hearsSound)
-    throw xmodalError(
-      'MODALITY_UNSUPPORTED',
-      probe.hasVideo || probe.hasAudio
-        ? `${encoder.id} embeds neither this video's pictures nor its sound`
-        : 'the file has no picture or sound stream',
-    );
+  if (!seesFrames && !hearsSound) throw nothingToEmbed(encoder.id, probe);
+  const bound = decodeBound(probe);
   // Long videos are sampled more sparsely, so a video never has more than about maxFrames frames.
   const every = Math.max(o.frameEvery, (probe.duration ?? 0) / (o.maxFrames / 2));
   const window = Math.max(o.audioWindow, (probe.duration ?? 0) / o.maxAudioWindows);
@@ -156,7 +170,10 @@ export async function embedVideo(
               { every, sceneThreshold: o.sceneThreshold, minGap: Math.min(0.5, every), size: FRAME_SIZE },
               tools,
             ),
-            (f) => keepFrame(f.t),
+            (f) => {
+              bound(f.t);
+              return keepFrame(f.t);
+            },
           ),
           (batch) => encoder.embedImages(batch.map((f) => f.png)),
           (f, vector) => frames.push({ modality: 'image', t: f.t, duration: 0, vector }),
@@ -199,30 +216,41 @@ export function segmentId(path: string, segment: Pick<VideoSegment, 'modality' |
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * A video file as store items: each frame an image item and each sound window an audio item, all with the
- * video's path as `uri`, its type as `mime`, and `meta.video`, `meta.t`, `meta.duration`.
+ * A video file as store items for each space that sees or hears it: each frame an image item and each sound
+ * window an audio item, all with the video's path as `uri`, its type as `mime`, and `meta.video`, `meta.t`,
+ * `meta.duration`. The video is probed once and checked against the limits before any space decodes it.
  */
-export async function videoItems(
-  encoder: Encoder,
+export async function videoItemsInSpaces(
+  spaces: readonly CollectionSpace[],
   file: { path: string; hash: string; mime: string },
   options: { tags?: string[]; video?: VideoOptions } = {},
-): Promise<Item[]> {
-  const { duration, segments } = await embedVideo(encoder, file.path, options.video);
-  return segments.map((segment) => ({
-    id: segmentId(file.path, segment),
-    vector: segment.vector,
-    modality: segment.modality,
-    uri: file.path,
-    contentHash: file.hash,
-    mime: file.mime,
-    tags: options.tags,
-    meta: {
-      video: true,
-      t: round3(segment.t),
-      duration: round3(segment.duration),
-      videoDuration: round3(duration),
-    },
-  }));
+): Promise<Map<CollectionSpace, Item[]>> {
+  const opened = await openVideo(file.path);
+  const takers = spaces.filter((space) => embedsSomeOf(space.encoder, opened.probe));
+  if (takers.length === 0) throw nothingToEmbed(spaces.map((s) => s.encoder.id).join(', '), opened.probe);
+  const bySpace = new Map<CollectionSpace, Item[]>();
+  for (const space of takers) {
+    const { duration, segments } = await embedVideo(space.encoder, file.path, options.video, opened);
+    bySpace.set(
+      space,
+      segments.map((segment) => ({
+        id: segmentId(file.path, segment),
+        vector: segment.vector,
+        modality: segment.modality,
+        uri: file.path,
+        contentHash: file.hash,
+        mime: file.mime,
+        tags: options.tags,
+        meta: {
+          video: true,
+          t: round3(segment.t),
+          duration: round3(segment.duration),
+          videoDuration: round3(duration),
+        },
+      })),
+    );
+  }
+  return bySpace;
 }
 
 /** Whether a command-line argument names a video file (by content). */

@@ -5,6 +5,7 @@ import { loadEncoder, locateModel, modelId } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { listCollections, openStore } from '../store/open.js';
 import type { CollectionInfo, Store } from '../store/store.js';
+import { type CollectionSpace, SpacesStore, spaceCollectionName } from './spaces.js';
 
 export const DEFAULT_COLLECTION = 'default';
 
@@ -31,8 +32,11 @@ export function uploadsRoot(workspace: Workspace): string {
 
 export interface OpenCollection {
   encoder: Encoder;
+  /** On a bundle of separate spaces, a read-only view over the spaces' stores (see `SpacesStore`). */
   store: Store;
   info: CollectionInfo;
+  /** Only on a bundle of separate spaces: one store per space, each written and searched with its part. */
+  spaces?: readonly CollectionSpace[];
   close(): Promise<void>;
 }
 
@@ -81,23 +85,52 @@ export async function openCollection(
         logitScale: saved.logitScale,
       })
     : await loadEncoder(existing?.encoderId ?? options.model, options.encoder);
+  const location = storeLocation(workspace);
+  const opened: Store[] = [];
   try {
-    const store = await openStore(storeLocation(workspace), {
-      collection: name,
-      dim: encoder.dim,
-      encoderId: encoder.id,
-      encoder: encoder.spec,
-    });
+    if (!encoder.spaces) {
+      const store = await openStore(location, {
+        collection: name,
+        dim: encoder.dim,
+        encoderId: encoder.id,
+        encoder: encoder.spec,
+      });
+      opened.push(store);
+      return {
+        encoder,
+        store,
+        info: store.info,
+        async close() {
+          await store.close();
+          await encoder.dispose();
+        },
+      };
+    }
+    // One collection per space: the first is stamped with the bundle, the others with their part.
+    const spaces: CollectionSpace[] = [];
+    for (const [i, space] of encoder.spaces.entries()) {
+      const store = await openStore(location, {
+        collection: spaceCollectionName(name, space.name, i),
+        dim: space.encoder.dim,
+        encoderId: i === 0 ? encoder.id : space.encoder.id,
+        encoder: i === 0 ? { ...encoder.spec, dim: space.encoder.dim } : space.encoder.spec,
+      });
+      opened.push(store);
+      spaces.push({ ...space, store });
+    }
+    const store = new SpacesStore(spaces[0].store.info, spaces);
     return {
       encoder,
       store,
       info: store.info,
+      spaces,
       async close() {
         await store.close();
         await encoder.dispose();
       },
     };
   } catch (error) {
+    await Promise.all(opened.map((store) => store.close()));
     await encoder.dispose();
     throw error;
   }

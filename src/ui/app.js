@@ -53,9 +53,20 @@ async function loadStats() {
     const model = s.encoderId.split('/').at(-1);
     $('stats').textContent =
       `${s.items} items · ${s.modalities.image} images · ${s.modalities.audio} audio · ${s.modalities.text} text · ${model} (${s.dim}-d)`;
+    hint(s.items);
   } catch {
     $('stats').textContent = 'empty collection: index some files to start';
+    hint(0);
   }
+}
+
+/** What to do next, shown until the first results: fill an empty collection, or try a search. */
+function hint(items) {
+  $('hint').textContent =
+    items === 0
+      ? 'This collection is empty: add images, audio clips or text files with "index files" above, then search them here.'
+      : 'Type words, e.g. "a dog on the grass", and press Search, or drop or paste an image or audio file to find what looks or sounds like it.';
+  $('hint').hidden = $('results').children.length > 0;
 }
 
 function readAsDataUrl(file) {
@@ -223,6 +234,7 @@ function render(hits) {
     return card;
   });
   $('results').replaceChildren(...cards);
+  $('hint').hidden = cards.length > 0;
 }
 
 async function upload(files) {
@@ -235,8 +247,9 @@ async function upload(files) {
       method: 'POST',
       body: form,
     });
+    const failed = report.failed.map((f) => `${f.path} (${f.reason})`).join('; ');
     status(
-      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}`,
+      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}${failed ? `: ${failed}` : ''}`,
       report.failed.length > 0,
     );
     await loadCollections();
@@ -250,11 +263,15 @@ function wire() {
     event.preventDefault();
     search();
   });
-  $('modality').addEventListener('change', () => state.lastQuery && search(state.lastQuery));
+  // The filter applies to what the box holds now; with the box empty, to the last "more like this".
+  $('modality').addEventListener('change', () => {
+    if (currentQuery().length > 0) search();
+    else if (state.lastQuery?.like) search(state.lastQuery);
+  });
   $('collection').addEventListener('change', () => {
     state.collection = $('collection').value;
-    loadStats();
     $('results').replaceChildren();
+    loadStats();
   });
   $('clear-media').addEventListener('click', clearMedia);
   $('upload').addEventListener('change', (event) => upload([...event.target.files]));

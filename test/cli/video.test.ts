@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { openCollection } from '../../src/tasks/workspace.js';
-import { errorLines, runCli, startCli } from '../helpers/cli.js';
+import { cliChild, errorLines, runCli } from '../helpers/cli.js';
 import { MINI_MISSING } from '../helpers/mini.js';
 import { IMAGES, tempDir } from '../helpers/paths.js';
 import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
@@ -102,7 +102,7 @@ describe('xmodal index / search with videos', { skip: NO_FFMPEG || MINI_MISSING 
       const whole = await idsOf(home, 'reference', longVideo);
       assert.ok(whole.length > 20, `${whole.length} items`);
 
-      const child = startCli(['--home', home, 'index', long, '--collection', 'killed'], {
+      const child = cliChild(['--home', home, 'index', long, '--collection', 'killed'], {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const exited = new Promise((resolve) => child.once('exit', resolve));

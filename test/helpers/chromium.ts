@@ -1,7 +1,8 @@
+// Debian's Chromium driven by playwright-core (`npx playwright install` cannot download here).
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Debian's Chromium (CHROMIUM_PATH overrides); `skip` says why a browser test cannot run. */
+/** Debian's Chromium (CHROMIUM_PATH overrides); `NO_CHROMIUM` says why a browser test cannot run. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const NO_CHROMIUM: string | false = !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`;
 

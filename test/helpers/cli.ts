@@ -1,6 +1,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { type ChildServer, startChild } from '../servers/child-server.js';
 import { ROOT } from './paths.js';
 
 export interface CliResult {
@@ -37,9 +38,12 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   }
 }
 
+/** Node's arguments that run the real CLI entry point. */
+const CLI_ENTRY = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+
 /** Starts the real CLI entry point in a child process from the repository root (a handle, for signals). */
-export function startCli(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+export function cliChild(args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(process.execPath, [...CLI_ENTRY, ...args], {
     cwd: ROOT,
     ...options,
   });
@@ -53,7 +57,7 @@ export function spawnCli(
   user?: { uid: number; gid: number },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = startCli(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
+    const child = cliChild(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => {
@@ -70,4 +74,14 @@ export function spawnCli(
 /** Errors are one line, no stack trace. */
 export function errorLines(result: CliResult): string[] {
   return result.stderr.split('\n').filter((line) => line.trim() && !line.includes('Unknown project config'));
+}
+
+/** Starts a long-running CLI command (`serve`, `worker`) and resolves once it prints a line matching `ready`. */
+export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  return startChild(`xmodal ${args.join(' ')}`, process.execPath, [...CLI_ENTRY, ...args], ready, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 120_000,
+  });
 }

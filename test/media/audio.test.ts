@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { XmodalError } from '../../src/errors.js';
 import { decodeAudio, loadAudio, resample, splitIntoWindows } from '../../src/media/audio.js';
+import { constantFlac } from '../helpers/bad-inputs.js';
 import { AUDIO } from '../helpers/paths.js';
 
 const manifest = JSON.parse(readFileSync(join(AUDIO, 'manifest.json'), 'utf8'));
@@ -102,5 +105,33 @@ describe('audio decoding', () => {
     await assert.rejects(loadAudio(join(AUDIO, 'long-25s-16k.wav'), 16000, { maxSeconds: 20 }), {
       code: 'INPUT_TOO_LARGE',
     });
+  });
+
+  test('refusing an over-long clip whose header declares no length keeps none of its samples', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xmodal-audio-'));
+    try {
+      const unknown = join(dir, 'an-hour-length-unknown.flac');
+      const short = join(dir, 'one-second.flac');
+      // Not silence: zero-filled pages the decoder never writes would not show in RSS.
+      writeFileSync(unknown, constantFlac(3600, 0, 4096));
+      writeFileSync(short, constantFlac(1, 0, 4096));
+      const limits = { maxSeconds: 3000 };
+      await assert.rejects(decodeAudio(unknown, limits), { code: 'INPUT_TOO_LARGE' });
+      // Peak memory of a fresh process that decodes the file: the samples up to the limit are 530 MB (3000 s at
+      // 44.1 kHz); what may remain is garbage V8 has not collected yet (it collects after 64 MB of it).
+      const peakOf = (file: string) => {
+        const script = `
+          const { decodeAudio } = await import(${JSON.stringify(new URL('../../src/media/audio.ts', import.meta.url).href)});
+          const { peakResidentBytes } = await import(${JSON.stringify(new URL('../helpers/peak-rss.mjs', import.meta.url).href)});
+          await decodeAudio(${JSON.stringify(file)}, ${JSON.stringify(limits)}).catch(() => {});
+          console.log(peakResidentBytes());`;
+        const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+        return Number(out.toString().trim());
+      };
+      const growth = peakOf(unknown) - peakOf(short);
+      assert.ok(growth < 150 * 2 ** 20, `refusal peak +${(growth / 2 ** 20).toFixed(0)} MB over a 1 s clip`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

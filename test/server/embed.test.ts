@@ -85,7 +85,7 @@ describe('embedding endpoints over HTTP', () => {
     [
       'too many inputs',
       '/embed/text',
-      { text: Array.from({ length: 300 }, (_, i) => `t${i}`) },
+      { text: Array.from({ length: 2049 }, (_, i) => `t${i}`) },
       413,
       'INPUT_TOO_LARGE',
     ],

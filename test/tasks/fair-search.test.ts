@@ -3,9 +3,9 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { l2normalize } from '../../src/encoders/vectors.js';
 import type { Item } from '../../src/store/store.js';
-import { mulberry32 } from '../../src/tasks/adapt.js';
 import { fairRerank } from '../../src/tasks/fair-rerank.js';
 import { fairSearch } from '../../src/tasks/fair-search.js';
+import { mulberry32 } from '../../src/tasks/random.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { runCli } from '../helpers/cli.js';
 import { TINY_CLIP, tempDir } from '../helpers/paths.js';
@@ -72,33 +72,13 @@ describe('fair search on a constructed collection', () => {
   });
 
   test('xmodal search --fair prints the re-ranked results and the report', async () => {
-    const result = await runCli([
-      'search',
-      '--like',
-      'query',
-      '--home',
-      home,
-      '-c',
-      'people',
-      '--fair',
-      'side',
-      '--json',
-    ]);
+    const args = ['search', '--like', 'query', '--home', home, '-c', 'people', '--fair', 'side'];
+    const result = await runCli([...args, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const out = JSON.parse(result.stdout);
     assert.equal(out.results.length, 10);
     assert.deepEqual(out.fair.after, { a: 5, b: 5 });
-    const text = await runCli([
-      'search',
-      '--like',
-      'query',
-      '--home',
-      home,
-      '-c',
-      'people',
-      '--fair',
-      'side',
-    ]);
+    const text = await runCli(args);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /fair over side: a 10 → 5, b 0 → 5; relevance 9\.0000 → 8\.9950/);
   });

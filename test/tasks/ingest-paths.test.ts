@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { spawnCli } from '../helpers/cli.js';
-import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 /** Six small PNGs in `folder` (distinct content, so none is a duplicate of another). */
 function sixImages(folder: string): string[] {
@@ -159,5 +159,71 @@ describe('index: an unreadable subfolder', () => {
     assert.deepEqual(report.failed, [
       { path: join(data, 'locked'), reason: 'cannot read folder (permission denied)' },
     ]);
+  });
+});
+
+describe('index: two runs on one collection', () => {
+  const home = tempDir();
+  const data = tempDir('xmodal-two-runs-');
+  after(() => {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  test('run at once, both finish and every file is there once', async () => {
+    for (let i = 0; i < 300; i++) writeFileSync(join(data, `note-${i}.txt`), `note number ${i}\n`);
+    const env = { XMODAL_HOME: home };
+    const args = ['index', data, '--model', TINY_CLIP, '--json'];
+    const [a, b] = await Promise.all([spawnCli(args, env), spawnCli(args, env)]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const reports = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    assert.deepEqual(
+      reports.map((r) => r.items),
+      [300, 300],
+    );
+    assert.equal(reports[0].indexed + reports[1].indexed, 300, 'the run that waited finds them unchanged');
+  });
+
+  test('a run that finds the collection busy waits, says so, and goes on when it is free', async () => {
+    const { withIndexLock } = await import('../../src/tasks/index-lock.js');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = withIndexLock({ home }, 'default', async () => {
+      locked();
+      await held;
+    });
+    await isLocked;
+    writeFileSync(join(data, 'late.txt'), 'a late note\n');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'index', data, '--model', TINY_CLIP, '--json'],
+      { cwd: ROOT, env: { ...process.env, XMODAL_HOME: home } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    // Free the collection once the second run says it is waiting.
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('waiting:')) release();
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    await holder;
+    const result = { code, stdout, stderr };
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /waiting: collection "default" is being indexed by another run \(process \d+\)/,
+    );
+    assert.equal(JSON.parse(result.stdout).indexed, 1);
   });
 });

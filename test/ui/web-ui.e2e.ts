@@ -4,11 +4,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { AUDIO, IMAGES, ROOT, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ICONS = join(ROOT, 'test', 'ui', 'fixtures');
 const XMODAL_MINI = join(ROOT, 'models', 'xmodal-mini');
@@ -18,10 +17,6 @@ function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(join(ARTIFACTS, '.gitignore'), '*\n');
   return join(ARTIFACTS, name);
-}
-
-async function launch(): Promise<Browser> {
-  return launchChromium();
 }
 
 async function indexFiles(server: RunningServer, paths: string[], collection = 'default'): Promise<void> {
@@ -53,7 +48,7 @@ async function dropFile(page: Page, path: string, type: string): Promise<void> {
   await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
 }
 
-describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('web UI in Chromium', { skip: NO_CHROMIUM }, () => {
   let browser: Browser;
   let server: RunningServer;
   let page: Page;
@@ -64,7 +59,7 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
   before(async () => {
     server = await startServer({ model: TINY_CLIP });
     await indexFiles(server, [...icons, join(IMAGES, 'photo.jpg')]);
-    browser = await launch();
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -108,6 +103,40 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
     assert.ok(!(await resultIds(page)).includes(second));
   });
 
+  test('the media-clear × shows only while a file is the query', async () => {
+    await page.reload();
+    await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
+    assert.equal(await page.isVisible('#clear-media'), false, 'no file is the query yet');
+    await dropFile(page, join(ICONS, 'bird.png'), 'image/png');
+    await page.waitForSelector('#query-media img');
+    assert.equal(await page.isVisible('#clear-media'), true);
+    await page.click('#clear-media');
+    assert.equal(await page.isVisible('#clear-media'), false, 'cleared');
+    assert.equal(await page.isVisible('#query-media'), false);
+  });
+
+  test('changing the filter searches for the words in the box, not the last submitted ones', async () => {
+    await page.fill('#query', 'a red apple');
+    await page.press('#query', 'Enter');
+    await page.waitForFunction(() => /results in/.test(document.getElementById('status')?.textContent ?? ''));
+    await page.fill('#query', 'a bicycle');
+    const sent = page.waitForRequest((request) => request.url().endsWith('/search'));
+    await page.selectOption('#modality', 'image');
+    const body = JSON.parse((await sent).postData() ?? '{}');
+    assert.deepEqual(body.parts, [{ kind: 'text', value: 'a bicycle' }]);
+    assert.deepEqual(body.filter, { modality: 'image' });
+    await page.selectOption('#modality', '');
+  });
+
+  test('an upload with a failed file names it and says why', async () => {
+    await page.setInputFiles('#upload', [join(IMAGES, 'corrupt.jpg'), join(ICONS, 'pizza.png')]);
+    await page.waitForFunction(() => /failed 1/.test(document.getElementById('status')?.textContent ?? ''));
+    const text = (await page.textContent('#status')) ?? '';
+    assert.match(text, /corrupt\.jpg/);
+    assert.match(text, /corrupt\.jpg[^a-z]+\w+/, `a reason follows the name: ${text}`);
+    assert.equal(await page.getAttribute('#status', 'class'), 'status error');
+  });
+
   test('the modality filter keeps only that kind', async () => {
     await page.fill('#query', 'a photo');
     await page.selectOption('#modality', 'text');
@@ -141,15 +170,83 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
   });
 });
 
+describe('web UI at phone width, on an empty server', {
+  skip: NO_CHROMIUM,
+}, () => {
+  let browser: Browser;
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ model: TINY_CLIP });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('at 390 px nothing overflows and Search stays on screen; an empty start page says what to do', async () => {
+    const page = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const missing: string[] = [];
+    page.on('response', (response) => {
+      // API answers (a 404 for the stats of a collection not made yet) are the page's business; files are not.
+      if (response.status() >= 400 && response.request().resourceType() !== 'fetch')
+        missing.push(`${response.status()} ${response.url()}`);
+    });
+    await page.goto(server.base);
+    await page.waitForFunction(() => (document.getElementById('stats')?.textContent ?? '') !== '');
+    assert.match(
+      (await page.textContent('#hint')) ?? '',
+      /index files/,
+      'the empty collection says how to fill it',
+    );
+    await page.screenshot({ path: artifact('ui-phone-empty.png'), fullPage: true });
+    assert.ok(await page.isVisible('#hint'));
+    await indexFiles(server, [join(ICONS, 'dog.png'), join(ICONS, 'cat.png')]);
+    await page.reload();
+    await page.waitForFunction(() => /2 items/.test(document.getElementById('stats')?.textContent ?? ''));
+    assert.match(
+      (await page.textContent('#hint')) ?? '',
+      /type words/i,
+      'a filled collection suggests a search',
+    );
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width} px wide`);
+    const search = await page.locator('#search button[type=submit]').boundingBox();
+    assert.ok(
+      search && search.x >= 0 && search.x + search.width <= 390,
+      `Search at ${JSON.stringify(search)}`,
+    );
+    await page.fill('#query', 'a dog');
+    await page.tap('#search button[type=submit]');
+    await page.waitForSelector('#results .result img');
+    assert.equal(await page.isVisible('#hint'), false, 'the hint gives way to results');
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390);
+    await page.screenshot({ path: artifact('ui-phone.png'), fullPage: true });
+    assert.deepEqual(missing, [], 'every file the page asked for, the favicon included, was there');
+  });
+
+  test('/favicon.ico is an icon', async () => {
+    const response = await fetch(`${server.base}/favicon.ico`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'image/x-icon');
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 4)], [0, 0, 1, 0], 'an ICO header');
+  });
+});
+
 describe('web UI with xmodal-mini', {
   skip:
     (!existsSync(XMODAL_MINI) &&
       'models/xmodal-mini has not landed yet: the trained model is needed to find a picture by a word') ||
-    (!existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`),
+    NO_CHROMIUM,
 }, () => {
   test('type "dog": the dog comes first', async () => {
     const server = await startServer({ model: XMODAL_MINI });
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       await indexFiles(
         server,

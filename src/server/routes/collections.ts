@@ -1,14 +1,15 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
+import { withIndexLock } from '../../tasks/index-lock.js';
 import { ingest } from '../../tasks/ingest.js';
 import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
-import type { ServerContext } from '../context.js';
+import type { ServerContext, ServerLimits } from '../context.js';
 import { errorSchema } from '../schemas.js';
-import { readMultipart, requireFiles } from '../uploads.js';
+import { keepUpload, readMultipart, requireFiles } from '../uploads.js';
 
 const nameParams = {
   type: 'object',
@@ -32,14 +33,6 @@ async function stats(collection: OpenCollection) {
   };
 }
 
-/** A file name safe to keep: no folders, no dot files, only plain characters. */
-function safeFileName(name: string, index: number): string {
-  const plain = basename(name)
-    .replace(/[^\w.-]+/g, '_')
-    .replace(/^\.+/, '');
-  return plain.slice(-120) || `upload-${index}`;
-}
-
 /** Aborts when the connection closes before the answer was sent: nobody is waiting for the work any more. */
 function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
@@ -57,16 +50,16 @@ function clientGone(reply: FastifyReply): AbortSignal {
 async function saveUploads(
   request: FastifyRequest,
   folder: string,
+  limits: ServerLimits,
 ): Promise<{ paths: string[]; shown: Map<string, string>; tags?: string[] }> {
-  const { files, fields } = await readMultipart(request);
+  const { files, fields } = await readMultipart(request, limits);
   requireFiles(files);
   await mkdir(folder, { recursive: true });
   const paths: string[] = [];
   const shown = new Map<string, string>();
   for (const [i, file] of files.entries()) {
-    const path = join(folder, safeFileName(file.filename, i));
-    await writeFile(path, file.bytes);
-    paths.push(path);
+    const path = await keepUpload(folder, file, i);
+    if (!shown.has(path)) paths.push(path);
     shown.set(path, file.filename);
   }
   const tags = fields.tags
@@ -198,6 +191,7 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         ({ paths, shown, tags } = await saveUploads(
           request,
           join(uploadsRoot(ctx.collections.workspace), name),
+          ctx.limits,
         ));
       } else {
         const body = request.body as { paths: string[]; tags?: string[]; prune?: boolean } | undefined;
@@ -209,12 +203,25 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         tags = body.tags;
         prune = body.prune ?? false;
       }
-      const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
-      const report = await ingest(collection, { paths, tags, prune, roots, signal: clientGone(reply) });
+      const signal = clientGone(reply);
+      const report = await withIndexLock(
+        ctx.collections.workspace,
+        name,
+        async () =>
+          ingest(await ctx.collections.getOrCreate(name, ctx.encoder.id), {
+            paths,
+            tags,
+            prune,
+            roots,
+            signal,
+          }),
+        { signal },
+      );
       return {
         collection: name,
         ...report,
-        failed: report.failed.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
+        failed: report.failed.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
+        skipped: report.skipped.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
       };
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { similarity } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { checkMedia, decodeMediaString, type JsonInput, jsonInput } from '../media-inputs.js';
+import { checkMedia, checkText, decodeMediaString, type JsonInput, jsonInput } from '../media-inputs.js';
 import { embeddingsResponse, errorSchema, inputSchema, mediaString } from '../schemas.js';
 import { readMultipart, requireFiles } from '../uploads.js';
 
@@ -10,10 +10,16 @@ function oneOrMany<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-function checkCount(count: number, ctx: ServerContext): void {
+/** Inputs per request: at most `inputs`, of which at most `mediaInputs` images or clips. */
+export function checkCount(count: number, ctx: ServerContext, media = 0): void {
   if (count === 0) throw xmodalError('BAD_ARGUMENT', 'nothing to embed');
   if (count > ctx.limits.inputs)
     throw xmodalError('INPUT_TOO_LARGE', `${count} inputs in one request; the limit is ${ctx.limits.inputs}`);
+  if (media > ctx.limits.mediaInputs)
+    throw xmodalError(
+      'INPUT_TOO_LARGE',
+      `${media} images or audio clips in one request; the limit is ${ctx.limits.mediaInputs}`,
+    );
 }
 
 function vectorsBody(ctx: ServerContext, vectors: Float32Array[]) {
@@ -28,7 +34,7 @@ async function mediaInputs(
 ): Promise<Uint8Array[]> {
   let named: { what: string; bytes: Uint8Array }[];
   if (request.isMultipart()) {
-    const { files } = await readMultipart(request);
+    const { files } = await readMultipart(request, ctx.limits);
     named = requireFiles(files).map((f) => ({ what: f.filename, bytes: f.bytes }));
   } else {
     const body = request.body as Record<string, string | string[]> | undefined;
@@ -40,7 +46,7 @@ async function mediaInputs(
       bytes: decodeMediaString(value, `${modality}[${i}]`),
     }));
   }
-  checkCount(named.length, ctx);
+  checkCount(named.length, ctx, named.length);
   await Promise.all(named.map((n) => checkMedia(n.bytes, modality, n.what, ctx.limits)));
   return named.map((n) => n.bytes);
 }
@@ -94,7 +100,8 @@ export function registerEmbedRoutes(app: FastifyInstance, ctx: ServerContext): v
     async (request) => {
       const texts = oneOrMany((request.body as { text: string | string[] }).text);
       checkCount(texts.length, ctx);
-      return vectorsBody(ctx, await ctx.encoder.embedText(texts));
+      const checked = texts.map((text, i) => checkText(text, `text[${i}]`, ctx.limits));
+      return vectorsBody(ctx, await ctx.encoder.embedText(checked));
     },
   );
 

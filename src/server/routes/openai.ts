@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { embedInputs, type Input } from '../../tasks/embed.js';
 import type { ServerContext } from '../context.js';
-import { type JsonInput, jsonInput } from '../media-inputs.js';
+import { dataUrlModality, type JsonInput, jsonInput } from '../media-inputs.js';
+import { checkCount } from './embed.js';
 
 const itemSchema = {
   anyOf: [
@@ -74,11 +75,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       const items = Array.isArray(body.input) ? body.input : [body.input];
       if (items.some((item) => typeof item === 'number' || Array.isArray(item)))
         throw xmodalError('BAD_INPUT', 'token-id inputs are not supported: send strings');
-      if (items.length > ctx.limits.inputs)
-        throw xmodalError(
-          'INPUT_TOO_LARGE',
-          `${items.length} inputs in one request; the limit is ${ctx.limits.inputs}`,
-        );
+      const media = items.filter((item) =>
+        typeof item === 'string' ? dataUrlModality(item) : (item as JsonInput & object).text === undefined,
+      ).length;
+      checkCount(items.length, ctx, media);
       const inputs = await Promise.all(
         items.map((item, i) => jsonInput(item as JsonInput, `input[${i}]`, ctx.limits)),
       );

@@ -6,10 +6,18 @@ import { xmodalError } from '../../errors.js';
 import type { Filter, ItemRecord } from '../../store/store.js';
 import { inputValue } from '../../tasks/embed.js';
 import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
-import type { ResultHit } from '../../tasks/moments.js';
-import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
+
+import {
+  DEFAULT_K,
+  hitJson,
+  itemJson,
+  MAX_K,
+  type QueryPart,
+  type ResultHit,
+  searchCollection,
+} from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
-import { jsonInput } from '../media-inputs.js';
+import { checkText, jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
 interface SearchBody {
@@ -60,6 +68,7 @@ async function queryParts(body: SearchBody, ctx: ServerContext): Promise<QueryPa
     throw xmodalError('BAD_ARGUMENT', 'empty query: give text, image, audio, like or parts');
   return Promise.all(
     given.map(async (part, i) => {
+      if (part.kind === 'text') checkText(part.value, `text query ${i}`, ctx.limits);
       if (part.kind !== 'image' && part.kind !== 'audio') return part;
       const input = await jsonInput({ [part.kind]: part.value }, `${part.kind} query ${i}`, ctx.limits);
       return { ...part, value: inputValue(input) };

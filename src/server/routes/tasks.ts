@@ -10,7 +10,7 @@ import { collectionQuality } from '../../tasks/quality.js';
 import { ask } from '../../tasks/rag.js';
 import type { Fusion } from '../../tasks/retrieve.js';
 import type { ServerContext } from '../context.js';
-import { jsonInput } from '../media-inputs.js';
+import { checkText, jsonInput } from '../media-inputs.js';
 import { errorSchema, mediaString } from '../schemas.js';
 
 interface InputBody {
@@ -61,6 +61,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         lang?: string;
         templates?: string[];
       };
+      for (const [i, text] of [...body.labels, ...(body.templates ?? [])].entries())
+        checkText(text, i < body.labels.length ? `labels[${i}]` : 'a template', ctx.limits);
       const scores = await classify(ctx.encoder, await inputOf(body, ctx), body);
       return { model: ctx.encoder.id, labels: scores.map(({ label, score }) => ({ label, score })) };
     },
@@ -119,6 +121,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         sourcesOnly: boolean;
       };
       const name = body.collection ?? ctx.defaultCollection;
+      checkText(body.question, 'question', ctx.limits);
       const { messages: _, ...answer } = await ask(await ctx.collections.get(name), body.question, {
         sources: body.sources,
         rerankTop: body.candidates,

@@ -11,6 +11,7 @@ const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'favicon.ico': 'image/x-icon',
 };
 
 export function registerUiRoutes(app: FastifyInstance): void {
@@ -31,6 +32,8 @@ export function registerUiRoutes(app: FastifyInstance): void {
     if (!path.endsWith('/')) return reply.redirect(`${path}/${query === undefined ? '' : `?${query}`}`);
     return send('index.html', reply);
   });
+  // Browsers ask for it at the root whatever the page says.
+  app.get('/favicon.ico', { schema: { hide: true } }, (_request, reply) => send('favicon.ico', reply));
   app.get('/ui/:file', { schema: { hide: true } }, (request, reply) =>
     send((request.params as { file: string }).file, reply),
   );

@@ -1,5 +1,5 @@
 // The pgvector backend: a PostgreSQL database holding a collections table and one items table per collection.
-import pg from 'pg';
+import type pg from 'pg';
 import type { EncoderSpec } from '../../types.js';
 import type { CollectionInfo, Metric, OpenStoreOptions, StoreBackend } from '../store.js';
 import { checkCollectionName, resolveOpenOptions } from '../validate.js';
@@ -7,6 +7,7 @@ import {
   asStoreError,
   COLLECTIONS_TABLE,
   itemsTable,
+  newPool,
   PgvectorStore,
   withTransaction,
 } from './pgvector-store.js';
@@ -62,7 +63,7 @@ export const postgresBackend: StoreBackend = {
 };
 
 async function withPool<T>(connectionString: string, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString, max: 1 });
+  const pool = newPool(connectionString, 1);
   try {
     return await work(pool);
   } catch (error) {

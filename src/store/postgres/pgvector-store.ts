@@ -83,7 +83,7 @@ export class PgvectorStore implements Store {
         'pgvector supports quantization f32 (vector) or f16 (halfvec), not i8',
       );
     }
-    const pool = new pg.Pool({ connectionString, max: 4 });
+    const pool = newPool(connectionString, 4);
     try {
       const { info, indexType } = await withTransaction(pool, (client) => ensureCollection(client, options));
       return new PgvectorStore(pool, info, options, indexType);
@@ -352,6 +352,13 @@ export async function ensureSchema(client: pg.ClientBase): Promise<void> {
 
 function quantizationIndexType(quantization: IndexQuantization): 'vector' | 'halfvec' {
   return quantization === 'f16' ? 'halfvec' : 'vector';
+}
+
+/** A pool that survives the server dropping an idle connection (restart, failover): the next query reconnects. */
+export function newPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on('error', () => {});
+  return pool;
 }
 
 export async function withTransaction<T>(

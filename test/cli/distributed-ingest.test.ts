@@ -1,0 +1,193 @@
+// Ingest over a real queue (BullMQ on redis-server) by several `xmodal worker` processes into one shared store.
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeMixedFiles } from '../../bench/mixed-files.js';
+import { openQueue, type QueueStatus, queueStatus } from '../../src/queue/ingest-queue.js';
+import { listCollections, openStore } from '../../src/store/open.js';
+import type { ItemRecord } from '../../src/store/store.js';
+import { expandPaths } from '../../src/tasks/expand-paths.js';
+import { chunkText } from '../../src/tasks/text-chunks.js';
+import { errorLines, runCli, startCli } from '../helpers/cli.js';
+import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import type { ChildServer } from '../servers/child-server.js';
+import { warnSkipped } from '../servers/python-venv.js';
+import { type RedisServer, redisUnavailable, startRedis } from '../servers/redis.js';
+import { type SharedStore, startSharedStore } from '../servers/shared-store.js';
+
+const noRedis = redisUnavailable();
+
+function startWorker(args: string[]): Promise<ChildServer> {
+  return startCli(['worker', ...args], /worker ready/, { XMODAL_OFFLINE: '1' });
+}
+
+async function waitFor(
+  url: string,
+  done: (status: QueueStatus) => boolean,
+  timeoutMs: number,
+): Promise<QueueStatus> {
+  const queue = openQueue(url);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await queueStatus(queue, url);
+      if (done(status)) return status;
+      if (Date.now() > deadline)
+        throw new Error(`queue not done in ${timeoutMs / 1000} s: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue status', {
+  skip: noRedis && warnSkipped('distributed ingest', noRedis),
+}, () => {
+  let redis: RedisServer;
+  let store: SharedStore;
+  let dir: string;
+  const workers: ChildServer[] = [];
+
+  before(async () => {
+    dir = tempDir('xmodal-queue-');
+    [redis, store] = await Promise.all([startRedis(), startSharedStore()]);
+  });
+  after(async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    await redis?.stop();
+    await store?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('3 workers, one killed with -9 mid-run: 300 files of every modality end up in the store exactly once, the poison file in the failed list', async () => {
+    const data = join(dir, 'data');
+    await makeMixedFiles(data, 300);
+    const { files } = await expandPaths([data]);
+    const poison = join(data, 'poison.jpg');
+    copyFileSync(join(IMAGES, 'truncated.jpg'), poison);
+    const workerArgs = ['--queue', redis.url, '--store', store.url, '--visibility-timeout', '4'];
+    workers.push(...(await Promise.all([0, 1, 2].map(() => startWorker(workerArgs)))));
+
+    const queued = await runCli([
+      '--store',
+      store.url,
+      'index',
+      join(dir, 'data'),
+      '--queue',
+      redis.url,
+      '-c',
+      'shared',
+      '-m',
+      TINY_BUNDLE,
+      '--job-size',
+      '4',
+      '--json',
+    ]);
+    assert.equal(queued.code, 0, queued.stderr);
+    const report = JSON.parse(queued.stdout);
+    assert.equal(report.files, 301);
+    assert.equal(report.jobs, 76);
+
+    // Kill the first worker while work is left, right after it finished a job.
+    const victim = workers[0];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the first worker took no job in 120 s')), 120_000);
+      const poll = setInterval(() => {
+        if (victim.output().includes('job ')) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          resolve();
+        }
+      }, 20);
+    });
+    victim.child.kill('SIGKILL');
+    const midRun = await waitFor(redis.url, () => true, 10_000);
+    assert.ok(midRun.pending.files + midRun.running.files > 0, 'killed before the end of the run');
+
+    const status = await waitFor(
+      redis.url,
+      (s) => s.pending.jobs === 0 && s.running.jobs === 0 && s.failed.jobs > 0,
+      300_000,
+    );
+    assert.deepEqual(
+      status.failures.map((f) => f.files),
+      [[poison]],
+    );
+    assert.match(status.failures[0].reason, /cannot decode image/);
+    assert.equal(status.failures[0].attempts, 3);
+    assert.equal(status.done.files, 300);
+
+    const info = (await listCollections(store.url)).find((c) => c.name === 'shared');
+    assert.ok(info, 'collection "shared" exists');
+    const opened = await openStore(store.url, {
+      collection: 'shared',
+      dim: info.dim,
+      encoderId: info.encoderId,
+    });
+    try {
+      // Every file once: all its items (one, or one per text chunk) under one content hash, and nothing else.
+      const byUri = new Map<string, ItemRecord[]>();
+      for await (const record of opened.iterate()) {
+        byUri.set(record.uri ?? '', [...(byUri.get(record.uri ?? '') ?? []), record]);
+      }
+      assert.deepEqual([...byUri.keys()].sort(), [...files].sort(), 'every file, and nothing else');
+      for (const [uri, records] of byUri) {
+        const expected = uri.endsWith('.txt') ? chunkText(readFileSync(uri, 'utf8')).length : 1;
+        assert.equal(records.length, expected, `items of ${uri}`);
+        assert.equal(new Set(records.map((r) => r.contentHash)).size, 1, `one version of ${uri}`);
+      }
+      assert.equal(await opened.count({ modality: 'audio' }), 60);
+    } finally {
+      await opened.close();
+    }
+
+    const cli = await runCli(['queue', 'status', '--queue', redis.url, '--json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const printed = JSON.parse(cli.stdout);
+    assert.equal(printed.done.files, 300);
+    assert.equal(printed.failed.files, 1);
+    const text = await runCli(['queue', 'status', '--queue', redis.url]);
+    assert.match(text.stdout, /done 300 files, pending 0, running 0, failed 1/);
+    assert.match(text.stdout, /failed: .*poison\.jpg: /);
+
+    // The survivors finish what they hold and exit cleanly.
+    for (const worker of workers.slice(1)) worker.child.kill('SIGTERM');
+    assert.deepEqual(await Promise.all(workers.slice(1).map((w) => w.exited)), [0, 0]);
+  });
+
+  it('a worker refuses a collection whose model it does not have; the job fails with the reason', async () => {
+    const queueUrl = `${redis.url}/1`;
+    const file = join(dir, 'refused.txt');
+    writeFileSync(file, 'a note for a model this worker lacks\n');
+    const worker = await startWorker(['--queue', queueUrl, '--store', store.url, '--model', TINY_CLIP]);
+    workers.push(worker);
+    const queued = await runCli([
+      '--store',
+      store.url,
+      'index',
+      file,
+      '--queue',
+      queueUrl,
+      '-c',
+      'refused',
+      '-m',
+      TINY_BUNDLE,
+    ]);
+    assert.equal(queued.code, 0, queued.stderr);
+    const status = await waitFor(queueUrl, (s) => s.failed.jobs > 0, 120_000);
+    assert.match(status.failures[0].reason, /refuses model .*tiny-bundle: it serves only .*tiny-clip/);
+    assert.equal(status.done.jobs, 0);
+  });
+
+  it('--queue with the embedded store is a clear error', async () => {
+    const home = join(dir, 'home');
+    const result = await runCli(['--home', home, 'index', IMAGES, '--queue', redis.url, '-m', TINY_CLIP]);
+    assert.equal(result.code, 2);
+    const lines = errorLines(result);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /--queue needs a store every worker can reach .* embedded store/);
+  });
+});

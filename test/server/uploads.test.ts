@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { IMAGES } from '../helpers/paths.js';
+import { type Json, type RunningServer, startServer } from './harness.js';
+
+const MiB = 1024 * 1024;
+
+/** A multipart body of `count` files of `size` bytes each (PNG header + padding: an image to the sniffers). */
+function formOf(count: number, size: number, name = (i: number) => `f${i}.png`): FormData {
+  const png = readFileSync(join(IMAGES, 'photo.png'));
+  const form = new FormData();
+  for (let i = 0; i < count; i++) {
+    const bytes = new Uint8Array(size);
+    bytes.set(png.subarray(0, Math.min(png.length, size)));
+    form.append('file', new Blob([bytes]), name(i));
+  }
+  return form;
+}
+
+/** The same body sent chunked, without a content-length: the server cannot refuse it up front. */
+async function chunkedBody(form: FormData): Promise<{ body: ReadableStream; type: string }> {
+  const request = new Request('http://127.0.0.1/', { method: 'POST', body: form });
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const body = new ReadableStream({
+    start(controller) {
+      for (let at = 0; at < bytes.length; at += 256 * 1024)
+        controller.enqueue(bytes.subarray(at, at + 256 * 1024));
+      controller.close();
+    },
+  });
+  return { body, type: request.headers.get('content-type')! };
+}
+
+async function post(server: RunningServer, path: string, body: FormData | ReadableStream, type?: string) {
+  const response = await fetch(server.base + path, {
+    method: 'POST',
+    body,
+    headers: type ? { 'content-type': type } : undefined,
+    // @ts-expect-error: undici's option for a streamed request body
+    duplex: 'half',
+  });
+  return { status: response.status, body: (await response.json()) as Json };
+}
+
+describe('--max-upload-mb caps the whole multipart request', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ limits: { bodyBytes: 4 * MiB, fileBytes: 4 * MiB } });
+  });
+  after(() => server.close());
+
+  for (const path of ['/embed/image', '/collections/totals/index']) {
+    test(`${path}: many files each under the limit but over it together are 413, and nothing is kept`, async () => {
+      const declared = await post(server, path, formOf(8, 0.9 * MiB));
+      assert.equal(declared.status, 413, JSON.stringify(declared.body));
+      assert.equal(declared.body.error.code, 'INPUT_TOO_LARGE');
+      assert.match(declared.body.error.message, /4 MiB/);
+      const { body, type } = await chunkedBody(formOf(8, 0.9 * MiB));
+      const streamed = await post(server, path, body, type);
+      assert.equal(streamed.status, 413, JSON.stringify(streamed.body));
+      assert.equal(streamed.body.error.code, 'INPUT_TOO_LARGE');
+      const stats = await server.call('GET', '/collections/totals/stats');
+      assert.equal(stats.status, 404, 'the refused uploads created no collection');
+      const uploads = join(server.home, 'uploads', 'totals');
+      assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], []);
+    });
+  }
+
+  test('a request under the total still goes through', async () => {
+    const ok = await post(server, '/embed/image', formOf(3, 0.9 * MiB));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.embeddings.length, 3);
+  });
+});
+
+describe('uploads never overwrite each other', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  const picture = (color: string) =>
+    sharp({ create: { width: 16, height: 16, channels: 3, background: color } })
+      .png()
+      .toBuffer();
+
+  async function upload(collection: string, files: [string, Buffer][]) {
+    const form = new FormData();
+    for (const [name, bytes] of files) form.append('file', new Blob([new Uint8Array(bytes)]), name);
+    return post(server, `/collections/${collection}/index`, form);
+  }
+
+  const kept = (collection: string) =>
+    readdirSync(join(server.home, 'uploads', collection)).map((f) =>
+      readFileSync(join(server.home, 'uploads', collection, f)),
+    );
+
+  test('two different files with one name in one request are two items', async () => {
+    const [red, blue] = [await picture('#f00'), await picture('#00f')];
+    const result = await upload('same-request', [
+      ['photo.png', red],
+      ['photo.png', blue],
+    ]);
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.files, 2);
+    assert.equal(result.body.indexed, 2);
+    const files = kept('same-request');
+    assert.equal(files.length, 2);
+    assert.ok(files.some((c) => c.equals(red)) && files.some((c) => c.equals(blue)));
+  });
+
+  test('a later upload of another file with the same name adds an item, keeping the first', async () => {
+    const [green, yellow] = [await picture('#0f0'), await picture('#ff0')];
+    await upload('later', [['a/beach.png', green]]);
+    const second = await upload('later', [['b/beach.png', yellow]]);
+    assert.equal(second.body.indexed, 1, JSON.stringify(second.body));
+    const stats = await server.call('GET', '/collections/later/stats');
+    assert.equal(stats.body.items, 2);
+    const files = kept('later');
+    assert.equal(files.length, 2);
+    assert.ok(files.some((c) => c.equals(green)) && files.some((c) => c.equals(yellow)));
+  });
+
+  test('uploading the very same file again is recognised, not duplicated', async () => {
+    const green = await picture('#0f0');
+    await upload('again', [['beach.png', green]]);
+    const again = await upload('again', [['beach.png', green]]);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.unchanged, 1);
+    const stats = await server.call('GET', '/collections/again/stats');
+    assert.equal(stats.body.items, 1);
+    assert.equal(kept('again').length, 1);
+  });
+});
