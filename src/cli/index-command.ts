@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
-import { enqueueIngest } from '../tasks/distributed-ingest.js';
+import { queueIndex } from '../library/scale.js';
 import { withIndexLock } from '../tasks/index-lock.js';
 import { VIDEO_DEFAULTS, type VideoOptions } from '../tasks/video.js';
 import type { Workspace } from '../tasks/workspace.js';
@@ -70,13 +70,15 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
 
 async function enqueue(paths: string[], flags: IndexFlags, command: Command): Promise<void> {
   if (flags.prune) throw xmodalError('BAD_ARGUMENT', '--prune works on a local run, not with --queue');
-  const report = await enqueueIngest(workspaceOf(command), flags.collection, {
+  const report = await queueIndex(flags.collection, paths, {
+    ...workspaceOf(command),
     queue: flags.queue as string,
-    paths,
     model: flags.model,
-    encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    dtype: parseDtype(flags.dtype),
+    offline: flags.offline,
+    cacheDir: flags.cacheDir,
     tags: flags.tag,
-    batchSize: whole('--job-size', flags.jobSize ?? '8', 1, 10_000),
+    jobSize: whole('--job-size', flags.jobSize ?? '8', 1, 10_000),
     video: videoOptions(flags),
   });
   if (flags.json) printJson(report);
