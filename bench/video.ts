@@ -11,24 +11,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SHIPPED_MODELS_DIR } from '../src/encoders/load.js';
 import { requireVideoTools } from '../src/media/video.js';
+import { benchModel, quick, ROOT } from './flags.js';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..');
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 5;
-const MODEL =
-  arg('--model') ??
-  (existsSync(join(SHIPPED_MODELS_DIR, 'xmodal-mini'))
-    ? 'xmodal-mini'
-    : join(ROOT, 'test/fixtures/models/tiny-bundle'));
+const MODEL = benchModel();
 const DATA = join(ROOT, 'bench', '.data', 'video');
 const VIDEO = join(DATA, 'moving-60s-720p30.mp4');
 

@@ -14,6 +14,7 @@ import { classifyVideo, moderateVideo } from '../../src/tasks/video-labels.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { FIXTURES, IMAGES, tempDir } from '../helpers/paths.js';
+import { separateMini } from '../helpers/separate-mini.js';
 import { DEMO_SOUND, FORMATS, NO_FFMPEG } from '../helpers/video.js';
 
 // Measured with xmodal-mini: "dog" scores the OpenMoji dog 0.39 and the automobile 0.12, "car" the automobile
@@ -187,6 +188,57 @@ describe('videos: index and search moments', { skip: NO_FFMPEG || MINI_MISSING }
     assert.equal(report.unchanged, 3);
     assert.equal(report.indexed, 0);
     assert.equal(await collection.store.count(), before);
+  });
+});
+
+describe('a video in a collection of separate spaces', { skip: NO_FFMPEG || MINI_MISSING }, () => {
+  const home = tempDir();
+  const data = tempDir('xmodal-video-spaces-');
+  const scenes = join(data, 'scenes.mp4');
+  let collection: OpenCollection;
+
+  before(async () => {
+    await buildSceneVideo(scenes, [
+      { picture: 'dog', seconds: 4, sound: DEMO_SOUND('drum-bass-drum') },
+      { picture: 'automobile', seconds: 4, sound: DEMO_SOUND('instrument-acoustic-grand-piano') },
+    ]);
+    // xmodal-mini with its CLAP part moved out of the shared space: a picture space and a sound space.
+    const model = separateMini(data, 'rotation');
+    collection = await openCollection({ home }, 'spaces', { model, create: true });
+  });
+  after(async () => {
+    await collection?.close();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  test('frames go to the picture space, sound windows to the sound space; each space finds its moment', async () => {
+    const report = await ingest(collection, { paths: [scenes] });
+    assert.deepEqual(report.failed, []);
+    assert.equal(report.indexed, 1);
+    const [pictures, sounds] = collection.spaces!;
+    const modalities = async (space: typeof pictures) => {
+      const found = new Set<string>();
+      for await (const item of space.store.iterate({ filter: { uriPrefix: scenes } }))
+        found.add(item.modality);
+      return [...found];
+    };
+    assert.deepEqual(await modalities(pictures), ['image']);
+    assert.deepEqual(await modalities(sounds), ['audio']);
+    const dog = await searchCollection(collection, {
+      parts: [{ kind: 'text', value: 'dog' }],
+      k: 10,
+      filter: { modality: 'image' },
+    });
+    assert.ok(dog[0].t! >= 0 && dog[0].t! < 4, `"dog" at ${dog[0].t} s`);
+    const piano = await searchCollection(collection, {
+      parts: [{ kind: 'audio', value: PIANO_QUERY }],
+      k: 10,
+    });
+    assert.equal(piano[0].space, sounds.name);
+    assert.ok(piano[0].t! >= 4, `the piano at ${piano[0].t} s`);
+    const again = await ingest(collection, { paths: [scenes] });
+    assert.equal(again.unchanged, 1, 'unchanged in every space');
   });
 });
 
