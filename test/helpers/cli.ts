@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { type ChildServer, startChild } from '../servers/child-server.js';
@@ -38,6 +38,17 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   }
 }
 
+/** Node's arguments that run the real CLI entry point. */
+const CLI_ENTRY = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+
+/** Starts the real CLI entry point in a child process from the repository root (a handle, for signals). */
+export function cliChild(args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(process.execPath, [...CLI_ENTRY, ...args], {
+    cwd: ROOT,
+    ...options,
+  });
+}
+
 /** Runs the real CLI entry point in a child process, as a user would: for the few end-to-end checks. */
 export function spawnCli(
   args: string[],
@@ -46,18 +57,13 @@ export function spawnCli(
   user?: { uid: number; gid: number },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      timeout: timeoutMs,
-      ...user,
-    });
+    const child = cliChild(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += d;
     });
     child.on('error', reject);
@@ -72,16 +78,10 @@ export function errorLines(result: CliResult): string[] {
 
 /** Starts a long-running CLI command (`serve`, `worker`) and resolves once it prints a line matching `ready`. */
 export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
-  return startChild(
-    `xmodal ${args.join(' ')}`,
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-    ready,
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeoutMs: 120_000,
-    },
-  );
+  return startChild(`xmodal ${args.join(' ')}`, process.execPath, [...CLI_ENTRY, ...args], ready, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 120_000,
+  });
 }
