@@ -60,6 +60,20 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (every process), from /proc/stat (Linux; 0 elsewhere). */
+function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Seconds for `workers` workers to index every file into a fresh collection, and whether each is there once. */
 async function run(workers: number, db: number): Promise<{ seconds: number; exactlyOnce: boolean }> {
   const queueUrl = `${redis.url}/${db}`;
@@ -82,12 +96,14 @@ async function run(workers: number, db: number): Promise<{ seconds: number; exac
   };
   await drained();
   const cpu0 = started.map((w) => cpuSeconds(w.child.pid));
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   await enqueueFiles(queue, { store: store.url, collection: name, encoderId }, files, { batchSize: 8 });
   const status = await drained();
   const seconds = (performance.now() - t0) / 1000;
   // Cores each worker kept busy: one worker above 1.0 leaves a second worker less than a core of its own.
   const cores = started.map((w, i) => (cpuSeconds(w.child.pid) - cpu0[i]) / seconds);
+  const machine = (machineBusySeconds() - busy0) / seconds;
   await queue.close();
   await Promise.all(started.map((w) => w.stop()));
 
@@ -104,7 +120,7 @@ async function run(workers: number, db: number): Promise<{ seconds: number; exac
   console.log(
     `${workers} worker${workers > 1 ? 's' : ' '}  ${(files.length / seconds).toFixed(1)} files/s (${seconds.toFixed(1)} s), ` +
       `${perUri.size} files in the store, failed ${status.failed.jobs}, exactly once ${exactlyOnce}; ` +
-      `cores used per worker ${cores.map((c) => c.toFixed(2)).join(' ')}; load average ${load()}`,
+      `cores used per worker ${cores.map((c) => c.toFixed(2)).join(' ')} of ${machine.toFixed(2)} busy on the machine; load average ${load()}`,
   );
   return { seconds, exactlyOnce };
 }
