@@ -2,7 +2,6 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
-import { enqueueIngest } from '../tasks/distributed-ingest.js';
 import { withIndexLock } from '../tasks/index-lock.js';
 import type { Workspace } from '../tasks/workspace.js';
 import { err, isInteractive, out, printJson, setExitCode } from './io.js';
@@ -49,6 +48,8 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
 
 async function enqueue(paths: string[], flags: IndexFlags, command: Command): Promise<void> {
   if (flags.prune) throw xmodalError('BAD_ARGUMENT', '--prune works on a local run, not with --queue');
+  // The queue client (BullMQ, Redis) is loaded only when a queue is used.
+  const { enqueueIngest } = await import('../tasks/distributed-ingest.js');
   const report = await enqueueIngest(workspaceOf(command), flags.collection, {
     queue: flags.queue as string,
     paths,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openQueue, queueStatus } from '../queue/ingest-queue.js';
 import { out, printJson } from './io.js';
 
 export function registerQueue(program: Command): void {
@@ -16,6 +15,7 @@ export function registerQueue(program: Command): void {
     )
     .option('--json', 'print the status as JSON')
     .action(async (flags: { queue: string; json?: boolean }) => {
+      const { openQueue, queueStatus } = await import('../queue/ingest-queue.js');
       const handle = openQueue(flags.queue);
       try {
         const status = await queueStatus(handle, flags.queue);

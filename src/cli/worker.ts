@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { IngestWorker } from '../tasks/distributed-ingest.js';
 import { err, out } from './io.js';
 import { parseDtype, whole } from './shared.js';
 
@@ -43,6 +42,7 @@ export function registerWorker(program: Command): void {
     .action(async (flags: WorkerFlags, command: Command) => {
       const { store } = command.optsWithGlobals() as { store?: string };
       const threads = flags.threads === undefined ? undefined : whole('--threads', flags.threads, 1, 256);
+      const { IngestWorker } = await import('../tasks/distributed-ingest.js');
       const worker = new IngestWorker(flags.queue, {
         store,
         models: flags.model,
