@@ -4,7 +4,7 @@ import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
 import { withIndexLock } from '../tasks/index-lock.js';
 import type { Workspace } from '../tasks/workspace.js';
-import { err, isInteractive, out, printJson, setExitCode } from './io.js';
+import { err, isInteractive, out, printable, printJson, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -60,7 +60,7 @@ async function enqueue(paths: string[], flags: IndexFlags, command: Command): Pr
   });
   if (flags.json) printJson(report);
   else {
-    for (const f of report.skipped) err(`failed: ${f.path}: ${f.reason}\n`);
+    for (const f of report.skipped) err(`failed: ${printable(f.path)}: ${f.reason}\n`);
     out(
       `queued ${report.files} files in ${report.jobs} jobs for collection "${report.collection}" (${report.encoderId}); ` +
         'run `xmodal worker --queue URL` on any machine that can read them, and `xmodal queue status` to follow\n',
@@ -107,7 +107,7 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
   }
   if (flags.json) printJson(report);
   else {
-    for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
+    for (const f of report.failed) err(`failed: ${printable(f.path)}: ${f.reason}\n`);
     out(
       `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
         `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,

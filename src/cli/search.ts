@@ -5,7 +5,7 @@ import type { Filter } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
 import { checkK, hitJson, type QueryPart, type SpaceHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { out, printJson } from './io.js';
+import { out, printable, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -114,7 +114,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
         out(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${hit.uri ?? hit.id}${snippet}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${printable(hit.uri ?? hit.id)}${snippet}\n`,
         );
       });
       if (fair) out(`${fairLine(fair)}\n`);
