@@ -49,6 +49,31 @@ function startWorker(queue: string): Promise<ChildServer> {
   );
 }
 
+/** CPU seconds a process (all its threads) has used so far, from /proc (Linux; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (every process), from /proc/stat (Linux; 0 elsewhere). */
+function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Seconds for `workers` workers to index every file into a fresh collection, and whether each is there once. */
 async function run(workers: number, db: number): Promise<{ seconds: number; exactlyOnce: boolean }> {
   const queueUrl = `${redis.url}/${db}`;
@@ -61,18 +86,24 @@ async function run(workers: number, db: number): Promise<{ seconds: number; exac
   const queue = openQueue(queueUrl);
   const warm = files.filter((f) => /\.(png|wav|txt)$/.test(f)).slice(0, 3 * workers);
   await enqueueFiles(queue, { store: store.url, collection: name, encoderId }, warm, { batchSize: 1 });
+  // Polled with the queue's counters (O(1) in redis); the full status reads every job, so only at the end.
   const drained = async () => {
     for (;;) {
-      const s = await queueStatus(queue, queueUrl);
-      if (s.pending.jobs === 0 && s.running.jobs === 0) return s;
-      await new Promise((r) => setTimeout(r, 200));
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
+      if (Object.values(counts).every((n) => n === 0)) return queueStatus(queue, queueUrl);
+      await new Promise((r) => setTimeout(r, 100));
     }
   };
   await drained();
+  const cpu0 = started.map((w) => cpuSeconds(w.child.pid));
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   await enqueueFiles(queue, { store: store.url, collection: name, encoderId }, files, { batchSize: 8 });
   const status = await drained();
   const seconds = (performance.now() - t0) / 1000;
+  // Cores each worker kept busy: one worker above 1.0 leaves a second worker less than a core of its own.
+  const cores = started.map((w, i) => (cpuSeconds(w.child.pid) - cpu0[i]) / seconds);
+  const machine = (machineBusySeconds() - busy0) / seconds;
   await queue.close();
   await Promise.all(started.map((w) => w.stop()));
 
@@ -88,7 +119,8 @@ async function run(workers: number, db: number): Promise<{ seconds: number; exac
     files.every((f) => perUri.get(f) === expectedItems.get(f));
   console.log(
     `${workers} worker${workers > 1 ? 's' : ' '}  ${(files.length / seconds).toFixed(1)} files/s (${seconds.toFixed(1)} s), ` +
-      `${perUri.size} files in the store, failed ${status.failed.jobs}, exactly once ${exactlyOnce}; load average ${load()}`,
+      `${perUri.size} files in the store, failed ${status.failed.jobs}, exactly once ${exactlyOnce}; ` +
+      `cores used per worker ${cores.map((c) => c.toFixed(2)).join(' ')} of ${machine.toFixed(2)} busy on the machine; load average ${load()}`,
   );
   return { seconds, exactlyOnce };
 }

@@ -9,6 +9,7 @@ export {
   type Dtype,
   type Encoder,
   type EncoderOptions,
+  type EncoderSpace,
   type EncoderSpec,
   type Modality,
   type ModalityInputs,
@@ -53,6 +54,16 @@ export {
   type SimilarityResult,
   similarity,
 } from './library/model.js';
+// Scale-out and bundles: queue an index for workers, run a worker, read the queue; bind two parts of a bundle.
+export {
+  type BindRequest,
+  bind,
+  type QueueIndexOptions,
+  queueIndex,
+  queueStatus,
+  startIngestWorker,
+  type WorkerRequest,
+} from './library/scale.js';
 // Zero-shot and model-building tasks: classify, moderate, calibrate, eval, adapt.
 export {
   type AdaptRequest,
@@ -74,13 +85,16 @@ export {
 export type { AudioInput, DecodedAudio } from './media/audio.js';
 export type { ImageLimits } from './media/image.js';
 export type { MediaSource } from './media/input.js';
+export type { IngestJobResult, QueueCounts, QueueStatus } from './queue/ingest-queue.js';
 export type { CollectionInfo, Filter, MetaValue, Metric } from './store/store.js';
 export type { AdaptReport, Pair, RetrievalScores } from './tasks/adapt.js';
 export type { AttributeAudit, AuditResult } from './tasks/audit.js';
+export { BIND_MAPS, type BindMap, type BindReport, type TextRecall } from './tasks/bind.js';
 export type { CalibrationReport, CategoryCalibration, PrecisionRecall } from './tasks/calibrate.js';
 export type { ChatApi, ChatMessage } from './tasks/chat.js';
 export { type ClassifyOptions, classifyInputs, type LabelScore } from './tasks/classify.js';
 export type { DebiasReport } from './tasks/debias-probes.js';
+export type { EnqueueReport, IngestWorker, IngestWorkerOptions } from './tasks/distributed-ingest.js';
 export { embedInputs, type Input } from './tasks/embed.js';
 export type { EvalReport, RetrievalResult, ZeroShotResult } from './tasks/eval.js';
 export type { FairReport } from './tasks/fair-search.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { BIND_MAPS, type BindMap, bindBundle, corpusOf, type TextRecall } from '../tasks/bind.js';
-import { readLabelsFile } from '../tasks/classify.js';
+import { bind } from '../library/scale.js';
+import { BIND_MAPS, type BindMap, type TextRecall } from '../tasks/bind.js';
 import { err, isInteractive, out, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
 
@@ -42,13 +42,19 @@ export function registerBind(program: Command, withModelFlags: (c: Command) => C
     const epochs = Number(flags.epochs);
     if (!Number.isInteger(epochs) || epochs < 1)
       throw xmodalError('BAD_ARGUMENT', `--epochs must be a positive integer, got "${flags.epochs}"`);
-    const texts = corpusOf(await Promise.all(flags.texts.map((f) => readLabelsFile(f))));
-    const report = await bindBundle(flags.model ?? process.env.XMODAL_MODEL ?? '', flags, texts, flags.out, {
+    const report = await bind({
+      model: flags.model ?? process.env.XMODAL_MODEL ?? '',
+      from: flags.from,
+      to: flags.to,
+      texts: { files: flags.texts },
+      out: flags.out,
       map: flags.map as BindMap,
       heldout: Number(flags.heldout),
       epochs,
       seed: Number(flags.seed),
-      encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+      dtype: parseDtype(flags.dtype),
+      offline: flags.offline,
+      cacheDir: flags.cacheDir,
       onEpoch: isInteractive()
         ? (e) =>
             err(

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { openDemoCollection, type SearchResults } from '../library/collection.js';
 import { DEMO_COLLECTION } from '../tasks/demo.js';
+import { hitPlace, VIDEO_FILTER } from '../tasks/moments.js';
 import { out } from './io.js';
 import type { ModelFlags } from './shared.js';
 import { workspaceOf } from './workspace-flags.js';
@@ -11,7 +12,7 @@ const EXAMPLES = ['a dog', 'a red apple', 'piano', 'drum', 'a car'];
 
 function show(query: string, { results }: SearchResults): void {
   const names = results.map(
-    (h) => `${basename(h.uri ?? h.id).replace(/\.(png|ogg)$/, '')} ${h.score.toFixed(2)}`,
+    (h) => `${hitPlace(h, basename(h.uri ?? h.id).replace(/\.(png|ogg|mp4)$/, ''))} ${h.score.toFixed(2)}`,
   );
   out(`  ${query.padEnd(14)} → ${names.join(' | ')}\n`);
 }
@@ -27,7 +28,7 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
       .option('-p, --port <port>', 'port for the web UI', '7700')
       .option('--no-serve', 'only build the collection and print the example searches'),
   ).action(async (flags: ModelFlags & { port: string; serve: boolean }, command: Command) => {
-    out('xmodal demo: indexing shipped emoji and sounds (first run only) ...\n');
+    out('xmodal demo: indexing shipped emoji, sounds and a video of them (first run only) ...\n');
     const model = flags.model ?? process.env.XMODAL_MODEL;
     const collection = await openDemoCollection({
       ...workspaceOf(command),
@@ -41,9 +42,12 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
     });
     try {
       out(`collection "demo" (${await collection.count()} items, model ${collection.encoder.id})\n`);
+      const hasVideo = (await collection.count(VIDEO_FILTER)) > 0;
       for (const query of EXAMPLES) {
         show(`${query} [image]`, await collection.search({ text: query, k: 3, modality: 'image' }));
         show(`${query} [audio]`, await collection.search({ text: query, k: 3, modality: 'audio' }));
+        if (hasVideo)
+          show(`${query} [video]`, await collection.search({ text: query, k: 3, meta: VIDEO_FILTER.meta }));
       }
     } finally {
       await collection.close();

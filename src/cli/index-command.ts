@@ -2,7 +2,9 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
+import { queueIndex } from '../library/scale.js';
 import { withIndexLock } from '../tasks/index-lock.js';
+import { VIDEO_DEFAULTS, type VideoOptions } from '../tasks/video.js';
 import type { Workspace } from '../tasks/workspace.js';
 import { err, isInteractive, out, printable, printJson, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
@@ -15,6 +17,10 @@ interface IndexFlags extends ModelFlags {
   json?: boolean;
   queue?: string;
   jobSize?: string;
+  frameEvery: string;
+  sceneThreshold: string;
+  maxFrames: string;
+  audioWindow: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,7 +39,23 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
           '--queue <url>',
           'only queue the files for `xmodal worker`s: redis://host:6379 (needs a shared --store)',
         )
-        .option('--job-size <n>', 'files per queued job', '8'),
+        .option('--job-size <n>', 'files per queued job', '8')
+        .option(
+          '--frame-every <seconds>',
+          'video: sample a frame every this many seconds',
+          String(VIDEO_DEFAULTS.frameEvery),
+        )
+        .option(
+          '--scene-threshold <0..1>',
+          'video: also sample a frame where the picture changes more than this (0: off)',
+          String(VIDEO_DEFAULTS.sceneThreshold),
+        )
+        .option('--max-frames <n>', 'video: frames per video at most', String(VIDEO_DEFAULTS.maxFrames))
+        .option(
+          '--audio-window <seconds>',
+          'video: seconds of sound per audio item',
+          String(VIDEO_DEFAULTS.audioWindow),
+        ),
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
     if (flags.queue) return enqueue(paths, flags, command);
@@ -48,15 +70,16 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
 
 async function enqueue(paths: string[], flags: IndexFlags, command: Command): Promise<void> {
   if (flags.prune) throw xmodalError('BAD_ARGUMENT', '--prune works on a local run, not with --queue');
-  // The queue client (BullMQ, Redis) is loaded only when a queue is used.
-  const { enqueueIngest } = await import('../tasks/distributed-ingest.js');
-  const report = await enqueueIngest(workspaceOf(command), flags.collection, {
+  const report = await queueIndex(flags.collection, paths, {
+    ...workspaceOf(command),
     queue: flags.queue as string,
-    paths,
     model: flags.model,
-    encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
+    dtype: parseDtype(flags.dtype),
+    offline: flags.offline,
+    cacheDir: flags.cacheDir,
     tags: flags.tag,
-    batchSize: whole('--job-size', flags.jobSize ?? '8', 1, 10_000),
+    jobSize: whole('--job-size', flags.jobSize ?? '8', 1, 10_000),
+    video: videoOptions(flags),
   });
   if (flags.json) printJson(report);
   else {
@@ -94,6 +117,7 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
     report = await collection.index(paths, {
       prune: flags.prune,
       tags: flags.tag,
+      video: videoOptions(flags),
       onProgress: (p) => {
         if (!bar) return;
         if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });
@@ -108,11 +132,22 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
   if (flags.json) printJson(report);
   else {
     for (const f of report.failed) err(`failed: ${printable(f.path)}: ${f.reason}\n`);
+    for (const f of report.skipped) err(`skipped: ${printable(f.path)}: ${f.reason}\n`);
+    const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : '';
     out(
-      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}, pruned ${report.pruned} ` +
+      `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}${skipped}, pruned ${report.pruned} ` +
         `of ${report.files} files in ${report.seconds.toFixed(1)} s; collection "${flags.collection}" holds ${report.items} items\n`,
     );
   }
   // Some files could not be indexed: the rest were, but the exit code says so.
-  if (report.failed.length > 0) setExitCode(3);
+  if (report.failed.length > 0 || report.skipped.length > 0) setExitCode(3);
+}
+
+function videoOptions(flags: IndexFlags): VideoOptions {
+  return {
+    frameEvery: Number(flags.frameEvery),
+    sceneThreshold: Number(flags.sceneThreshold),
+    maxFrames: Number(flags.maxFrames),
+    audioWindow: Number(flags.audioWindow),
+  };
 }

@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { calibrate, moderate } from '../library/tasks.js';
 import type { CategoryCalibration, PrecisionRecall } from '../tasks/calibrate.js';
+import { readPolicy } from '../tasks/moderate.js';
+import { formatTime } from '../tasks/moments.js';
+import { DEFAULT_POLICY } from '../tasks/policies/default.js';
+import { isVideoFile } from '../tasks/video.js';
+import { moderateVideo } from '../tasks/video-labels.js';
 import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
@@ -31,12 +36,37 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
     program
       .command('moderate')
       .description(
-        'check an image or a sound against a moderation policy (zero-shot: see the README for limits)',
+        'check an image, a sound or a video (moment by moment) against a moderation policy (zero-shot: see the README for limits)',
       )
-      .argument('<file>', 'an image or audio file (or text:... to check a text)')
+      .argument('<file>', 'an image, audio or video file (or text:... to check a text)')
       .option('--policy <file>', 'policy JSON (default: the shipped policy)')
-      .option('--json', 'print {"safe","flagged":[{"category","score","threshold"}],"scores":[...]}'),
+      .option(
+        '--json',
+        'print {"safe","flagged":[{"category","score","threshold"}],"scores":[...]}; a video: {"safe","duration","flagged":[{"t","end","modality","flagged"}]}',
+      ),
   ).action(async (arg: string, flags: ModerateFlags) => {
+    if (await isVideoFile(arg)) {
+      const policy = flags.policy ? await readPolicy(flags.policy) : DEFAULT_POLICY;
+      const encoder = await openEncoder(flags);
+      try {
+        const result = await moderateVideo(encoder, arg, policy);
+        if (flags.json) return printJson(result);
+        const span = (m: { t: number; end: number }) => `${formatTime(m.t)}-${formatTime(m.end)}`;
+        const how = (m: { modality: string }) => (m.modality === 'image' ? 'seen' : 'heard');
+        out(
+          result.safe
+            ? 'safe\n'
+            : `unsafe at ${result.flagged.map((m) => `${span(m)} (${how(m)})`).join(', ')}\n`,
+        );
+        for (const m of result.flagged)
+          out(
+            `  ${span(m).padEnd(11)} ${how(m).padEnd(5)} ${m.flagged.map((f) => `${f.category} ${f.score.toFixed(3)} (threshold ${f.threshold})`).join(', ')}\n`,
+          );
+      } finally {
+        await encoder.dispose();
+      }
+      return;
+    }
     const encoder = await openEncoder(flags);
     try {
       const result = await moderate(arg, { model: encoder, policy: flags.policy });

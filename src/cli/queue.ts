@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { queueStatus } from '../library/scale.js';
 import { out, printJson } from './io.js';
 
 export function registerQueue(program: Command): void {
@@ -15,22 +16,16 @@ export function registerQueue(program: Command): void {
     )
     .option('--json', 'print the status as JSON')
     .action(async (flags: { queue: string; json?: boolean }) => {
-      const { openQueue, queueStatus } = await import('../queue/ingest-queue.js');
-      const handle = openQueue(flags.queue);
-      try {
-        const status = await queueStatus(handle, flags.queue);
-        if (flags.json) return printJson(status);
-        const { done, pending, running, failed } = status;
-        const eta = status.etaSeconds === null ? 'unknown' : `${Math.ceil(status.etaSeconds)} s`;
-        out(
-          `${status.queue}: done ${done.files} files, pending ${pending.files}, running ${running.files}, failed ${failed.files}` +
-            ` (jobs ${done.jobs} / ${pending.jobs} / ${running.jobs} / ${failed.jobs}); ${status.rate.toFixed(1)} files/s, ETA ${eta}\n`,
-        );
-        for (const f of status.failures) {
-          out(`failed: ${f.files.join(', ')}: ${f.reason} (${f.attempts} attempts)\n`);
-        }
-      } finally {
-        await handle.close();
+      const status = await queueStatus(flags.queue);
+      if (flags.json) return printJson(status);
+      const { done, pending, running, failed } = status;
+      const eta = status.etaSeconds === null ? 'unknown' : `${Math.ceil(status.etaSeconds)} s`;
+      out(
+        `${status.queue}: done ${done.files} files, pending ${pending.files}, running ${running.files}, failed ${failed.files}` +
+          ` (jobs ${done.jobs} / ${pending.jobs} / ${running.jobs} / ${failed.jobs}); ${status.rate.toFixed(1)} files/s, ETA ${eta}\n`,
+      );
+      for (const f of status.failures) {
+        out(`failed: ${f.files.join(', ')}: ${f.reason} (${f.attempts} attempts)\n`);
       }
     });
 }

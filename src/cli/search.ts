@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
-import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { Filter } from '../store/store.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { checkK, hitJson, type QueryPart, type SpaceHit, searchCollection } from '../tasks/search.js';
+import { hitPlace, type ResultKind, withKind } from '../tasks/moments.js';
+import { checkK, hitJson, type QueryPart, type ResultHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
 import { out, printable, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
@@ -16,7 +16,7 @@ interface SearchFlags extends ModelFlags {
   audio?: string[];
   like?: string[];
   not?: string[];
-  modality?: Modality;
+  modality?: ResultKind;
   k: string;
   minScore?: string;
   tag?: string[];
@@ -59,11 +59,10 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--like <id>', 'an indexed item as a query part (repeatable)', collect)
         .option('--not <text>', 'text to steer away from; default weight 0.5 (repeatable)', collect)
         .addOption(
-          new Option('--modality <modality>', 'only results of this modality').choices([
-            'image',
-            'audio',
-            'text',
-          ]),
+          new Option(
+            '--modality <modality>',
+            'only results of this modality (video: moments in videos)',
+          ).choices(['image', 'audio', 'text', 'video']),
         )
         .option('-k, --k <n>', 'number of results', '10')
         .option('--min-score <score>', 'drop results below this cosine similarity')
@@ -77,7 +76,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         .option('--fair-margin <score>', 'with --fair: most score an item may lose its place to', '0.05')
         .option(
           '--json',
-          'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]} (and "fair" with --fair)',
+          'print {"results": [{"id","score","space"?,"modality","uri","tags","meta"}]} (and "fair" with --fair); video moments add "t"',
         ),
     ),
   ).action(async (query: string | undefined, flags: SearchFlags, command: Command) => {
@@ -92,18 +91,20 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
     if (parts.length === 0)
       throw xmodalError('BAD_ARGUMENT', 'nothing to search for: give a query, --image, --audio or --like');
     const k = checkK(Number(flags.k), '-k');
-    const filter: Filter = {
-      modality: flags.modality,
-      ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
-      uriPrefix: flags.pathPrefix,
-    };
+    const filter: Filter = withKind(
+      {
+        ...(flags.tag ? (flags.allTags ? { tagsAll: flags.tag } : { tagsAny: flags.tag }) : {}),
+        uriPrefix: flags.pathPrefix,
+      },
+      flags.modality,
+    );
     const collection = await openCollection(workspaceOf(command), flags.collection, {
       model: flags.model,
       encoder: { dtype: parseDtype(flags.dtype), offline: flags.offline, cacheDir: flags.cacheDir },
     });
     try {
       const query = { parts, k, filter, minScore: number('--min-score', flags.minScore) };
-      const { hits, fair }: { hits: SpaceHit[]; fair?: FairReport } = flags.fair
+      const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = flags.fair
         ? await fairSearch(collection, query, {
             attribute: flags.fair,
             margin: number('--fair-margin', flags.fairMargin),
@@ -113,8 +114,11 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       if (hits.length === 0) out('no results\n');
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
+        // A video moment says whether it was seen (a frame) or heard (its sound).
+        const kind = hit.t === undefined ? hit.modality : 'video';
+        const how = hit.t === undefined ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
         out(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${hit.modality.padEnd(5)}  ${printable(hit.uri ?? hit.id)}${snippet}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${kind.padEnd(5)}  ${printable(hitPlace(hit))}${snippet}${how}\n`,
         );
       });
       if (fair) out(`${fairLine(fair)}\n`);

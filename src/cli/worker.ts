@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startIngestWorker } from '../library/scale.js';
 import { err, out } from './io.js';
 import { parseDtype, whole } from './shared.js';
 
@@ -42,11 +43,11 @@ export function registerWorker(program: Command): void {
     .action(async (flags: WorkerFlags, command: Command) => {
       const { store } = command.optsWithGlobals() as { store?: string };
       const threads = flags.threads === undefined ? undefined : whole('--threads', flags.threads, 1, 256);
-      const { IngestWorker } = await import('../tasks/distributed-ingest.js');
-      const worker = new IngestWorker(flags.queue, {
+      const worker = await startIngestWorker(flags.queue, {
         store,
         models: flags.model,
-        encoder: { dtype: parseDtype(flags.dtype), threads, audioWorkers: threads },
+        dtype: parseDtype(flags.dtype),
+        threads,
         concurrency: whole('--concurrency', flags.concurrency, 1, 256),
         visibilityTimeout: whole('--visibility-timeout', flags.visibilityTimeout, 1, 86_400),
         onWarning: (message) => err(`xmodal worker: ${message}\n`),
@@ -57,7 +58,6 @@ export function registerWorker(program: Command): void {
               : `job ${job}: ${files} files, attempt failed: ${error}\n`,
           ),
       });
-      await worker.ready();
       err(`xmodal: worker ready on ${flags.queue.replace(/\/\/[^@/]*@/, '//…@')} (pid ${process.pid})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

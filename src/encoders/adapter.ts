@@ -83,6 +83,10 @@ export class AdaptedEncoder extends EncoderBase {
     return adaptRows(this.adapter, modality, await this.base.embed(modality, inputs));
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.base.audioSampleRate?.();
+  }
+
   dispose(): Promise<void> {
     return this.base.dispose();
   }

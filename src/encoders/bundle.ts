@@ -100,6 +100,10 @@ export class BundleEncoder extends EncoderBase {
     return this.partFor(modality).embed(modality, inputs);
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.partFor('audio').audioSampleRate?.();
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.parts.map((part) => part.encoder.dispose()));
   }

@@ -24,6 +24,8 @@ export interface Encoder {
   embedText(texts: readonly string[]): Promise<Float32Array[]>;
   embedImages(inputs: readonly ImageInput[]): Promise<Float32Array[]>;
   embedAudio(inputs: readonly AudioInput[]): Promise<Float32Array[]>;
+  /** The sample rate the audio model wants: callers that decode sound themselves (video) decode at it. */
+  audioSampleRate?(): Promise<number | undefined>;
   /**
    * Present only on a bundle whose parts are separate vector spaces: one single-space encoder per part. Such an
    * encoder's own embed calls refuse (its vectors would not be comparable); embed through a space instead.

@@ -188,6 +188,10 @@ export class HfEncoder extends EncoderBase {
     return this.pool;
   }
 
+  async audioSampleRate(): Promise<number> {
+    return (await this.audioFeatures()).config.sampling_rate;
+  }
+
   private async audioRows(inputs: readonly AudioInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     await this.tower('audio');

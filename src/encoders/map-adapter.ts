@@ -112,6 +112,10 @@ export class MappedEncoder extends EncoderBase {
     return (await this.base.embed(modality, inputs)).map((x) => mapRow(this.map, x));
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.base.audioSampleRate?.();
+  }
+
   dispose(): Promise<void> {
     return this.base.dispose();
   }

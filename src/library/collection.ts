@@ -20,6 +20,7 @@ import { type Answer, ask } from '../tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
 import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
+import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
   type OpenCollection,
@@ -59,6 +60,8 @@ export interface IndexOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Stops the run between files; what was written stays (each file is written whole). */
   signal?: AbortSignal;
+  /** How videos are sampled (`--frame-every`, `--scene-threshold`, `--max-frames`, `--audio-window`). */
+  video?: VideoOptions;
 }
 
 export type IndexProgress = IngestProgress;
@@ -315,11 +318,13 @@ export class Collection {
       prune: options.prune,
       onProgress: options.onProgress,
       signal: options.signal,
+      video: options.video,
     });
     return {
       collection: this.name,
       ...report,
-      failed: report.failed.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
+      failed: report.failed.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
+      skipped: report.skipped.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
     };
   }
 

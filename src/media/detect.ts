@@ -5,13 +5,14 @@ import type { Modality } from '../types.js';
 import { fileSystemError } from './input.js';
 
 export interface DetectedMedia {
-  modality: Modality;
+  /** `video`: a container with moving pictures, which only ffmpeg decodes (see media/video.ts). */
+  modality: Modality | 'video';
   mime: string;
 }
 
 const HEAD_BYTES = 4100;
 
-/** Tells image, audio and text apart by content (magic bytes), never by file name. Give the whole file when you have it. */
+/** Tells image, audio, video and text apart by content (magic bytes), never by file name. Give the whole file when you have it. */
 export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | undefined> {
   // A UTF-16 byte-order mark reads as an MPEG frame sync to magic-byte sniffers: look for text first.
   const utf16 = utf16Encoding(head);
@@ -21,9 +22,10 @@ export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | und
   const type = await fileTypeFromBuffer(head).catch(() => undefined);
   if (type?.mime.startsWith('image/')) return { modality: 'image', mime: type.mime };
   if (type?.mime.startsWith('audio/')) return { modality: 'audio', mime: type.mime };
-  // Ogg and WebM containers hold audio here; video is out of scope.
-  if (type && ['application/ogg', 'video/ogg', 'video/webm'].includes(type.mime))
+  // Ogg holds audio here (Theora video is rare); every other video container is a video.
+  if (type && ['application/ogg', 'video/ogg'].includes(type.mime))
     return { modality: 'audio', mime: 'audio/ogg' };
+  if (type?.mime.startsWith('video/')) return { modality: 'video', mime: type.mime };
   if (type) return undefined;
   const text = decodeUtf8(head.subarray(0, 65536));
   if (text === undefined) return undefined;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
 import { xmodalError } from '../errors.js';
+import type { VideoOptions } from '../media/video.js';
 
 export const QUEUE_NAME = 'xmodal-ingest';
 const REDIS_URL = /^rediss?:\/\//i;
@@ -17,6 +18,8 @@ export interface IngestJob {
   encoderId: string;
   files: string[];
   tags?: string[];
+  /** How videos are sampled (`xmodal index --frame-every` and friends). */
+  video?: VideoOptions;
   /** A file retried on its own after failing in a batch: its failure fails the job. */
   single?: boolean;
 }

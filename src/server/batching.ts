@@ -162,6 +162,10 @@ export class BatchingEncoder extends EncoderBase {
     return this.queues[modality].submit(inputs);
   }
 
+  async audioSampleRate(): Promise<number | undefined> {
+    return this.inner.audioSampleRate?.();
+  }
+
   dispose(): Promise<void> {
     return this.inner.dispose();
   }

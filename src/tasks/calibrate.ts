@@ -231,7 +231,7 @@ export async function readManifest(path: string): Promise<LabelledExample[]> {
     } else if (typeof row.file === 'string') {
       const file = resolve(dirname(path), row.file);
       const detected = await detectFile(file);
-      if (!detected || detected.modality === 'text')
+      if (!detected || detected.modality === 'text' || detected.modality === 'video')
         throw xmodalError('UNSUPPORTED_FORMAT', `${where}: ${row.file} is not an image or audio file`);
       examples.push({ ref: row.file, input: { modality: detected.modality, source: file }, labels });
     } else throw xmodalError('BAD_INPUT', `${where}: needs "file" or "text"`);

@@ -1,4 +1,4 @@
-import type { Encoder } from '../encoders/encoder.js';
+import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { embedInputs, type Input } from './embed.js';
 import {
@@ -32,15 +32,25 @@ export async function classifyInputs(
   inputs: readonly Input[],
   options: ClassifyOptions,
 ): Promise<LabelScore[][]> {
-  const labels = checkLabels(options.labels);
-  const k = options.k ?? labels.length;
-  if (!Number.isInteger(k) || k < 1)
-    throw xmodalError('BAD_ARGUMENT', `k must be a positive integer, got ${k}`);
+  checkLabels(options.labels);
   const modalities = new Set(inputs.map((i) => i.modality));
   if (modalities.size > 1) throw xmodalError('BAD_ARGUMENT', 'classify one modality at a time');
   const [modality] = modalities;
   if (!modality) return [];
-  const vectors = await embedInputs(encoder, inputs);
+  return classifyVectors(encoder, modality, await embedInputs(encoder, inputs), options);
+}
+
+/** Zero-shot classification of embeddings of one modality (a video's frames, say) against the same labels. */
+export async function classifyVectors(
+  encoder: Encoder,
+  modality: Modality,
+  vectors: readonly Float32Array[],
+  options: ClassifyOptions,
+): Promise<LabelScore[][]> {
+  const labels = checkLabels(options.labels);
+  const k = options.k ?? labels.length;
+  if (!Number.isInteger(k) || k < 1)
+    throw xmodalError('BAD_ARGUMENT', `k must be a positive integer, got ${k}`);
   const directions = await promptDirections(
     encoder,
     labels.map((label) => [label]),

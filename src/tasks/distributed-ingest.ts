@@ -19,6 +19,7 @@ import { isSharedLocation, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import { ingest } from './ingest.js';
+import { checkVideoOptions, type VideoOptions } from './video.js';
 import { openCollection, storeLocation, type Workspace } from './workspace.js';
 
 export interface EnqueueReport {
@@ -51,10 +52,12 @@ export async function enqueueIngest(
     encoder?: EncoderOptions;
     tags?: string[];
     batchSize?: number;
+    video?: VideoOptions;
   },
 ): Promise<EnqueueReport> {
   const location = storeLocation(workspace);
   checkShared(location);
+  if (options.video) checkVideoOptions(options.video);
   const { files, skipped } = await expandPaths(options.paths);
   const opened = await openCollection(workspace, collection, {
     model: options.model,
@@ -67,7 +70,7 @@ export async function enqueueIngest(
   try {
     const jobs = await enqueueFiles(
       queue,
-      { store: location, collection, encoderId, tags: options.tags },
+      { store: location, collection, encoderId, tags: options.tags, video: options.video },
       files,
       { batchSize: options.batchSize },
     );
@@ -142,20 +145,22 @@ export class IngestWorker {
     const store = await this.#storeFor(this.#options.store ?? data.store, data.collection, encoder);
     const report = await ingest(
       { encoder, store, info: store.info, close: async () => {} },
-      { paths: data.files, tags: data.tags, lookup: 'files' },
+      { paths: data.files, tags: data.tags, lookup: 'files', video: data.video },
     );
-    if (report.failed.length > 0 && data.single) {
+    // A video this worker cannot decode (no ffmpeg) fails here, so that it is retried, maybe on another machine.
+    const failed = [...report.failed, ...report.skipped];
+    if (failed.length > 0 && data.single) {
       // The failed list names the file; the reason is the job's failure.
-      throw new Error(report.failed[0].reason);
+      throw new Error(failed[0].reason);
     }
     // The rest of the batch is in the store; each bad file gets its own attempts and its own failed entry.
-    if (report.failed.length > 0)
+    if (failed.length > 0)
       await requeueSingly(
         this.#queue,
         job,
-        report.failed.map((f) => f.path),
+        failed.map((f) => f.path),
       );
-    const result = { indexed: report.indexed, unchanged: report.unchanged, retried: report.failed.length };
+    const result = { indexed: report.indexed, unchanged: report.unchanged, retried: failed.length };
     this.#options.onJob?.({ job: String(job.id), files: data.files.length, result });
     return result;
   }

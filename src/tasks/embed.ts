@@ -25,10 +25,12 @@ export async function parseInput(arg: string): Promise<Input> {
   if (info) {
     // Something by that name exists: read it as a file (or say why it cannot be), never as the words of its name.
     const detected = await detectFile(arg);
-    if (!detected || detected.modality === 'text')
+    if (!detected || detected.modality === 'text' || detected.modality === 'video')
       throw xmodalError(
         'UNSUPPORTED_FORMAT',
-        `${arg}: not an image or audio file (prefix with text: to embed a string)`,
+        detected?.modality === 'video'
+          ? `${arg}: a video is not one input: index it and search its moments (or query with --like a frame's id)`
+          : `${arg}: not an image or audio file (prefix with text: to embed a string)`,
       );
     return { modality: detected.modality, source: arg };
   }

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import type { Encoder, Modality } from '../encoders/encoder.js';
-import { asXmodalError, xmodalError } from '../errors.js';
-import { decodeText, detectMedia } from '../media/detect.js';
+import { asXmodalError, type ErrorCode, xmodalError } from '../errors.js';
+import { decodeText, detectFile, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
+import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
 import type { Item, ItemRecord, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import type { CollectionSpace } from './spaces.js';
 import { chunkTextInTurns } from './text-chunks.js';
+import { checkVideoOptions, type VideoOptions, videoItemsInSpaces } from './video.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -21,6 +23,8 @@ export interface IngestOptions {
   batchSize?: number;
   /** `files`: look up only the given files' items (a queue job's few files), not the whole collection. */
   lookup?: 'collection' | 'files';
+  /** How videos are sampled into frames and sound windows. */
+  video?: VideoOptions;
   /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
   roots?: readonly string[];
   /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
@@ -36,11 +40,20 @@ export interface IngestProgress {
   failed: number;
 }
 
+/** A file that could not be indexed: why, and the error code when its content was at fault. */
+export interface FailedFile {
+  path: string;
+  reason: string;
+  code?: ErrorCode;
+}
+
 export interface IngestReport {
   files: number;
   indexed: number;
   unchanged: number;
-  failed: { path: string; reason: string }[];
+  failed: FailedFile[];
+  /** Files left out on purpose, with why (videos without ffmpeg). */
+  skipped: { path: string; reason: string }[];
   pruned: number;
   /** Items in the collection after the run. */
   items: number;
@@ -51,13 +64,21 @@ export interface IngestReport {
 interface PreparedFile {
   path: string;
   hash: string;
-  modality: Modality;
+  modality: Modality | 'video';
   mime: string;
+  /** Empty for a video: the video stage streams it from its file. */
   bytes: Uint8Array;
   chunks?: string[];
 }
 
 const LOOKAHEAD = 16;
+
+/** SHA-256 of a file read as a stream (videos can be larger than memory). */
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIterable<ItemRecord> {
   for (const file of files) {
@@ -68,10 +89,15 @@ async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIte
 
 /** Stage 1 per file: read, hash and recognise it (text is cut into chunks); a bad file throws. */
 async function prepareFile(path: string): Promise<PreparedFile> {
+  // Videos are recognised from their head and never read whole: the video stage streams them.
+  const head = await detectFile(path);
+  if (head?.modality === 'video')
+    return { path, hash: await hashFile(path), modality: 'video', mime: head.mime, bytes: new Uint8Array(0) };
   const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
-  if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio or text file');
+  if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio, video or text file');
+  if (detected.modality === 'video') throw xmodalError('BAD_INPUT', 'the file changed while it was read');
   const prepared: PreparedFile = { path, hash, bytes, ...detected };
   if (detected.modality === 'text') {
     prepared.chunks = await chunkTextInTurns(decodeText(bytes));
@@ -145,7 +171,7 @@ function isUnchanged(known: KnownFiles, file: PreparedFile): boolean {
 
 /** Stage 2: one model call per batch of files of one modality; a text file's chunks stay together. */
 async function embedFiles(encoder: Encoder, batch: readonly PreparedFile[]): Promise<Float32Array[][]> {
-  const modality = batch[0].modality;
+  const modality = batch[0].modality as Modality;
   if (modality === 'text') {
     const rows = await encoder.embed(
       'text',
@@ -167,7 +193,13 @@ async function embedFiles(encoder: Encoder, batch: readonly PreparedFile[]): Pro
 
 /** A file's items: one per text chunk (with the chunk's text), else one for the file. */
 function itemsFor(file: PreparedFile, vectors: Float32Array[], tags: string[] | undefined): Item[] {
-  const base = { modality: file.modality, uri: file.path, contentHash: file.hash, mime: file.mime, tags };
+  const base = {
+    modality: file.modality as Modality,
+    uri: file.path,
+    contentHash: file.hash,
+    mime: file.mime,
+    tags,
+  };
   if (file.chunks)
     return file.chunks.map((text, n) => ({
       ...base,
@@ -184,18 +216,18 @@ const WRITE_SLICE = 256;
 /**
  * Stage 3: writes whole files, their items in one upsert (one transaction), then deletes chunks they no longer
  * have. A crash between the two leaves two content hashes on a file, which the next run sees as changed and
- * cleans up. A text of more chunks than a slice is written slice by slice, giving other requests a turn
- * between; a crash among its slices leaves fewer items than chunks, which the next run sees as changed too.
+ * cleans up. Texts of more chunks than a slice are written slice by slice, giving other requests a turn
+ * between; a crash among the slices leaves fewer items than chunks, which the next run sees as changed too.
  */
 async function writeFiles(
   store: Store,
   known: KnownFiles,
   files: readonly PreparedFile[],
-  vectors: Float32Array[][],
-  tags: string[] | undefined,
+  items: readonly Item[],
 ): Promise<void> {
-  const items = files.flatMap((file, i) => itemsFor(file, vectors[i], tags));
-  await inSlices(items, (slice) => store.upsert(slice));
+  // Only texts go in slices: their chunk count tells a whole write from a killed one; a video stays one write.
+  if (files.every((file) => file.chunks)) await inSlices(items, (slice) => store.upsert(slice));
+  else await store.upsert(items);
   const fresh = new Set(items.map((i) => i.id));
   const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
   await inSlices(stale, (slice) => store.delete(slice));
@@ -219,7 +251,8 @@ async function pruneMissing(store: Store, known: Iterable<KnownFiles>): Promise<
 /** Counts and failures of a run, told to `onProgress` after every change. */
 class IngestTally {
   readonly progress: IngestProgress;
-  readonly failed: { path: string; reason: string }[];
+  readonly failed: FailedFile[];
+  readonly skipped: { path: string; reason: string }[] = [];
 
   constructor(
     total: number,
@@ -242,12 +275,19 @@ class IngestTally {
     this.tell();
   }
 
+  skip(path: string, reason: string): void {
+    this.skipped.push({ path, reason });
+    this.progress.done++;
+    this.tell();
+  }
+
   fail(path: string, error: unknown): void {
-    const reason = asXmodalError(error)
-      .message.replace(`${path}: `, '')
+    const { code, message } = asXmodalError(error);
+    const reason = message
+      .replace(`${path}: `, '')
       .replace(`${path} `, 'file ')
       .replace(/^<\d+ bytes>: /, '');
-    this.failed.push({ path, reason });
+    this.failed.push({ path, reason, code });
     this.progress.failed++;
     this.progress.done++;
     this.tell();
@@ -269,8 +309,15 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   const spaces: readonly CollectionSpace[] = collection.spaces ?? [
     { name: '', encoder: collection.encoder, store: collection.store },
   ];
-  const spacesFor = (modality: Modality) => spaces.filter((s) => s.encoder.modalities.includes(modality));
+  // A video goes to every space that embeds its pictures or its sound.
+  const spacesFor = (modality: Modality | 'video') =>
+    spaces.filter((s) =>
+      (modality === 'video' ? ['image', 'audio'] : [modality]).some((m) =>
+        s.encoder.modalities.includes(m as Modality),
+      ),
+    );
   const batchSize = options.batchSize ?? 16;
+  if (options.video) checkVideoOptions(options.video);
   const { files, skipped } = await expandPaths(options.paths, {
     roots: options.roots,
     signal: options.signal,
@@ -297,8 +344,30 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   };
   const write = async (batch: PreparedFile[], bySpace: Map<CollectionSpace, Float32Array[][]>) => {
     for (const [space, vectors] of bySpace)
-      await writeFiles(space.store, known.get(space)!, batch, vectors, options.tags);
+      await writeFiles(
+        space.store,
+        known.get(space)!,
+        batch,
+        batch.flatMap((file, i) => itemsFor(file, vectors[i], options.tags)),
+      );
     tally.indexed(batch.length);
+  };
+  /**
+   * Stage 2-3 for a video: its frames and sound windows in every space that sees or hears them, each space in one
+   * write, nothing written before all are embedded (a run killed mid-video leaves none).
+   */
+  const indexVideo = async (file: PreparedFile) => {
+    if (!findVideoTools()) return tally.skip(file.path, `video needs ffmpeg: ${FFMPEG_HINT}`);
+    try {
+      const bySpace = await videoItemsInSpaces(spacesFor('video'), file, {
+        tags: options.tags,
+        video: options.video,
+      });
+      for (const [space, items] of bySpace) await writeFiles(space.store, known.get(space)!, [file], items);
+      tally.indexed(1);
+    } catch (error) {
+      tally.fail(file.path, error);
+    }
   };
   const flush = async (batch: PreparedFile[]) => {
     if (batch.length === 0) return;
@@ -337,6 +406,10 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
       tally.unchanged();
       continue;
     }
+    if (file.modality === 'video') {
+      await indexVideo(file);
+      continue;
+    }
     const queue = pending.get(file.modality) ?? [];
     queue.push(file);
     pending.set(file.modality, queue);
@@ -357,6 +430,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
     indexed: tally.progress.indexed,
     unchanged: tally.progress.unchanged,
     failed: tally.failed,
+    skipped: tally.skipped,
     pruned,
     items: await collection.store.count(),
     seconds: (performance.now() - started) / 1000,

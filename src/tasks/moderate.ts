@@ -47,22 +47,37 @@ export async function moderateInputs(
   policy: Policy,
 ): Promise<ModerationResult[]> {
   checkPolicy(policy);
+  return moderateVectors(
+    encoder,
+    inputs.map((i) => i.modality),
+    await embedInputs(encoder, inputs),
+    policy,
+  );
+}
+
+/** Scores embeddings (each of the modality at its index: a video's frames and sound windows) against a policy. */
+export async function moderateVectors(
+  encoder: Encoder,
+  modalities: readonly Modality[],
+  vectors: readonly Float32Array[],
+  policy: Policy,
+): Promise<ModerationResult[]> {
+  checkPolicy(policy);
   const categories = [
     ...policy.unsafe.map((c) => ({ ...c, kind: 'unsafe' as const })),
     ...policy.safe.map((c) => ({ ...c, kind: 'safe' as const })),
   ];
   const owner = categories.flatMap((c, i) => c.prompts.map(() => i));
-  const vectors = await embedInputs(encoder, inputs);
   const scale = logitScaleOf(encoder);
   const directionsByModality = new Map<Modality, Float32Array[]>();
-  for (const modality of new Set(inputs.map((i) => i.modality))) {
+  for (const modality of new Set(modalities)) {
     const templates = templatesFor(modality, { lang: policy.lang, templates: policy.templates?.[modality] });
     const prompts = categories.flatMap((c) => c.prompts.map((p) => [p]));
     directionsByModality.set(modality, await promptDirections(encoder, prompts, templates));
   }
-  return inputs.map((input, n) => {
+  return vectors.map((vector, n) => {
     const mass = new Array(categories.length).fill(0);
-    softmaxScores(vectors[n], directionsByModality.get(input.modality)!, scale).forEach((s, p) => {
+    softmaxScores(vector, directionsByModality.get(modalities[n])!, scale).forEach((s, p) => {
       mass[owner[p]] += s.probability;
     });
     const scores = categories

@@ -174,7 +174,7 @@ export async function readProbeFile(path: string): Promise<ProbeSet> {
     if (typeof file === 'string') {
       const source = resolve(dirname(path), file);
       const detected = await detectFile(source);
-      if (!detected || detected.modality === 'text')
+      if (!detected || detected.modality === 'text' || detected.modality === 'video')
         throw xmodalError('UNSUPPORTED_FORMAT', `${where}: ${file} is not an image or audio file`);
       input = { modality: detected.modality, source };
     } else input = { modality: 'text', text: probeText as string };

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { type ChatEndpoint, type ChatMessage, chat } from './chat.js';
+import { groupMoments, hitPlace, videoTime } from './moments.js';
 import { type RerankOptions, rerankDocuments } from './rerank.js';
 import { documentText, type RetrieveOptions, retrieveDocuments } from './retrieve.js';
 import type { OpenCollection } from './workspace.js';
@@ -27,8 +28,10 @@ export interface Source {
   id: string;
   uri?: string;
   modalities: Modality[];
-  /** Every matched item's file. */
+  /** Every matched item's file; a video's as `file @ 0:42`, once per moment. */
   files: string[];
+  /** Seconds into the video, when the best match is a moment of one. */
+  t?: number;
   text?: string;
   score: number;
 }
@@ -73,7 +76,8 @@ export async function ask(
       id: doc.hits[0].id,
       uri: doc.hits[0].uri,
       modalities: [...new Set(doc.hits.map((h) => h.modality))],
-      files: [...new Set(doc.hits.map((h) => h.uri ?? h.id))],
+      files: [...new Set(groupMoments(doc.hits).map((h) => hitPlace(h)))],
+      ...(videoTime(doc.hits[0]) !== undefined ? { t: videoTime(doc.hits[0]) } : {}),
       ...(text ? { text: text.slice(0, MAX_SOURCE_CHARS) } : {}),
       score: doc.rescore ?? doc.score,
     };
@@ -92,7 +96,9 @@ export async function ask(
 export async function buildMessages(
   question: string,
   sources: readonly Source[],
-  withImagesOf?: readonly { hits: { modality: Modality; uri?: string; mime?: string }[] }[],
+  withImagesOf?: readonly {
+    hits: { modality: Modality; uri?: string; mime?: string; meta?: Record<string, unknown> }[];
+  }[],
 ): Promise<ChatMessage[]> {
   const lines = sources.map((s) => {
     const files = s.files.map((f) => basename(f)).join(', ');
@@ -100,9 +106,10 @@ export async function buildMessages(
     return s.text ? `${head}\n${s.text}` : head;
   });
   const images: { mime: string; base64: string }[] = [];
+  // A video's frames are not image files: the video itself is never attached.
   for (const doc of withImagesOf ?? [])
     for (const hit of doc.hits)
-      if (hit.modality === 'image' && hit.uri)
+      if (hit.modality === 'image' && hit.uri && hit.meta?.video !== true)
         images.push({ mime: hit.mime ?? 'image/png', base64: (await readFile(hit.uri)).toString('base64') });
   return [
     { role: 'system', content: SYSTEM_PROMPT },

@@ -2,6 +2,7 @@ import { xmodalError } from '../errors.js';
 import type { Filter, ItemRecord, SearchHit } from '../store/store.js';
 import { l2normalize } from '../vectors.js';
 import { embedInputs, type Input } from './embed.js';
+import { groupMoments, type Moment } from './moments.js';
 import { RRF_K } from './retrieve.js';
 import type { CollectionSpace } from './spaces.js';
 import type { OpenCollection } from './workspace.js';
@@ -50,9 +51,20 @@ export interface SpaceHit extends SearchHit {
   space?: string;
 }
 
-/** A search hit as JSON: the item, its score and, across separate spaces, the space the score is in. */
-export function hitJson(hit: SpaceHit) {
-  return { ...itemJson(hit), score: hit.score, ...(hit.space ? { space: hit.space } : {}) };
+/** A result hit: a video's hits close in time fold into one moment, which says where to play from. */
+export type ResultHit = SpaceHit & Moment;
+
+/**
+ * A search hit as JSON: the item, its score, across separate spaces the space the score is in, and for a video
+ * moment where to play from and the span of its hits.
+ */
+export function hitJson(hit: ResultHit) {
+  return {
+    ...itemJson(hit),
+    score: hit.score,
+    ...(hit.space ? { space: hit.space } : {}),
+    ...(hit.t !== undefined ? { t: hit.t, start: hit.start, end: hit.end } : {}),
+  };
 }
 
 /** The query vector: the normalised weighted sum of the parts' embeddings. */
@@ -103,30 +115,42 @@ export async function queryVector(
 /**
  * Searches a collection with a combined query; items used as `like` examples are left out of the results. A
  * collection of separate spaces is searched in every space that can embed the whole query and holds the asked
- * modalities; the rankings are fused by reciprocal rank (an item found in several keeps its best rank).
+ * modalities; the rankings are fused by reciprocal rank (an item found in several keeps its best rank). Hits
+ * inside one video fold into moments (so more hits are fetched until `k` results remain or none are left).
  */
-export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<SpaceHit[]> {
+export async function searchCollection(collection: OpenCollection, query: SearchQuery): Promise<ResultHit[]> {
   const k = checkK(query.k ?? DEFAULT_K);
   const examples = new Set(query.parts.filter((p) => p.kind === 'like').map((p) => String(p.value)));
   const spaces = await searchableSpaces(collection, query);
-  const fused = new Map<string, { hit: SpaceHit; rrf: number; order: number }>();
-  for (const [order, space] of spaces.entries()) {
-    const vector = await queryVector({ ...space, info: collection.info }, query.parts);
-    const hits = (
-      await space.store.search(vector, { k: k + examples.size, filter: query.filter, ef: query.ef })
-    )
-      .filter((hit) => !examples.has(hit.id))
-      .filter((hit) => query.minScore === undefined || hit.score >= query.minScore);
-    hits.forEach((hit, rank) => {
-      const rrf = 1 / (RRF_K + rank + 1);
-      if ((fused.get(hit.id)?.rrf ?? 0) < rrf)
-        fused.set(hit.id, { hit: space.name ? { ...hit, space: space.name } : hit, rrf, order });
-    });
+  const vectors = new Map<CollectionSpace, Float32Array>();
+  for (const space of spaces)
+    vectors.set(space, await queryVector({ ...space, info: collection.info }, query.parts));
+  for (let fetch = k + examples.size; ; fetch = Math.min(MAX_FETCH, fetch * 4)) {
+    const fused = new Map<string, { hit: SpaceHit; rrf: number; order: number }>();
+    let complete = true;
+    for (const [order, space] of spaces.entries()) {
+      const found = await space.store.search(vectors.get(space)!, {
+        k: fetch,
+        filter: query.filter,
+        ef: query.ef,
+      });
+      if (found.length >= fetch) complete = false;
+      found
+        .filter((hit) => !examples.has(hit.id))
+        .filter((hit) => query.minScore === undefined || hit.score >= query.minScore)
+        .forEach((hit, rank) => {
+          const rrf = 1 / (RRF_K + rank + 1);
+          if ((fused.get(hit.id)?.rrf ?? 0) < rrf)
+            fused.set(hit.id, { hit: space.name ? { ...hit, space: space.name } : hit, rrf, order });
+        });
+    }
+    const kept = [...fused.values()]
+      .sort((a, b) => b.rrf - a.rrf || a.order - b.order || b.hit.score - a.hit.score)
+      .map((f) => f.hit);
+    const results = groupMoments(kept);
+    const folded = results.length < kept.length;
+    if (!folded || results.length >= k || complete || fetch >= MAX_FETCH) return results.slice(0, k);
   }
-  return [...fused.values()]
-    .sort((a, b) => b.rrf - a.rrf || a.order - b.order || b.hit.score - a.hit.score)
-    .slice(0, k)
-    .map((f) => f.hit);
 }
 
 /** The spaces that can answer the query, or a clear refusal when the query spans separate spaces. */
@@ -156,3 +180,6 @@ async function searchableSpaces(collection: OpenCollection, query: SearchQuery):
     `collection "${collection.info.name}" holds separate vector spaces (${names}): no one space holds ${asked}${wanted ? ` and ${wanted.join('/')} items` : ''}, so the query would compare unrelated vectors; join the spaces with \`xmodal bind\``,
   );
 }
+
+/** Hits fetched at most while looking for `k` results among video moments. */
+const MAX_FETCH = 10_000;

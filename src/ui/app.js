@@ -110,6 +110,19 @@ function currentQuery() {
   return parts;
 }
 
+/** "video" shows moments inside videos: their frames and sound windows carry meta.video. */
+function filterFor(modality) {
+  return modality === 'video' ? { meta: { video: true } } : { modality };
+}
+
+/** 0:42, 1:02:03 */
+function formatTime(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n) => String(n).padStart(2, '0');
+  const [h, m] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60)];
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
 async function search(query) {
   const body = query ?? { parts: currentQuery() };
   if (!body.like && body.parts.length === 0) {
@@ -128,7 +141,7 @@ async function search(query) {
         ...body,
         collection: state.collection,
         k: 24,
-        ...(modality ? { filter: { modality } } : {}),
+        ...(modality ? { filter: filterFor(modality) } : {}),
       }),
     });
     render(result.hits);
@@ -141,7 +154,24 @@ async function search(query) {
 
 const blobUrls = [];
 
+/**
+ * A video moment: the video itself, opened at the moment (its frame is the thumbnail) and playing from there.
+ * Without an API key the player streams it with Range requests; with one, it is fetched whole so the key goes along.
+ */
+async function attachMoment(hit, container) {
+  const video = document.createElement('video');
+  video.controls = true;
+  video.preload = 'metadata';
+  video.dataset.t = String(hit.t);
+  const source = apiKey() ? URL.createObjectURL(await (await api(hit.content)).blob()) : hit.content;
+  if (source !== hit.content) blobUrls.push(source);
+  // A media fragment seeks to t: the player shows that frame and plays on from it.
+  video.src = `${source}#t=${hit.t}`;
+  container.replaceChildren(video);
+}
+
 async function attachContent(hit, container) {
+  if (hit.t !== undefined) return attachMoment(hit, container);
   // Fetched (not linked) so the API key, when one is set, goes along.
   const response = await api(hit.content);
   const url = URL.createObjectURL(await response.blob());
@@ -167,6 +197,7 @@ function render(hits) {
     card.className = 'result';
     card.dataset.id = hit.id;
     card.dataset.modality = hit.modality;
+    if (hit.t !== undefined) card.dataset.t = String(hit.t);
     const thumb = document.createElement('div');
     thumb.className = 'thumb';
     if (hit.modality === 'text') {
@@ -183,7 +214,8 @@ function render(hits) {
     meta.className = 'meta';
     const name = document.createElement('span');
     name.className = 'name';
-    name.textContent = (hit.uri ?? hit.id).split('/').at(-1);
+    const file = (hit.uri ?? hit.id).split('/').at(-1);
+    name.textContent = hit.t === undefined ? file : `${file} @ ${formatTime(hit.t)}`;
     name.title = hit.uri ?? hit.id;
     const score = document.createElement('span');
     score.className = 'score';

@@ -1,9 +1,10 @@
 // Ingest over a real queue (BullMQ on redis-server) by several `xmodal worker` processes into one shared store.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeMixedFiles } from '../../bench/mixed-files.js';
+import { queueStatus as libraryQueueStatus, queueIndex, startIngestWorker } from '../../src/index.js';
 import { openQueue, type QueueStatus, queueStatus } from '../../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../../src/store/open.js';
 import type { ItemRecord } from '../../src/store/store.js';
@@ -180,6 +181,45 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     const status = await waitFor(queueUrl, (s) => s.failed.jobs > 0, 120_000);
     assert.match(status.failures[0].reason, /refuses model .*tiny-bundle: it serves only .*tiny-clip/);
     assert.equal(status.done.jobs, 0);
+  });
+
+  it('the library: queueIndex, startIngestWorker and queueStatus do what index --queue, worker and queue status do', async () => {
+    const queueUrl = `${redis.url}/2`;
+    const folder = join(dir, 'library');
+    mkdirSync(folder);
+    for (const name of ['photo.png', 'photo.jpg', 'photo.webp'])
+      copyFileSync(join(IMAGES, name), join(folder, name));
+    writeFileSync(join(folder, 'note.txt'), 'a note about a dog\n');
+    const report = await queueIndex('library', folder, {
+      store: store.url,
+      queue: queueUrl,
+      model: TINY_CLIP,
+      jobSize: 2,
+    });
+    assert.deepEqual([report.files, report.jobs, report.skipped], [4, 2, []]);
+    const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1 });
+    try {
+      const status = await waitFor(queueUrl, (s) => s.pending.jobs === 0 && s.running.jobs === 0, 120_000);
+      assert.deepEqual([status.done.files, status.failed.files], [4, 0]);
+    } finally {
+      await worker.close();
+    }
+    const mine = await libraryQueueStatus(queueUrl);
+    const printed = JSON.parse((await runCli(['queue', 'status', '--queue', queueUrl, '--json'])).stdout);
+    for (const key of ['queue', 'done', 'pending', 'running', 'failed', 'failures'] as const)
+      assert.deepEqual(mine[key], printed[key], key);
+    const info = (await listCollections(store.url)).find((c) => c.name === 'library');
+    assert.equal(info?.encoderId, report.encoderId);
+    const opened = await openStore(store.url, {
+      collection: 'library',
+      dim: info.dim,
+      encoderId: info.encoderId,
+    });
+    try {
+      assert.equal(await opened.count(), 4);
+    } finally {
+      await opened.close();
+    }
   });
 
   it('--queue with the embedded store is a clear error', async () => {

@@ -2,20 +2,22 @@
 // supported format, decompression bombs by header, non-finite audio, link loops, FIFOs and odd names. Each input
 // says what a careful user would expect from it: an error code of the table, or a correct result.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorCode } from '../../src/errors.js';
+import { findVideoTools } from '../../src/media/video.js';
 import { AUDIO, IMAGES } from './paths.js';
 
 export interface BadInput {
   name: string;
   path: string;
   /**
-   * How the CLI and the server are given it: as an image, as audio, or only as a path to index; `listing`: only
-   * found by walking the corpus folder (a name that is not UTF-8 cannot be written as an argument or in JSON).
-   * Its name and path are then what a report shows: each byte that is not UTF-8 as \xHH.
+   * How the CLI and the server are given it: as an image, as audio, as a video (a file to index, whose report
+   * names the code), or only as a path to index; `listing`: only found by walking the corpus folder (a name that
+   * is not UTF-8 cannot be written as an argument or in JSON), its name and path then what a report shows: each
+   * byte that is not UTF-8 as \xHH.
    */
-  as: 'image' | 'audio' | 'path' | 'listing';
+  as: 'image' | 'audio' | 'video' | 'path' | 'listing';
   /** Accepted outcomes: error codes, or 'ok' for a correct result. */
   expect: (ErrorCode | 'ok')[];
   /** A good file to index though not of the kind it is given as (UTF-16 text given as audio). */
@@ -163,6 +165,51 @@ const IMAGE_FORMATS = ['jpg', 'png', 'webp', 'gif', 'avif', 'tiff', 'svg'];
 const AUDIO_FORMATS = ['sine-s16.wav', 'sine-f32.wav', 'sine.flac', 'sine.mp3', 'sine.ogg', 'sine.opus'];
 const BROKEN: (ErrorCode | 'ok')[] = ['BAD_INPUT', 'UNSUPPORTED_FORMAT'];
 
+/** A box's payload offset in an MP4 (the first box of that type). */
+function mp4Box(bytes: Buffer, type: string): number {
+  const at = bytes.indexOf(Buffer.from(type, 'latin1'));
+  if (at < 0) throw new Error(`no ${type} box`);
+  return at + 4;
+}
+
+/** The MP4 with its movie header (mvhd, version 0) declaring `seconds`. */
+function mp4Declaring(bytes: Uint8Array, seconds: number): Uint8Array {
+  const out = Buffer.from(bytes);
+  const mvhd = mp4Box(out, 'mvhd');
+  const timescale = out.readUInt32BE(mvhd + 12);
+  out.writeUInt32BE(Math.min(0xffffffff, seconds * timescale), mvhd + 16);
+  return out;
+}
+
+/** The MJPEG AVI with every picture (the AVI headers and each JPEG's SOF0) claiming `side` x `side` pixels. */
+function aviClaiming(bytes: Uint8Array, side: number): Uint8Array {
+  const out = Buffer.from(bytes);
+  for (
+    let at = out.indexOf(Buffer.from([0xff, 0xc0]));
+    at >= 0;
+    at = out.indexOf(Buffer.from([0xff, 0xc0]), at + 2)
+  ) {
+    out.writeUInt16BE(side, at + 5);
+    out.writeUInt16BE(side, at + 7);
+  }
+  const avih = out.indexOf(Buffer.from('avih')) + 8;
+  out.writeUInt32LE(side, avih + 32);
+  out.writeUInt32LE(side, avih + 36);
+  const strf = out.indexOf(Buffer.from('strf')) + 8;
+  out.writeInt32LE(side, strf + 4);
+  out.writeInt32LE(side, strf + 8);
+  return out;
+}
+
+/** A few seconds of ffmpeg's test picture and tone, made by ffmpeg itself. */
+function ffmpegVideo(ffmpeg: string, folder: string, name: string, args: string[]): Uint8Array {
+  const path = join(folder, `.make-${name}`);
+  execFileSync(ffmpeg, ['-v', 'error', '-y', ...args, path]);
+  const bytes = readFileSync(path);
+  rmSync(path);
+  return bytes;
+}
+
 /** Writes the corpus into `folder` and lists it. Every file is at most 1 MB. */
 export function makeBadInputs(folder: string): BadInput[] {
   mkdirSync(folder, { recursive: true });
@@ -238,6 +285,38 @@ export function makeBadInputs(folder: string): BadInput[] {
     'audio',
     ['INPUT_TOO_LARGE'],
   );
+  const tools = findVideoTools();
+  if (tools) {
+    const scene = ['-f', 'lavfi', '-i', 'testsrc=s=160x120:d=3:r=10', '-f', 'lavfi', '-i', 'sine=d=3'];
+    const mp4 = ffmpegVideo(tools.ffmpeg, folder, 'mp4', [
+      ...scene,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-f',
+      'mp4',
+    ]);
+    add('video-ok.mp4', mp4, 'video', ['ok']);
+    // The MP4's index (moov) is written at its end: half a file has none.
+    add('truncated-video.mp4', mp4.subarray(0, Math.floor(mp4.length / 2)), 'video', ['BAD_INPUT']);
+    add('video-declares-100-hours.mp4', mp4Declaring(mp4, 100 * 3600), 'video', ['INPUT_TOO_LARGE']);
+    const mjpeg = ffmpegVideo(tools.ffmpeg, folder, 'avi', [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=32x32:d=1:r=5',
+      '-c:v',
+      'mjpeg',
+      '-f',
+      'avi',
+    ]);
+    add('video-16000-by-16000.avi', aviClaiming(mjpeg, 16_000), 'video', ['INPUT_TOO_LARGE']);
+  }
+
   // UTF-16 text: is text, never audio or an image.
   add('utf16-notes.txt', Buffer.from('\ufeffDogs love long walks.\n', 'utf16le'), 'audio', [
     'UNSUPPORTED_FORMAT',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -41,6 +41,17 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   }
 }
 
+/** Node's arguments that run the real CLI entry point. */
+const CLI_ENTRY = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+
+/** Starts the real CLI entry point in a child process from the repository root (a handle, for signals). */
+export function cliChild(args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(process.execPath, [...CLI_ENTRY, ...args], {
+    cwd: ROOT,
+    ...options,
+  });
+}
+
 /** Runs the real CLI entry point in a child process, as a user would: for the few end-to-end checks. */
 export function spawnCli(
   args: string[],
@@ -48,7 +59,7 @@ export function spawnCli(
   timeoutMs = 120_000,
   user?: { uid: number; gid: number },
 ): Promise<CliResult> {
-  return spawnNode(['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], env, timeoutMs, user);
+  return finished(cliChild(args, { env: { ...process.env, ...env }, timeout: timeoutMs, ...user }));
 }
 
 let built: Promise<string> | undefined;
@@ -86,28 +97,25 @@ export async function spawnBuiltCli(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 120_000,
 ): Promise<CliResult> {
-  return spawnNode([await builtCli(), ...args], env, timeoutMs);
-}
-
-function spawnNode(
-  nodeArgs: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-  user?: { uid: number; gid: number },
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, nodeArgs, {
+  const entry = await builtCli();
+  return finished(
+    spawn(process.execPath, [entry, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       timeout: timeoutMs,
-      ...user,
-    });
+    }),
+  );
+}
+
+/** A child's output and exit code once it has exited. */
+function finished(child: ChildProcess): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += d;
     });
     child.on('error', reject);
@@ -122,16 +130,10 @@ export function errorLines(result: CliResult): string[] {
 
 /** Starts a long-running CLI command (`serve`, `worker`) and resolves once it prints a line matching `ready`. */
 export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
-  return startChild(
-    `xmodal ${args.join(' ')}`,
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-    ready,
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeoutMs: 120_000,
-    },
-  );
+  return startChild(`xmodal ${args.join(' ')}`, process.execPath, [...CLI_ENTRY, ...args], ready, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 120_000,
+  });
 }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   audit,
+  bind,
   type Collection,
   classify,
   dropCollection,
@@ -21,7 +22,7 @@ import {
   XmodalError,
 } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { IMAGES, ROOT, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { startPgliteServer } from '../store/pglite-server.js';
 
 const PICTURES = ['photo.png', 'photo.jpg', 'photo.gif', 'photo.webp'];
@@ -236,6 +237,49 @@ describe('model-level calls equal the CLI', () => {
       const result = await audit({ model: TINY_CLIP, probe, k: 2, permutations: 20 });
       assert.equal(result.probes, 4);
       assert.deepEqual(result, await cliJson(['audit', ...args]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bind equals `xmodal bind --json`, from text files or from the texts themselves', async () => {
+    const dir = tempDir('xmodal-library-');
+    try {
+      const words = [
+        'dog',
+        'cat',
+        'car',
+        'piano',
+        'violin',
+        'apple',
+        'train',
+        'rain',
+        'bell',
+        'drum',
+        'bird',
+        'sea',
+      ];
+      const texts = words.flatMap((t) => [t, `a photo of ${t}`, `the sound of ${t}`, `a drawing of ${t}`]);
+      const file = join(dir, 'texts.txt');
+      writeFileSync(file, `${texts.join('\n')}\n`);
+      const parts = { model: TINY_BUNDLE, from: 'tiny-clap', to: 'tiny-clip', epochs: 2, heldout: 0.25 };
+      const printed = (await cliJson([
+        'bind',
+        ...['--model', TINY_BUNDLE, '--from', 'tiny-clap', '--to', 'tiny-clip', '--texts', file],
+        ...['--out', join(dir, 'cli'), '--epochs', '2', '--heldout', '0.25'],
+      ])) as Record<string, unknown>;
+      const fromFile = await bind({ ...parts, texts: { files: [file] }, out: join(dir, 'file') });
+      const fromTexts = await bind({ ...parts, texts, out: join(dir, 'texts') });
+      const comparable = (report: object) => {
+        const { seconds, bundle, ...rest } = report as Record<string, unknown>;
+        assert.equal(typeof seconds, 'number');
+        assert.equal(typeof bundle, 'string');
+        return rest;
+      };
+      assert.deepEqual(comparable(fromFile), comparable(printed));
+      assert.deepEqual(comparable(fromTexts), comparable(printed));
+      const { train, validation, heldout } = fromFile.texts;
+      assert.deepEqual([train + validation + heldout, heldout], [48, 12]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

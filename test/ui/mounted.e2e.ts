@@ -1,19 +1,19 @@
 // The web UI in Chromium with xmodal mounted under a prefix of a host Fastify app: `npm run test:ui`.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { xmodalPlugin } from '../../src/server/app.js';
-import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { ROOT, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 const ICONS = join(ROOT, 'test', 'ui', 'fixtures');
 const PNGS = readdirSync(ICONS).filter((f) => f.endsWith('.png'));
 
-describe('web UI under a prefix', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('web UI under a prefix', { skip: NO_CHROMIUM }, () => {
   let host: FastifyInstance;
   let browser: Browser;
   let origin: string;

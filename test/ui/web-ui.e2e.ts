@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { AUDIO, IMAGES, ROOT, TINY_CLAP, TINY_CLIP } from '../helpers/paths.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
@@ -48,7 +48,7 @@ async function dropFile(page: Page, path: string, type: string): Promise<void> {
   await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
 }
 
-describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('web UI in Chromium', { skip: NO_CHROMIUM }, () => {
   let browser: Browser;
   let server: RunningServer;
   let page: Page;
@@ -171,7 +171,7 @@ describe('web UI in Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at 
 });
 
 describe('web UI at phone width, on an empty server', {
-  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+  skip: NO_CHROMIUM,
 }, () => {
   let browser: Browser;
   let server: RunningServer;
@@ -242,7 +242,7 @@ describe('web UI with xmodal-mini', {
   skip:
     (!existsSync(XMODAL_MINI) &&
       'models/xmodal-mini has not landed yet: the trained model is needed to find a picture by a word') ||
-    (!existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`),
+    NO_CHROMIUM,
 }, () => {
   test('type "dog": the dog comes first', async () => {
     const server = await startServer({ model: XMODAL_MINI });

@@ -220,7 +220,8 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
       return {
         collection: name,
         ...report,
-        failed: report.failed.map((f) => ({ path: shown.get(f.path) ?? f.path, reason: f.reason })),
+        failed: report.failed.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
+        skipped: report.skipped.map((f) => ({ ...f, path: shown.get(f.path) ?? f.path })),
       };
     },
   );

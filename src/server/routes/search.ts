@@ -1,11 +1,21 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import send from '@fastify/send';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
-import type { Filter, ItemRecord, SearchHit } from '../../store/store.js';
+import type { Filter, ItemRecord } from '../../store/store.js';
 import { inputValue } from '../../tasks/embed.js';
 import { type FairReport, fairSearch } from '../../tasks/fair-search.js';
-import { DEFAULT_K, hitJson, itemJson, MAX_K, type QueryPart, searchCollection } from '../../tasks/search.js';
+
+import {
+  DEFAULT_K,
+  hitJson,
+  itemJson,
+  MAX_K,
+  type QueryPart,
+  type ResultHit,
+  searchCollection,
+} from '../../tasks/search.js';
 import type { ServerContext } from '../context.js';
 import { checkText, jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
@@ -115,7 +125,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         minScore: body.minScore,
         ef: body.ef,
       };
-      const { hits, fair }: { hits: SearchHit[]; fair?: FairReport } = body.fair
+      const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = body.fair
         ? await fairSearch(collection, query, { attribute: body.fair, margin: body.fairMargin })
         : { hits: await searchCollection(collection, query) };
       return {
@@ -149,7 +159,11 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   app.get(
     '/items/:id/content',
-    { schema: itemSchema("The item's original file (only files the collection indexed)") },
+    {
+      schema: itemSchema(
+        "The item's original file (only files the collection indexed); a video's frames and sound windows serve the video, with HTTP Range requests",
+      ),
+    },
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const { item } = await findItem(id, (request.query as { collection?: string }).collection);
@@ -157,13 +171,32 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       if (!item.uri) throw xmodalError('NOT_FOUND', `item "${id}" has no file`);
       const info = await stat(item.uri).catch(() => undefined);
       if (!info?.isFile()) throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" is gone`);
+      // @fastify/send answers Range (players seek in videos), If-Range and conditional requests. The file is
+      // named relative to its own folder so that no part of the stored path is read as URL syntax.
+      const { statusCode, headers, stream, type } = await send(
+        request.raw,
+        `/${encodeURIComponent(basename(item.uri))}`,
+        {
+          root: dirname(item.uri),
+          dotfiles: 'allow',
+          index: false,
+          maxAge: 60_000,
+        },
+      );
+      if (type === 'error') {
+        stream.destroy();
+        // A range past the end: the standard answer, with the file's size, and no body.
+        if (statusCode === 416) return reply.status(416).headers(headers).header('content-length', 0).send();
+        throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" cannot be read`);
+      }
+      reply.status(statusCode);
+      reply.headers(headers);
       reply.header('content-type', item.mime ?? 'application/octet-stream');
-      reply.header('content-length', info.size);
       reply.header('cache-control', 'private, max-age=60');
       reply.header('x-content-type-options', 'nosniff');
       // SVG can carry script: let the browser show it as an image only, never run it as a page.
       reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-      return reply.send(createReadStream(item.uri));
+      return reply.send(stream);
     },
   );
 }
