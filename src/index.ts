@@ -85,6 +85,7 @@ export {
 export type { AudioInput, DecodedAudio } from './media/audio.js';
 export type { ImageLimits } from './media/image.js';
 export type { MediaSource } from './media/input.js';
+export type { VideoOptions } from './media/video.js';
 export type { IngestJobResult, QueueCounts, QueueStatus } from './queue/ingest-queue.js';
 export type { CollectionInfo, Filter, MetaValue, Metric } from './store/store.js';
 export type { AdaptReport, Pair, RetrievalScores } from './tasks/adapt.js';
@@ -101,7 +102,7 @@ export type { FairReport } from './tasks/fair-search.js';
 export type { Association } from './tasks/fairness-association.js';
 export type { Exposure, RankingExposure } from './tasks/fairness-exposure.js';
 export type { ZeroShotParity } from './tasks/fairness-parity.js';
-export type { IngestProgress, IngestReport } from './tasks/ingest.js';
+export type { FailedFile, IngestProgress, IngestReport } from './tasks/ingest.js';
 export type { CategoryScore, ModerationResult, Policy, PolicyCategory } from './tasks/moderate.js';
 export { moderateInputs } from './tasks/moderate.js';
 export { DEFAULT_POLICY } from './tasks/policies/default.js';

@@ -1,9 +1,9 @@
 // Video decoding through the ffmpeg and ffprobe programs found on PATH: nothing is downloaded or bundled.
 // Frames and sound stream out of ffmpeg's pipes, so a long video is never held in memory.
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { xmodalError } from '../errors.js';
 
 export interface VideoTools {
@@ -149,18 +149,18 @@ export function decodeBound(probe: Pick<VideoProbe, 'duration'>, maxSeconds = MA
   };
 }
 
-/** Starts ffmpeg with stdout as a pipe; `finish` resolves once it exits, with what it said on stderr. */
+/** Starts ffmpeg with stdout and fd 3 as pipes; `finish` resolves once it exits, with what it said on stderr. */
 function startFfmpeg(
   tools: VideoTools,
   args: string[],
   onStderrLine?: (line: string) => void,
-): { child: ChildProcessByStdio<null, Readable, Readable>; finish: Promise<Finished> } {
+): { child: ChildProcess; finish: Promise<Finished> } {
   const child = spawn(tools.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   let partial = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     partial += d;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
@@ -237,79 +237,6 @@ function pngEnd(buffer: Buffer): number {
 
 const SHOWINFO_TIME = /Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+(?:e-?\d+)?)/;
 
-/**
- * Samples frames: the first, then one whenever `every` seconds passed since the last one, and one at each
- * scene change; each as a small PNG with its time. Frames stream one by one (ffmpeg waits while they are used).
- */
-export async function* videoFrames(
-  path: string,
-  sampling: FrameSampling,
-  tools: VideoTools,
-): AsyncGenerator<VideoFrame> {
-  const gap = 't-prev_selected_t';
-  const scene =
-    sampling.sceneThreshold > 0
-      ? `+gt(scene\\,${sampling.sceneThreshold})*gte(${gap}\\,${sampling.minGap})`
-      : '';
-  const size = Math.round(sampling.size);
-  const filter = [
-    'setpts=PTS-STARTPTS',
-    `select='isnan(prev_selected_t)+gte(${gap}\\,${sampling.every})${scene}'`,
-    `scale=w='if(gte(iw,ih),-2,min(${size},iw))':h='if(gte(iw,ih),min(${size},ih),-2)'`,
-    'showinfo',
-  ].join(',');
-  const times: number[] = [];
-  const { child, finish } = startFfmpeg(
-    tools,
-    [
-      '-loglevel',
-      'info',
-      // Deblocking only smooths block edges, invisible once a frame is shrunk to a thumbnail: ~15% less decoding.
-      '-skip_loop_filter',
-      'all',
-      '-an',
-      '-sn',
-      '-dn',
-      '-i',
-      path,
-      '-vf',
-      filter,
-      '-fps_mode',
-      'vfr',
-      '-c:v',
-      'png',
-      '-compression_level',
-      '1',
-      '-f',
-      'image2pipe',
-      'pipe:1',
-    ],
-    (line) => {
-      const match = SHOWINFO_TIME.exec(line);
-      if (match) times.push(Math.max(0, Number(match[1])));
-    },
-  );
-  const pngs: Buffer[] = [];
-  let sent = 0;
-  try {
-    let pending: Buffer = Buffer.alloc(0);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      for (let end = pngEnd(pending); end > 0; end = pngEnd(pending)) {
-        pngs.push(Buffer.from(pending.subarray(0, end)));
-        pending = pending.subarray(end);
-      }
-      // A frame's time arrives on stderr, usually before the frame itself.
-      while (pngs.length && times.length > sent) yield { t: times[sent++], png: pngs.shift()! };
-    }
-    const { code, stderr } = await finish;
-    if (code !== 0) throw xmodalError('BAD_INPUT', `cannot decode video (${lastError(stderr)})`);
-    while (pngs.length && times.length > sent) yield { t: times[sent++], png: pngs.shift()! };
-  } finally {
-    stop(child);
-  }
-}
-
 export interface AudioWindow {
   /** Seconds from the start of the sound track. */
   t: number;
@@ -332,59 +259,141 @@ function rms(samples: Float32Array): number {
   return Math.sqrt(sum / Math.max(1, samples.length));
 }
 
-/** The sound track mixed to mono, cut into consecutive windows; a last window under a quarter is dropped. */
-export async function* videoAudioWindows(
-  path: string,
-  windowing: AudioWindowing,
-  tools: VideoTools,
-): AsyncGenerator<AudioWindow> {
-  const { sampleRate } = windowing;
-  const length = Math.max(1, Math.round(windowing.window * sampleRate));
-  const { child, finish } = startFfmpeg(tools, [
-    '-loglevel',
-    'error',
-    '-vn',
-    '-sn',
-    '-dn',
-    '-i',
-    path,
-    '-ac',
-    '1',
-    '-ar',
-    String(sampleRate),
-    '-f',
-    'f32le',
-    'pipe:1',
-  ]);
-  let window = new Float32Array(length);
-  let filled = 0;
-  let start = 0;
-  const emit = function* (count: number): Generator<AudioWindow> {
-    const samples = count === length ? window : window.slice(0, count);
-    if (rms(samples) >= windowing.silence)
-      yield { t: start / sampleRate, duration: count / sampleRate, samples, sampleRate };
-    start += count;
-    window = new Float32Array(length);
-    filled = 0;
-  };
-  try {
-    let carry: Buffer = Buffer.alloc(0);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const whole = bytes.length - (bytes.length % 4);
-      carry = Buffer.from(bytes.subarray(whole));
-      for (let at = 0; at < whole; ) {
-        const take = Math.min(length - filled, (whole - at) / 4);
-        for (let i = 0; i < take; i++) window[filled + i] = bytes.readFloatLE(at + 4 * i);
-        filled += take;
-        at += 4 * take;
-        if (filled === length) yield* emit(length);
-      }
-    }
+/**
+ * How far each stream is read ahead of its consumer. One ffmpeg writes both, so a consumer waiting for the model
+ * would stall the other's decoding once its pipe is full; a few MB of read-ahead (minutes of sound, a hundred
+ * frames) keep ffmpeg decoding while the model loads and runs.
+ */
+const FRAME_READ_AHEAD = 8 << 20;
+const SOUND_READ_AHEAD = 16 << 20;
+
+function readAhead(stream: Readable, bytes: number): AsyncIterable<Buffer> {
+  return stream.pipe(new PassThrough({ highWaterMark: bytes }));
+}
+
+/** What to decode: sampled frames, the sound track in windows, or both. */
+export interface VideoDecoding {
+  frames?: FrameSampling;
+  sound?: AudioWindowing;
+}
+
+export interface DecodedVideo {
+  frames?: AsyncGenerator<VideoFrame>;
+  sound?: AsyncGenerator<AudioWindow>;
+}
+
+/** The frame filter: the first frame, one in each `every`-second slot, and one at each scene change. */
+function frameFilter(sampling: FrameSampling): string {
+  const gap = 't-prev_selected_t';
+  const apart = `gte(${gap},${sampling.minGap})`;
+  const slot = `gt(floor(t/${sampling.every}),floor(prev_selected_t/${sampling.every}))*${apart}`;
+  const scene = sampling.sceneThreshold > 0 ? `+gt(scene,${sampling.sceneThreshold})*${apart}` : '';
+  const size = Math.round(sampling.size);
+  return [
+    'setpts=PTS-STARTPTS',
+    `select='isnan(prev_selected_t)+${slot}${scene}'`,
+    `scale=w='if(gte(iw,ih),-2,min(${size},iw))':h='if(gte(iw,ih),min(${size},ih),-2)'`,
+    'showinfo',
+  ].join(',');
+}
+
+/**
+ * Decodes a video once, in one ffmpeg: sampled frames as small PNGs on its stdout and the sound track as mono
+ * float samples on fd 3, each read by its own consumer (ffmpeg waits while they are used). A consumer that stops
+ * early stops ffmpeg; a failed decode throws BAD_INPUT from the streams.
+ */
+export function decodeVideo(path: string, decoding: VideoDecoding, tools: VideoTools): DecodedVideo {
+  const { frames, sound } = decoding;
+  const times: number[] = [];
+  const { child, finish } = startFfmpeg(
+    tools,
+    [
+      '-loglevel',
+      frames ? 'info' : 'error',
+      // Invisible once a frame is shrunk to a thumbnail: deblocking (~15% of decoding), and the frames no other
+      // frame refers to (B-frames, often most of them): a sampled frame is the nearest one decoded.
+      ...(frames ? ['-skip_loop_filter:v', 'all', '-skip_frame:v', 'noref'] : ['-vn']),
+      ...(sound ? [] : ['-an']),
+      '-sn',
+      '-dn',
+      '-i',
+      path,
+      ...(frames ? ['-map', '0:v:0', '-vf', frameFilter(frames), '-fps_mode', 'vfr', '-c:v', 'png'] : []),
+      ...(frames ? ['-compression_level', '1', '-f', 'image2pipe', 'pipe:1'] : []),
+      ...(sound
+        ? ['-map', '0:a:0', '-ac', '1', '-ar', String(sound.sampleRate), '-f', 'f32le', 'pipe:3']
+        : []),
+    ],
+    (line) => {
+      const match = SHOWINFO_TIME.exec(line);
+      if (match) times.push(Math.max(0, Number(match[1])));
+    },
+  );
+  /** Waits for ffmpeg's end once a stream is drained; BAD_INPUT when it failed. */
+  const ended = async (what: string) => {
     const { code, stderr } = await finish;
-    if (code !== 0) throw xmodalError('BAD_INPUT', `cannot decode the sound track (${lastError(stderr)})`);
-    if (filled >= length / 4) yield* emit(filled);
-  } finally {
-    stop(child);
+    if (code !== 0) throw xmodalError('BAD_INPUT', `cannot decode ${what} (${lastError(stderr)})`);
+  };
+
+  async function* frameStream(): AsyncGenerator<VideoFrame> {
+    const pngs: Buffer[] = [];
+    let sent = 0;
+    let drained = false;
+    try {
+      let pending: Buffer = Buffer.alloc(0);
+      for await (const chunk of readAhead(child.stdout!, FRAME_READ_AHEAD)) {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        for (let end = pngEnd(pending); end > 0; end = pngEnd(pending)) {
+          pngs.push(Buffer.from(pending.subarray(0, end)));
+          pending = pending.subarray(end);
+        }
+        // A frame's time arrives on stderr, usually before the frame itself.
+        while (pngs.length && times.length > sent) yield { t: times[sent++], png: pngs.shift()! };
+      }
+      await ended('video');
+      while (pngs.length && times.length > sent) yield { t: times[sent++], png: pngs.shift()! };
+      drained = true;
+    } finally {
+      if (!drained) stop(child);
+    }
   }
+
+  async function* soundStream(windowing: AudioWindowing): AsyncGenerator<AudioWindow> {
+    const { sampleRate } = windowing;
+    const length = Math.max(1, Math.round(windowing.window * sampleRate));
+    let window = new Float32Array(length);
+    let filled = 0;
+    let start = 0;
+    const emit = function* (count: number): Generator<AudioWindow> {
+      const samples = count === length ? window : window.slice(0, count);
+      if (rms(samples) >= windowing.silence)
+        yield { t: start / sampleRate, duration: count / sampleRate, samples, sampleRate };
+      start += count;
+      window = new Float32Array(length);
+      filled = 0;
+    };
+    let drained = false;
+    try {
+      let carry: Buffer = Buffer.alloc(0);
+      for await (const chunk of readAhead(child.stdio[3] as Readable, SOUND_READ_AHEAD)) {
+        const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+        const whole = bytes.length - (bytes.length % 4);
+        carry = Buffer.from(bytes.subarray(whole));
+        for (let at = 0; at < whole; ) {
+          const take = Math.min(length - filled, (whole - at) / 4);
+          for (let i = 0; i < take; i++) window[filled + i] = bytes.readFloatLE(at + 4 * i);
+          filled += take;
+          at += 4 * take;
+          if (filled === length) yield* emit(length);
+        }
+      }
+      await ended('the sound track');
+      if (filled >= length / 4) yield* emit(filled);
+      drained = true;
+    } finally {
+      if (!drained) stop(child);
+    }
+  }
+
+  return { frames: frames && frameStream(), sound: sound && soundStream(sound) };
 }

@@ -7,14 +7,13 @@ import { detectFile } from '../media/detect.js';
 import {
   checkVideoLimits,
   decodeBound,
+  decodeVideo,
   FFMPEG_HINT,
   findVideoTools,
   probeVideo,
   type VideoOptions,
   type VideoProbe,
   type VideoTools,
-  videoAudioWindows,
-  videoFrames,
 } from '../media/video.js';
 import type { Item } from '../store/store.js';
 import type { CollectionSpace } from './spaces.js';
@@ -79,7 +78,7 @@ export function videoToolsFor(path: string): VideoTools {
   return tools;
 }
 
-/** Embeds `items` in batches as they stream in, so only one batch of decoded media is held at a time. */
+/** Embeds `items` in batches as they stream in (decoding reads ahead meanwhile, see `decodeVideo`). */
 async function embedStream<T extends { t: number }>(
   items: AsyncIterable<T>,
   embed: (batch: T[]) => Promise<Float32Array[]>,
@@ -87,16 +86,19 @@ async function embedStream<T extends { t: number }>(
   stopped: { now: boolean },
 ): Promise<void> {
   let batch: T[] = [];
+  let embedded = 0;
   const flush = async () => {
     const vectors = await embed(batch);
     for (const [i, item] of batch.entries()) onSegment(item, vectors[i]);
+    embedded += batch.length;
     batch = [];
   };
   for await (const item of items) {
-    // The other stream failed: leaving the loop stops this one's ffmpeg too.
+    // The other stream failed: leaving the loop stops ffmpeg.
     if (stopped.now) return;
     batch.push(item);
-    if (batch.length >= BATCH) await flush();
+    // The first item goes alone: the model loads while ffmpeg decodes on, instead of after a whole batch.
+    if (batch.length >= (embedded === 0 ? 1 : BATCH)) await flush();
   }
   if (batch.length) await flush();
 }
@@ -161,33 +163,37 @@ export async function embedVideo(
     stopped.now = true;
     throw error;
   };
+  const decoded = decodeVideo(
+    path,
+    {
+      frames: seesFrames
+        ? { every, sceneThreshold: o.sceneThreshold, minGap: Math.min(0.5, every), size: FRAME_SIZE }
+        : undefined,
+      sound: hearsSound ? { window, sampleRate, silence: SILENCE_RMS } : undefined,
+    },
+    tools,
+  );
   await Promise.all([
-    seesFrames
-      ? embedStream(
-          filter(
-            videoFrames(
-              path,
-              { every, sceneThreshold: o.sceneThreshold, minGap: Math.min(0.5, every), size: FRAME_SIZE },
-              tools,
-            ),
-            (f) => {
-              bound(f.t);
-              return keepFrame(f.t);
-            },
-          ),
-          (batch) => encoder.embedImages(batch.map((f) => f.png)),
-          (f, vector) => frames.push({ modality: 'image', t: f.t, duration: 0, vector }),
-          stopped,
-        ).catch(stopOnError)
-      : undefined,
-    hearsSound
-      ? embedStream(
-          videoAudioWindows(path, { window, sampleRate, silence: SILENCE_RMS }, tools),
-          (batch) => encoder.embedAudio(batch.map((w) => ({ samples: w.samples, sampleRate: w.sampleRate }))),
-          (w, vector) => sounds.push({ modality: 'audio', t: w.t, duration: w.duration, vector }),
-          stopped,
-        ).catch(stopOnError)
-      : undefined,
+    decoded.frames &&
+      embedStream(
+        filter(decoded.frames, (f) => {
+          bound(f.t);
+          return keepFrame(f.t);
+        }),
+        (batch) => encoder.embedImages(batch.map((f) => f.png)),
+        (f, vector) => frames.push({ modality: 'image', t: f.t, duration: 0, vector }),
+        stopped,
+      ).catch(stopOnError),
+    decoded.sound &&
+      embedStream(
+        filter(decoded.sound, (w) => {
+          bound(w.t + w.duration);
+          return true;
+        }),
+        (batch) => encoder.embedAudio(batch.map((w) => ({ samples: w.samples, sampleRate: w.sampleRate }))),
+        (w, vector) => sounds.push({ modality: 'audio', t: w.t, duration: w.duration, vector }),
+        stopped,
+      ).catch(stopOnError),
   ]);
   const lastFrame = frames.at(-1)?.t ?? 0;
   const lastSound = sounds.at(-1);

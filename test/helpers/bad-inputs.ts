@@ -304,6 +304,7 @@ export function makeBadInputs(folder: string): BadInput[] {
     // The MP4's index (moov) is written at its end: half a file has none.
     add('truncated-video.mp4', mp4.subarray(0, Math.floor(mp4.length / 2)), 'video', ['BAD_INPUT']);
     add('video-declares-100-hours.mp4', mp4Declaring(mp4, 100 * 3600), 'video', ['INPUT_TOO_LARGE']);
+    add('video-declares-1s-holds-3s.mp4', mp4Declaring(mp4, 1), 'video', ['BAD_INPUT']);
     const mjpeg = ffmpegVideo(tools.ffmpeg, folder, 'avi', [
       '-f',
       'lavfi',
