@@ -1,10 +1,12 @@
 // Ingest over a real queue (BullMQ on redis-server) by several `xmodal worker` processes into one shared store.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeMixedFiles } from '../../bench/mixed-files.js';
 import { queueStatus as libraryQueueStatus, queueIndex, startIngestWorker } from '../../src/index.js';
+import { findVideoTools } from '../../src/media/video.js';
 import { openQueue, type QueueStatus, queueStatus } from '../../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../../src/store/open.js';
 import type { ItemRecord } from '../../src/store/store.js';
@@ -12,6 +14,7 @@ import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { chunkText } from '../../src/tasks/text-chunks.js';
 import { errorLines, runCli, startCli } from '../helpers/cli.js';
 import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { NO_FFMPEG } from '../helpers/video.js';
 import type { ChildServer } from '../servers/child-server.js';
 import { warnSkipped } from '../servers/python-venv.js';
 import { type RedisServer, redisUnavailable, startRedis } from '../servers/redis.js';
@@ -217,6 +220,50 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     });
     try {
       assert.equal(await opened.count(), 4);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('a queued video is indexed by a worker with the sampling asked at index --queue', {
+    skip: NO_FFMPEG,
+  }, async () => {
+    const queueUrl = `${redis.url}/3`;
+    const video = join(dir, 'queued.mp4');
+    const { ffmpeg } = findVideoTools()!;
+    execFileSync(ffmpeg, [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=s=160x120:d=6:r=10', '-f', 'lavfi', '-i', 'sine=d=6'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', video],
+    ]);
+    const queued = await runCli([
+      ...['--store', store.url, 'index', video, '--queue', queueUrl, '-c', 'videos', '-m', TINY_BUNDLE],
+      ...['--frame-every', '1', '--scene-threshold', '0', '--json'],
+    ]);
+    assert.equal(queued.code, 0, queued.stderr);
+    const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1 });
+    try {
+      const status = await waitFor(queueUrl, (s) => s.pending.jobs === 0 && s.running.jobs === 0, 120_000);
+      assert.deepEqual([status.done.files, status.failed.files], [1, 0], JSON.stringify(status.failures));
+    } finally {
+      await worker.close();
+    }
+    const info = (await listCollections(store.url)).find((c) => c.name === 'videos');
+    assert.ok(info);
+    const opened = await openStore(store.url, {
+      collection: 'videos',
+      dim: info.dim,
+      encoderId: info.encoderId,
+    });
+    try {
+      const times = { image: [] as number[], audio: [] as number[] };
+      for await (const record of opened.iterate()) {
+        assert.equal(record.uri, video);
+        assert.equal(record.meta?.video, true);
+        times[record.modality as 'image' | 'audio'].push(Number(record.meta?.t));
+      }
+      // --frame-every 1 reached the worker: a frame each second (the default would give one every 2 s).
+      assert.equal(times.image.length, 6, `frames at ${times.image}`);
+      assert.equal(times.audio.length, 3, `sound windows at ${times.audio}`);
     } finally {
       await opened.close();
     }

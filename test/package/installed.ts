@@ -130,6 +130,7 @@ try {
         allowScripts: {
           'onnxruntime-node': false,
           protobufjs: false,
+          'msgpackr-extract': false,
           'better-sqlite3': true,
           usearch: true,
           // npm lists a tarball's own `prepare` as a script to review (it never runs it for a tarball, nor
