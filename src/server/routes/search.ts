@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import send from '@fastify/send';
 import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
@@ -16,7 +16,9 @@ import {
   type ResultHit,
   searchCollection,
 } from '../../tasks/search.js';
+import { uploadsRoot } from '../../tasks/workspace.js';
 import type { ServerContext } from '../context.js';
+import { openItemFile } from '../item-file.js';
 import { checkText, jsonInput } from '../media-inputs.js';
 import { collectionQuery, errorSchema, filterSchema, mediaString } from '../schemas.js';
 
@@ -166,28 +168,51 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      const { item } = await findItem(id, (request.query as { collection?: string }).collection);
+      const { name, item } = await findItem(id, (request.query as { collection?: string }).collection);
       // Only the path the item was indexed from is ever served: the URL names an item, never a file.
       if (!item.uri) throw xmodalError('NOT_FOUND', `item "${id}" has no file`);
-      const info = await stat(item.uri).catch(() => undefined);
-      if (!info?.isFile()) throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" is gone`);
-      // @fastify/send answers Range (players seek in videos), If-Range and conditional requests. The file is
-      // named relative to its own folder so that no part of the stored path is read as URL syntax.
-      const { statusCode, headers, stream, type } = await send(
-        request.raw,
-        `/${encodeURIComponent(basename(item.uri))}`,
-        {
-          root: dirname(item.uri),
-          dotfiles: 'allow',
-          index: false,
-          maxAge: 60_000,
-        },
+      // Checked again now (a file may have been swapped for a link since it was indexed), opened once, and the
+      // body streamed from that open file, never from the path again.
+      const file = await openItemFile(
+        item.uri,
+        [...ctx.indexRoots, join(uploadsRoot(ctx.collections.workspace), name)],
+        id,
       );
-      if (type === 'error') {
-        stream.destroy();
-        // A range past the end: the standard answer, with the file's size, and no body.
-        if (statusCode === 416) return reply.status(416).headers(headers).header('content-length', 0).send();
-        throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" cannot be read`);
+      let statusCode: number;
+      let headers: Record<string, string | number>;
+      let body: Readable;
+      try {
+        // @fastify/send answers Range (players seek in videos), If-Range and conditional requests; asked as
+        // HEAD it only works out the answer, for the real path the file was opened by. The file is named
+        // relative to its own folder so that no part of the path is read as URL syntax.
+        const answer = await send(
+          { headers: request.raw.headers, method: 'HEAD' } as typeof request.raw,
+          `/${encodeURIComponent(basename(file.real))}`,
+          { root: dirname(file.real), dotfiles: 'allow', index: false, maxAge: 60_000 },
+        );
+        answer.stream.destroy();
+        ({ statusCode, headers } = answer);
+        if (answer.type === 'error') {
+          // A range past the end: the standard answer, with the file's size, and no body.
+          if (statusCode === 416) {
+            await file.handle.close();
+            return reply.status(416).headers(headers).header('content-length', 0).send();
+          }
+          throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" cannot be read`);
+        }
+        const seen = 'stat' in answer.metadata ? answer.metadata.stat : undefined;
+        if (!seen || seen.ino !== file.ino || seen.dev !== file.dev || seen.size !== file.size)
+          throw xmodalError('FILE_NOT_FOUND', `the file of item "${id}" changed while it was being served`);
+        const range = /^bytes (\d+)-(\d+)\//.exec(String(headers['Content-Range'] ?? ''));
+        const start = statusCode === 206 && range ? Number(range[1]) : 0;
+        const end = statusCode === 206 && range ? Number(range[2]) : file.size - 1;
+        const empty = request.method === 'HEAD' || statusCode === 304 || end < start;
+        // The stream closes the handle when it ends or the client goes away.
+        body = empty ? Readable.from([]) : file.handle.createReadStream({ start, end });
+        if (empty) await file.handle.close();
+      } catch (error) {
+        await file.handle.close();
+        throw error;
       }
       reply.status(statusCode);
       reply.headers(headers);
@@ -196,7 +221,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       reply.header('x-content-type-options', 'nosniff');
       // SVG can carry script: let the browser show it as an image only, never run it as a page.
       reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-      return reply.send(stream);
+      return reply.send(body);
     },
   );
 }
