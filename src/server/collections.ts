@@ -1,16 +1,14 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import { dropCollection, listCollections } from '../store/open.js';
+import { listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
 import { checkCollectionName } from '../store/validate.js';
 import {
+  dropCollection,
   findCollection,
   type OpenCollection,
   openCollection,
   storeLocation,
-  uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
 
@@ -101,9 +99,8 @@ export class CollectionPool {
     const pending = this.open.get(name);
     this.open.delete(name);
     if (pending) await (await pending.catch(() => undefined))?.close();
-    if (!(await dropCollection(storeLocation(this.workspace), name)))
+    if (!(await dropCollection(this.workspace, name)))
       throw xmodalError('NOT_FOUND', `no collection "${name}"`);
-    await rm(join(uploadsRoot(this.workspace), name), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {
