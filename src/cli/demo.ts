@@ -2,8 +2,6 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { openDemoCollection, type SearchResults } from '../library/collection.js';
-import { buildApp } from '../server/app.js';
-import { listenUntilStopped } from '../server/listen.js';
 import { DEMO_COLLECTION } from '../tasks/demo.js';
 import { hitPlace, VIDEO_FILTER } from '../tasks/moments.js';
 import { out } from './io.js';
@@ -58,6 +56,8 @@ export function registerDemo(program: Command, withModelFlags: (c: Command) => C
     const port = Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw xmodalError('BAD_ARGUMENT', `bad --port ${flags.port}`);
+    const { buildApp } = await import('../server/app.js');
+    const { listenUntilStopped } = await import('../server/listen.js');
     const app = await buildApp({ workspace: workspaceOf(command), collection: DEMO_COLLECTION, model });
     const address = await listenUntilStopped(app, { port, host: '127.0.0.1' });
     out(`\nOpen ${address}/ to search the demo collection (API docs at ${address}/docs). Ctrl-C stops.\n`);

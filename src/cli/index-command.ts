@@ -6,7 +6,7 @@ import { queueIndex } from '../library/scale.js';
 import { withIndexLock } from '../tasks/index-lock.js';
 import { VIDEO_DEFAULTS, type VideoOptions } from '../tasks/video.js';
 import type { Workspace } from '../tasks/workspace.js';
-import { err, isInteractive, out, printJson, setExitCode } from './io.js';
+import { err, isInteractive, out, printable, printJson, setExitCode } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -83,7 +83,7 @@ async function enqueue(paths: string[], flags: IndexFlags, command: Command): Pr
   });
   if (flags.json) printJson(report);
   else {
-    for (const f of report.skipped) err(`failed: ${f.path}: ${f.reason}\n`);
+    for (const f of report.skipped) err(`failed: ${printable(f.path)}: ${f.reason}\n`);
     out(
       `queued ${report.files} files in ${report.jobs} jobs for collection "${report.collection}" (${report.encoderId}); ` +
         'run `xmodal worker --queue URL` on any machine that can read them, and `xmodal queue status` to follow\n',
@@ -131,8 +131,8 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
   }
   if (flags.json) printJson(report);
   else {
-    for (const f of report.failed) err(`failed: ${f.path}: ${f.reason}\n`);
-    for (const f of report.skipped) err(`skipped: ${f.path}: ${f.reason}\n`);
+    for (const f of report.failed) err(`failed: ${printable(f.path)}: ${f.reason}\n`);
+    for (const f of report.skipped) err(`skipped: ${printable(f.path)}: ${f.reason}\n`);
     const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : '';
     out(
       `indexed ${report.indexed}, unchanged ${report.unchanged}, failed ${report.failed.length}${skipped}, pruned ${report.pruned} ` +

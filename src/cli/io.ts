@@ -33,6 +33,15 @@ export function err(text: string): void {
   io().stderr(text);
 }
 
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
+/** A file name for a line of text output: control characters (a newline, a tab, an escape) escaped as in JSON. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function printJson(value: unknown): void {
   out(`${JSON.stringify(value)}\n`);
 }

@@ -5,7 +5,7 @@ import { type FairReport, fairSearch } from '../tasks/fair-search.js';
 import { hitPlace, type ResultKind, withKind } from '../tasks/moments.js';
 import { checkK, hitJson, type QueryPart, type ResultHit, searchCollection } from '../tasks/search.js';
 import { openCollection } from '../tasks/workspace.js';
-import { out, printJson } from './io.js';
+import { out, printable, printJson } from './io.js';
 import { type ModelFlags, parseDtype } from './shared.js';
 import { withCollectionFlag, workspaceOf } from './workspace-flags.js';
 
@@ -118,7 +118,7 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
         const kind = hit.t === undefined ? hit.modality : 'video';
         const how = hit.t === undefined ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
         out(
-          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${kind.padEnd(5)}  ${hitPlace(hit)}${snippet}${how}\n`,
+          `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${kind.padEnd(5)}  ${printable(hitPlace(hit))}${snippet}${how}\n`,
         );
       });
       if (fair) out(`${fairLine(fair)}\n`);

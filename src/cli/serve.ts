@@ -1,6 +1,4 @@
 import { type Command, Option } from 'commander';
-import { buildApp } from '../server/app.js';
-import { listenUntilStopped } from '../server/listen.js';
 import { DEFAULT_COLLECTION } from '../tasks/workspace.js';
 import { err } from './io.js';
 import { type ModelFlags, parseDtype, whole } from './shared.js';
@@ -49,6 +47,9 @@ export function registerServe(program: Command, withModelFlags: (c: Command) => 
         ? whole('--max-upload-mb', flags.maxUploadMb, 1, 4096) * 1024 * 1024
         : undefined;
       const port = whole('--port', flags.port, 0, 65535);
+      // Loaded here, not at start-up: the server's modules would slow every other command.
+      const { buildApp } = await import('../server/app.js');
+      const { listenUntilStopped } = await import('../server/listen.js');
       const app = await buildApp({
         workspace: workspaceOf(command),
         collection: flags.collection,

@@ -2,17 +2,17 @@
 // two parts of a bundle. The options of `xmodal index --queue`, `worker`, `queue status` and `bind`, and the
 // results they print with --json.
 import type { Dtype } from '../encoders/encoder.js';
-import { openQueue, type QueueStatus, queueStatus as readQueueStatus } from '../queue/ingest-queue.js';
+import type { QueueStatus } from '../queue/ingest-queue.js';
 import { type BindMap, type BindOptions, type BindReport, bindBundle, corpusOf } from '../tasks/bind.js';
 import { readLabelsFile } from '../tasks/classify.js';
-import {
-  type EnqueueReport,
-  enqueueIngest,
-  IngestWorker,
-  type IngestWorkerOptions,
-} from '../tasks/distributed-ingest.js';
+import type { EnqueueReport, IngestWorker, IngestWorkerOptions } from '../tasks/distributed-ingest.js';
 import type { VideoOptions } from '../tasks/video.js';
 import type { StoreOptions } from './collection.js';
+
+/** The queue's modules (BullMQ, Redis), loaded on first use: every CLI command would pay for them at start-up. */
+function queueModules() {
+  return import('../tasks/distributed-ingest.js');
+}
 
 /** `xmodal index PATHS --queue URL`'s options. */
 export interface QueueIndexOptions extends StoreOptions {
@@ -34,11 +34,12 @@ export interface QueueIndexOptions extends StoreOptions {
  * Queues files (paths, folders, globs) of a collection for `xmodal worker`s instead of indexing them here
  * (`xmodal index --queue`). The collection is created and stamped with its model first.
  */
-export function queueIndex(
+export async function queueIndex(
   collection: string,
   paths: string | readonly string[],
   options: QueueIndexOptions,
 ): Promise<EnqueueReport> {
+  const { enqueueIngest } = await queueModules();
   return enqueueIngest({ home: options.home, store: options.store }, collection, {
     queue: options.queue,
     paths: typeof paths === 'string' ? [paths] : [...paths],
@@ -63,6 +64,7 @@ export interface WorkerRequest extends Omit<IngestWorkerOptions, 'encoder'> {
  */
 export async function startIngestWorker(queue: string, request: WorkerRequest = {}): Promise<IngestWorker> {
   const { dtype, threads, ...options } = request;
+  const { IngestWorker } = await queueModules();
   const worker = new IngestWorker(queue, {
     ...options,
     encoder: { dtype, threads, audioWorkers: threads },
@@ -78,6 +80,7 @@ export async function startIngestWorker(queue: string, request: WorkerRequest = 
 
 /** Files done, pending, running and failed, with rate, ETA and the failures' reasons (`xmodal queue status`). */
 export async function queueStatus(queue: string): Promise<QueueStatus> {
+  const { openQueue, queueStatus: readQueueStatus } = await import('../queue/ingest-queue.js');
   const handle = openQueue(queue);
   try {
     return await readQueueStatus(handle, queue);

@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { fileSystemReason } from '../media/input.js';
 
@@ -57,7 +58,7 @@ export async function expandPaths(
   const walk = async (pattern: string, cwd: string | undefined, checkFolders: boolean) => {
     const stream = fg.stream(pattern, {
       cwd,
-      absolute: true,
+      absolute: false,
       onlyFiles: false,
       followSymbolicLinks: false,
       dot: false,
@@ -71,7 +72,8 @@ export async function expandPaths(
       for await (const value of stream) {
         signal?.throwIfAborted();
         const entry = value as unknown as Entry;
-        const path = resolve(entry.path);
+        // Made absolute here: fast-glob's own `absolute` turns a backslash in a file name into a slash.
+        const path = resolve(cwd ?? '', entry.path);
         if (entry.dirent.isFile()) candidates.push(path);
         else if (entry.dirent.isSymbolicLink()) {
           const target = await stat(path).catch((error: unknown) => error as NodeJS.ErrnoException);
@@ -131,5 +133,54 @@ export async function expandPaths(
     seen.add(real);
     files.push(path);
   }
-  return { files, skipped };
+  return { files, skipped: await withNonUtf8Names(skipped) };
+}
+
+/**
+ * Node reads a file name that is not valid UTF-8 with U+FFFD for each bad byte, so no string opens that file and
+ * it was skipped as missing: it is reported instead by its own name, each bad byte written \xHH, and why.
+ */
+async function withNonUtf8Names(skipped: ExpandedPaths['skipped']): Promise<ExpandedPaths['skipped']> {
+  const reported = new Map<string, string>();
+  for (const entry of skipped) {
+    const names = entry.path.includes('\uFFFD') ? await nonUtf8Names(entry.path) : [];
+    if (names.length === 0) reported.set(entry.path, entry.reason);
+    for (const { path, folder } of names)
+      reported.set(
+        path,
+        folder ? 'folder name is not valid UTF-8: its files are not read' : 'file name is not valid UTF-8',
+      );
+  }
+  return [...reported].map(([path, reason]) => ({ path, reason }));
+}
+
+/** The names in `path`'s folder that are not UTF-8 and decode to `path`'s name, as escaped paths. */
+async function nonUtf8Names(path: string): Promise<{ path: string; folder: boolean }[]> {
+  const folder = dirname(path);
+  const names = await readdir(folder, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
+  const found: { path: string; folder: boolean }[] = [];
+  for (const name of names) {
+    if (isUtf8(name) || name.toString('utf8') !== basename(path)) continue;
+    const info = await lstat(Buffer.concat([Buffer.from(`${folder}/`), name])).catch(() => undefined);
+    found.push({ path: join(folder, escapedName(name)), folder: info?.isDirectory() ?? false });
+  }
+  return found;
+}
+
+/** A file name's bytes as text: its UTF-8 sequences as they read, every other byte as \xHH. */
+function escapedName(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i];
+    const size = lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+    const sequence = bytes.subarray(i, i + size);
+    if (size > 0 && sequence.length === size && isUtf8(sequence)) {
+      text += Buffer.from(sequence).toString('utf8');
+      i += size;
+    } else {
+      text += `\\x${lead.toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return text;
 }

@@ -160,7 +160,13 @@ async function retag(store: Store, ids: readonly string[], newTags: readonly str
 
 function isUnchanged(known: KnownFiles, file: PreparedFile): boolean {
   const existing = known.get(file.path);
-  return existing !== undefined && existing.hashes.size === 1 && existing.hashes.has(file.hash);
+  return (
+    existing !== undefined &&
+    existing.hashes.size === 1 &&
+    existing.hashes.has(file.hash) &&
+    // A text written in slices by a run killed mid-file has fewer items than chunks.
+    (file.chunks === undefined || existing.ids.length === file.chunks.length)
+  );
 }
 
 /** Stage 2: one model call per batch of files of one modality; a text file's chunks stay together. */
@@ -204,10 +210,14 @@ function itemsFor(file: PreparedFile, vectors: Float32Array[], tags: string[] | 
   return [{ ...base, id: file.path, vector: vectors[0], meta: { bytes: file.bytes.byteLength } }];
 }
 
+/** Items per upsert: a store write runs on the event loop, so thousands of chunks go in slices with turns between. */
+const WRITE_SLICE = 256;
+
 /**
- * Stage 3: writes whole files, their items in one upsert (one transaction, so a file is never half-written),
- * then deletes chunks they no longer have. A crash between the two leaves two content hashes on a file,
- * which the next run sees as changed and cleans up.
+ * Stage 3: writes whole files, their items in one upsert (one transaction), then deletes chunks they no longer
+ * have. A crash between the two leaves two content hashes on a file, which the next run sees as changed and
+ * cleans up. Texts of more chunks than a slice are written slice by slice, giving other requests a turn
+ * between; a crash among the slices leaves fewer items than chunks, which the next run sees as changed too.
  */
 async function writeFiles(
   store: Store,
@@ -215,10 +225,19 @@ async function writeFiles(
   files: readonly PreparedFile[],
   items: readonly Item[],
 ): Promise<void> {
-  await store.upsert(items);
+  // Only texts go in slices: their chunk count tells a whole write from a killed one; a video stays one write.
+  if (files.every((file) => file.chunks)) await inSlices(items, (slice) => store.upsert(slice));
+  else await store.upsert(items);
   const fresh = new Set(items.map((i) => i.id));
   const stale = files.flatMap((file) => (known.get(file.path)?.ids ?? []).filter((id) => !fresh.has(id)));
-  if (stale.length) await store.delete(stale);
+  await inSlices(stale, (slice) => store.delete(slice));
+}
+
+async function inSlices<T>(all: readonly T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < all.length; start += WRITE_SLICE) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    await write(all.slice(start, start + WRITE_SLICE));
+  }
 }
 
 /** Stage 4 (--prune): removes the items of files that no longer exist, from every space; counts each once. */

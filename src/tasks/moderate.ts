@@ -117,10 +117,27 @@ export function checkPolicy(policy: Policy): void {
         !c.prompts.every((p) => typeof p === 'string')
       )
         throw bad(`category "${c.name}" needs a list of prompts`);
+      if (c.prompts.some((p) => !p.trim())) throw bad(`category "${c.name}" has an empty prompt`);
       if (kind === 'unsafe' && !(typeof c.threshold === 'number' && c.threshold >= 0 && c.threshold <= 1))
         throw bad(`unsafe category "${c.name}" needs a threshold between 0 and 1`);
     }
   }
+  if (policy.lang !== undefined && typeof policy.lang !== 'string') throw bad('"lang" must be a string');
+  if (policy.templates !== undefined) {
+    if (typeof policy.templates !== 'object' || policy.templates === null || Array.isArray(policy.templates))
+      throw bad('"templates" must map a modality to a list of templates');
+    for (const [modality, list] of Object.entries(policy.templates))
+      if (!Array.isArray(list) || !list.every((t) => typeof t === 'string' && t.trim()))
+        throw bad(`"templates.${modality}" must be a list of non-empty templates`);
+  }
+}
+
+/** Every text a policy has embedded: its prompts and its own templates (for length and count limits). */
+export function policyTexts(policy: Policy): string[] {
+  return [
+    ...[...policy.unsafe, ...policy.safe].flatMap((c) => c.prompts),
+    ...Object.values(policy.templates ?? {}).flat(),
+  ];
 }
 
 export async function readPolicy(path: string): Promise<Policy> {

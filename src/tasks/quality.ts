@@ -1,5 +1,3 @@
-import silhouetteScore from '@robzzson/silhouette';
-import { kmeans } from 'ml-kmeans';
 import { xmodalError } from '../errors.js';
 import type { ItemRecord } from '../store/store.js';
 import { MODALITIES, type Modality } from '../types.js';
@@ -37,14 +35,15 @@ export interface QualityReport extends QualityMetrics {
 
 /**
  * Measures a set of L2-normalised vectors. `pairs` are index pairs known to match (an image and its
- * caption); k-means comes from ml-kmeans and the silhouette (Euclidean) from @robzzson/silhouette.
+ * caption); k-means comes from ml-kmeans and the silhouette (Euclidean) from @robzzson/silhouette, both loaded
+ * on first use (ml-kmeans is hundreds of modules: every command would pay for them at start-up).
  */
-export function measureVectors(
+export async function measureVectors(
   vectors: readonly Float32Array[],
   modalities: readonly Modality[],
   pairs: readonly [number, number][],
   options: QualityOptions = {},
-): QualityMetrics {
+): Promise<QualityMetrics> {
   const n = vectors.length;
   if (n < 3) throw xmodalError('BAD_INPUT', `need at least 3 items to measure, got ${n}`);
   let distanceSum = 0;
@@ -65,6 +64,10 @@ export function measureVectors(
   if (!Number.isInteger(k) || k < 2 || k >= n)
     throw xmodalError('BAD_ARGUMENT', `k must be an integer from 2 to ${n - 1} for ${n} items, got ${k}`);
   const data = vectors.map((v) => Array.from(v));
+  const [{ kmeans }, { default: silhouetteScore }] = await Promise.all([
+    import('ml-kmeans'),
+    import('@robzzson/silhouette'),
+  ]);
   const { clusters } = kmeans(data, k, { seed: options.seed ?? 42, initialization: 'kmeans++' });
   const sizes = Array.from({ length: k }, (_, c) => clusters.filter((x) => x === c).length);
   // The library divides by (cluster size − 1): a singleton or empty cluster leaves the score undefined.
@@ -152,7 +155,7 @@ export async function collectionQuality(
   const counts = { text: 0, image: 0, audio: 0 };
   for (const modality of MODALITIES) counts[modality] = await collection.store.count({ modality });
   const { records, vectors } = await sampleCollection(collection, sample);
-  const metrics = measureVectors(
+  const metrics = await measureVectors(
     vectors,
     records.map((r) => r.modality),
     documentPairs(records),

@@ -54,6 +54,8 @@ describe('xmodal embed / similarity / models', () => {
 
   const failures: [string, string[], number, RegExp][] = [
     ['nothing to embed', ['embed', '--model', TINY_CLIP], 2, /nothing to embed/],
+    ['an empty text', ['embed', '--model', TINY_CLIP, '--text', ''], 3, /empty text/],
+    ['a blank text', ['embed', '--model', TINY_CLIP, '--text', ' \n '], 3, /empty text/],
     [
       'missing image file',
       ['embed', '--model', TINY_CLIP, '--image', '/nonexistent/cat.png'],

@@ -65,6 +65,34 @@ describe('xmodal index / search', () => {
     assert.match(lines[0], /^\s*1\s+-?\d\.\d{4}\s+text\s+.*notes\.txt/);
   });
 
+  test('a file name with a newline or a tab stays on its one line, escaped, in text output', async () => {
+    const odd = tempDir('xmodal-odd-');
+    try {
+      copyFileSync(join(IMAGES, 'corrupt.jpg'), join(odd, 'bad\nname.jpg'));
+      copyFileSync(join(IMAGES, 'photo.png'), join(odd, 'good\tname.png'));
+      const home = tempDir('xmodal-odd-home-');
+      const indexed = await runCli(['--home', home, 'index', odd, '--model', TINY_BUNDLE]);
+      assert.equal(indexed.code, 3, indexed.stderr);
+      const lines = errorLines(indexed);
+      assert.equal(lines.length, 1, indexed.stderr);
+      assert.ok(lines[0].startsWith(`failed: ${odd}/bad\\nname.jpg: cannot decode image`), lines[0]);
+      const found = await runCli([
+        '--home',
+        home,
+        'search',
+        '--image',
+        join(odd, 'good\tname.png'),
+        '--model',
+        TINY_BUNDLE,
+      ]);
+      assert.equal(found.code, 0, found.stderr);
+      assert.match(found.stdout.split('\n')[0], new RegExp(`image  ${odd}/good\\\\tname\\.png$`));
+      rmSync(home, { recursive: true, force: true });
+    } finally {
+      rmSync(odd, { recursive: true, force: true });
+    }
+  });
+
   test('combined weighted query with a negative part runs', async () => {
     const result = await runCli([
       '--home',

@@ -13,9 +13,11 @@ export interface BadInput {
   path: string;
   /**
    * How the CLI and the server are given it: as an image, as audio, as a video (a file to index, whose report
-   * names the code), or only as a path to index.
+   * names the code), or only as a path to index; `listing`: only found by walking the corpus folder (a name that
+   * is not UTF-8 cannot be written as an argument or in JSON), its name and path then what a report shows: each
+   * byte that is not UTF-8 as \xHH.
    */
-  as: 'image' | 'audio' | 'video' | 'path';
+  as: 'image' | 'audio' | 'video' | 'path' | 'listing';
   /** Accepted outcomes: error codes, or 'ok' for a correct result. */
   expect: (ErrorCode | 'ok')[];
   /** A good file to index though not of the kind it is given as (UTF-16 text given as audio). */
@@ -325,8 +327,25 @@ export function makeBadInputs(folder: string): BadInput[] {
   // Odd names holding good files: a correct result.
   const photo = readFileSync(join(IMAGES, 'photo.jpg'));
   add('-leading dash.jpg', photo, 'image', ['ok']);
+  add('--help.jpg', photo, 'image', ['ok']);
   add('new\nline.jpg', photo, 'image', ['ok']);
+  add('tab\tand\rreturn\u001b[31m.jpg', photo, 'image', ['ok']);
   add('ünïcødé 写真.jpg', photo, 'image', ['ok']);
+  add('glob *?[ab]{c,d}** shell $(x) `y`;|&<> \'q\' "q" \\ % _ #0.jpg', photo, 'image', ['ok']);
+  // The longest name Linux allows: 255 bytes, in ASCII and in two-byte characters.
+  add(`${'n'.repeat(251)}.jpg`, photo, 'image', ['ok']);
+  add(`${'é'.repeat(125)}x.jpg`, photo, 'image', ['ok']);
+  // A name that is not UTF-8 (Linux allows any bytes but / and NUL): refused by name, reported by its bytes.
+  writeFileSync(
+    Buffer.concat([Buffer.from(`${folder}/`), Buffer.from([0x66, 0xff, 0xfe, 0x2e, 0x6a, 0x70, 0x67])]),
+    photo,
+  );
+  inputs.push({
+    name: 'f\\xff\\xfe.jpg',
+    path: join(folder, 'f\\xff\\xfe.jpg'),
+    as: 'listing',
+    expect: ['BAD_INPUT'],
+  });
 
   // Not regular files.
   const fifo = join(folder, 'fifo.wav');

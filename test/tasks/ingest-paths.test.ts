@@ -87,6 +87,36 @@ describe('paths: globs, folder walks and links', () => {
     });
   });
 
+  test('odd names are found as named; a name that is not UTF-8 is reported by its bytes, the rest kept', async () => {
+    const names = join(data, 'names');
+    mkdirSync(names);
+    const good = [
+      '-dash.png',
+      'back\\slash.png',
+      'new\nline.png',
+      '*?[a]{b,c} $(x) `y`;|&\'" % _.png',
+      `${'n'.repeat(251)}.png`,
+      `${'é'.repeat(125)}x.png`,
+    ].map((name) => join(names, name));
+    for (const path of good) copyFileSync(join(IMAGES, 'photo.png'), path);
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    copyFileSync(join(IMAGES, 'photo.png'), bytes(`${names}/f`, [0xff, 0xfe], '.png'));
+    copyFileSync(join(IMAGES, 'photo.png'), bytes(`${names}/g`, [0xe9], '.png'));
+    mkdirSync(bytes(`${names}/d`, [0xc3]));
+    copyFileSync(join(IMAGES, 'photo.png'), bytes(`${names}/d`, [0xc3], '/inside.png'));
+    const { files, skipped } = await expandPaths([names]);
+    assert.deepEqual(files, [...good].sort());
+    assert.deepEqual(
+      skipped.sort((a, b) => (a.path < b.path ? -1 : 1)),
+      [
+        { path: join(names, 'd\\xc3'), reason: 'folder name is not valid UTF-8: its files are not read' },
+        { path: join(names, 'f\\xff\\xfe.png'), reason: 'file name is not valid UTF-8' },
+        { path: join(names, 'g\\xe9.png'), reason: 'file name is not valid UTF-8' },
+      ],
+    );
+  });
+
   test('an aborted walk stops with the signal’s reason', async () => {
     const controller = new AbortController();
     controller.abort(new Error('client gone'));

@@ -121,6 +121,28 @@ describe('ingest and search on real files', () => {
     );
   });
 
+  test('a text missing some of its chunks (a run killed among its slices) is written again, whole', async () => {
+    const { collection, data } = fixture;
+    const notes = join(data, 'notes.md');
+    await ingest(collection, { paths: [notes] });
+    await collection.store.delete([`${notes}#2`]);
+    const report = await ingest(collection, { paths: [notes] });
+    assert.equal(report.indexed, 1);
+    assert.equal(report.items, 3);
+    assert.equal((await collection.store.get(`${notes}#2`))?.meta?.text, 'A piano has eighty-eight keys.');
+  });
+
+  test('a text of more chunks than one write takes is indexed whole, and is unchanged the next time', async () => {
+    const { collection, data } = fixture;
+    const long = join(data, 'long.txt');
+    const paragraphs = Array.from({ length: 700 }, (_, i) => `Paragraph number ${i} says something.`);
+    writeFileSync(long, paragraphs.join('\n\n'));
+    assert.equal((await ingest(collection, { paths: [long] })).items, 700);
+    assert.equal((await collection.store.get(`${long}#699`))?.meta?.text, paragraphs[699]);
+    const again = await ingest(collection, { paths: [long] });
+    assert.deepEqual([again.indexed, again.unchanged, again.items], [0, 1, 700]);
+  });
+
   test('--prune removes items whose files are gone, and only with --prune', async () => {
     const { collection, data } = fixture;
     await ingest(collection, { paths: [data] });

@@ -23,12 +23,13 @@ describe('quality metrics on a tiny set, computed by hand', () => {
   ].map((v) => Float32Array.from(v));
   const modalities: Modality[] = ['text', 'image', 'text', 'image'];
   // cos: 01 0.8, 02 −1, 03 −0.8, 12 −0.8, 13 −0.28, 23 0.8;  ‖x−y‖² = 2 − 2cos: 0.4, 4, 3.6, 3.6, 2.56, 0.4.
-  const metrics = measureVectors(vectors, modalities, [
+  const measured = measureVectors(vectors, modalities, [
     [0, 1],
     [2, 3],
   ]);
 
-  test('mean pairwise cosine distance, alignment and uniformity', () => {
+  test('mean pairwise cosine distance, alignment and uniformity', async () => {
+    const metrics = await measured;
     close(metrics.meanPairwiseDistance, (0.2 + 2 + 1.8 + 1.8 + 1.28 + 0.2) / 6, 'mean distance');
     close(metrics.alignment, (0.4 + 0.4) / 2, 'alignment');
     const gauss = [0.4, 4, 3.6, 3.6, 2.56, 0.4].map((d2) => Math.exp(-2 * d2));
@@ -36,7 +37,8 @@ describe('quality metrics on a tiny set, computed by hand', () => {
     assert.equal(metrics.positivePairs, 2);
   });
 
-  test('k-means finds the two documents; silhouette matches the formula', () => {
+  test('k-means finds the two documents; silhouette matches the formula', async () => {
+    const metrics = await measured;
     assert.equal(metrics.clusters.k, 2);
     assert.deepEqual(metrics.clusters.sizes, [2, 2]);
     // Euclidean: within a document √0.4; point 0 to the other cluster 2 and √3.6, point 1: √3.6 and 1.6.
@@ -45,7 +47,8 @@ describe('quality metrics on a tiny set, computed by hand', () => {
     close(metrics.clusters.silhouette, (s0 + s1) / 2, 'silhouette');
   });
 
-  test('modality gap: the distance between the text and image centroids', () => {
+  test('modality gap: the distance between the text and image centroids', async () => {
+    const metrics = await measured;
     // text centroid (0, 0), image centroid (0, 0.6).
     assert.deepEqual(metrics.modalityGap[0].modalities, ['text', 'image']);
     close(metrics.modalityGap[0].distance, 0.6, 'gap');
@@ -66,10 +69,10 @@ describe('quality metrics on a tiny set, computed by hand', () => {
     ]);
   });
 
-  test('too few items or a bad k are refused', () => {
-    assert.throws(() => measureVectors(vectors.slice(0, 2), modalities, []), /at least 3 items/);
-    assert.throws(
-      () => measureVectors(vectors, modalities, [], { k: 4 }),
+  test('too few items or a bad k are refused', async () => {
+    await assert.rejects(measureVectors(vectors.slice(0, 2), modalities, []), /at least 3 items/);
+    await assert.rejects(
+      measureVectors(vectors, modalities, [], { k: 4 }),
       /k must be an integer from 2 to 3/,
     );
   });

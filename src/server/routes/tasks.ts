@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { xmodalError } from '../../errors.js';
 import { type AuditResult, auditEncoder } from '../../tasks/audit.js';
 import { chatEndpointFrom } from '../../tasks/chat.js';
 import { classify } from '../../tasks/classify.js';
 import type { Input } from '../../tasks/embed.js';
-import { moderate, type Policy } from '../../tasks/moderate.js';
+import { checkPolicy, moderate, type Policy, policyTexts } from '../../tasks/moderate.js';
 import { DEFAULT_POLICY } from '../../tasks/policies/default.js';
 import { builtInProbeSet } from '../../tasks/probe-set.js';
 import { collectionQuality } from '../../tasks/quality.js';
@@ -84,6 +85,16 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
     },
     async (request) => {
       const body = request.body as InputBody & { policy?: Policy };
+      if (body.policy) {
+        checkPolicy(body.policy);
+        const texts = policyTexts(body.policy);
+        if (texts.length > ctx.limits.inputs)
+          throw xmodalError(
+            'INPUT_TOO_LARGE',
+            `the policy has ${texts.length} prompts and templates; the limit is ${ctx.limits.inputs}`,
+          );
+        for (const text of texts) checkText(text, 'a policy prompt or template', ctx.limits);
+      }
       return moderate(ctx.encoder, await inputOf(body, ctx), body.policy ?? DEFAULT_POLICY);
     },
   );
