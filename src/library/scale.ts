@@ -80,7 +80,8 @@ export async function startIngestWorker(queue: string, request: WorkerRequest = 
 
 /** Files done, pending, running and failed, with rate, ETA and the failures' reasons (`xmodal queue status`). */
 export async function queueStatus(queue: string): Promise<QueueStatus> {
-  const { openQueue, queueStatus: readQueueStatus } = await import('../queue/ingest-queue.js');
+  const { openQueue, queueStatus: readQueueStatus, reachQueue } = await import('../queue/ingest-queue.js');
+  await reachQueue(queue);
   const handle = openQueue(queue);
   try {
     return await readQueueStatus(handle, queue);

@@ -2,7 +2,8 @@
 // (a job whose worker dies returns after the lock expires), retries with backoff and the failed list.
 import { createHash } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
-import { xmodalError } from '../errors.js';
+import { Redis } from 'ioredis';
+import { errorMessage, xmodalError } from '../errors.js';
 import type { VideoOptions } from '../media/video.js';
 
 export const QUEUE_NAME = 'xmodal-ingest';
@@ -62,6 +63,39 @@ export function checkQueueUrl(url: string): string {
 function connection(url: string) {
   // Workers block on Redis: BullMQ wants ioredis never to give up on a command.
   return { url: checkQueueUrl(url), maxRetriesPerRequest: null };
+}
+
+/** Seconds a command that uses the queue once (status, enqueue) waits for Redis before it gives up. */
+const REACH_TIMEOUT_S = 5;
+
+/**
+ * Fails with a clear error when nothing answers at the queue's URL. The queue client itself retries for ever
+ * (right for a worker, which outlives Redis restarts), so a one-off command checks first instead of hanging.
+ */
+export async function reachQueue(url: string): Promise<void> {
+  const probe = new Redis(checkQueueUrl(url), {
+    lazyConnect: true,
+    connectTimeout: REACH_TIMEOUT_S * 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  // The socket's own error (e.g. ECONNREFUSED) says more than the "Connection is closed" the call rejects with.
+  let socketError: unknown;
+  probe.on('error', (error) => {
+    socketError ??= error;
+  });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw xmodalError(
+      'UPSTREAM_ERROR',
+      `cannot reach the queue at ${url.replace(/\/\/[^@/]*@/, '//…@')}: ${errorMessage(socketError ?? error)}`,
+      error,
+    );
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export function openQueue(url: string): Queue<IngestJob, IngestJobResult> {

@@ -11,6 +11,7 @@ import {
   type IngestJob,
   type IngestJobResult,
   openQueue,
+  reachQueue,
   requeueSingly,
   startWorker,
   type WorkerOptions,
@@ -58,6 +59,7 @@ export async function enqueueIngest(
   const location = storeLocation(workspace);
   checkShared(location);
   if (options.video) checkVideoOptions(options.video);
+  await reachQueue(options.queue);
   const { files, skipped } = await expandPaths(options.paths);
   const opened = await openCollection(workspace, collection, {
     model: options.model,

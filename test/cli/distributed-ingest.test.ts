@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeMixedFiles } from '../../bench/mixed-files.js';
@@ -13,6 +14,7 @@ import type { ItemRecord } from '../../src/store/store.js';
 import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { chunkText } from '../../src/tasks/text-chunks.js';
 import { errorLines, runCli, startCli } from '../helpers/cli.js';
+import { expectCliError } from '../helpers/expect-cli-error.js';
 import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { NO_FFMPEG } from '../helpers/video.js';
 import type { ChildServer } from '../servers/child-server.js';
@@ -276,5 +278,28 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     const lines = errorLines(result);
     assert.equal(lines.length, 1);
     assert.match(lines[0], /--queue needs a store every worker can reach .* embedded store/);
+  });
+});
+
+describe('a queue nobody answers', () => {
+  it('queue status, index --queue and the library say so and stop, instead of retrying for ever', {
+    timeout: 60_000,
+  }, async () => {
+    // A port that was just free: nothing listens there.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const url = `redis://127.0.0.1:${port}`;
+    const refused = new RegExp(
+      `cannot reach the queue at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`,
+    );
+    await expectCliError(['queue', 'status', '--queue', url], 9, refused);
+    await expectCliError(
+      ['--store', 'postgres://nobody@127.0.0.1:1/db', 'index', IMAGES, '--queue', url, '-m', TINY_CLIP],
+      9,
+      refused,
+    );
+    await assert.rejects(libraryQueueStatus(url), { code: 'UPSTREAM_ERROR', message: refused });
   });
 });
