@@ -1,13 +1,13 @@
 // The library's collections: open one on any store, index paths, buffers or streams, search, get, delete,
 // ask and measure it. Results have the shapes the CLI prints with --json.
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
-import { dropCollection as dropStoredCollection, listCollections as listStored } from '../store/open.js';
+import { listCollections as listStored } from '../store/open.js';
 import type { CollectionInfo, Filter, MetaValue, SearchHit } from '../store/store.js';
 import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
@@ -23,6 +23,7 @@ import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
+  dropCollection as dropWorkspaceCollection,
   type OpenCollection,
   openCollection as openStored,
   storeLocation,
@@ -446,7 +447,5 @@ export function listCollections(options: StoreOptions = {}): Promise<CollectionI
 
 /** Deletes a collection and the files uploaded to it; resolves to false when there was none. */
 export async function dropCollection(name: string, options: StoreOptions = {}): Promise<boolean> {
-  const dropped = await dropStoredCollection(storeLocation(options), name);
-  await rm(join(home(options), 'uploads', name), { recursive: true, force: true });
-  return dropped;
+  return dropWorkspaceCollection(options, name);
 }

@@ -183,25 +183,41 @@ export async function queueStatus(
   queue: Queue<IngestJob, IngestJobResult>,
   url: string,
 ): Promise<QueueStatus> {
-  const tally = async (
-    states: ('completed' | 'waiting' | 'delayed' | 'prioritized' | 'active' | 'failed')[],
-  ) => {
-    const counts: QueueCounts = { jobs: 0, files: 0 };
-    const jobs: Job<IngestJob, IngestJobResult>[] = [];
+  type State = 'completed' | 'waiting' | 'delayed' | 'prioritized' | 'active' | 'failed';
+  const PENDING: State[] = ['waiting', 'delayed', 'prioritized'];
+  // States are read one after another while workers move jobs on; a job is kept in the last state it was read in.
+  // Reading in the order jobs move (pending, running, then done or failed) and pending once more (a failed
+  // attempt goes back to waiting) means no job is missed: read done-first, a job that finished between the
+  // reads would be in none.
+  const latest = new Map<
+    string,
+    { group: 'pending' | 'running' | 'done' | 'failed'; job: Job<IngestJob, IngestJobResult> }
+  >();
+  const read = async (group: 'pending' | 'running' | 'done' | 'failed', states: State[]) => {
     for (let start = 0; ; start += PAGE) {
       const page = await queue.getJobs(states, start, start + PAGE - 1, true);
       for (const job of page.filter(Boolean)) {
-        counts.jobs++;
-        counts.files += job.data.files.length;
-        jobs.push(job);
+        latest.delete(String(job.id));
+        latest.set(String(job.id), { group, job });
       }
-      if (page.length < PAGE) return { counts, jobs };
+      if (page.length < PAGE) return;
     }
   };
-  const done = await tally(['completed']);
-  const pending = await tally(['waiting', 'delayed', 'prioritized']);
-  const running = await tally(['active']);
-  const failed = await tally(['failed']);
+  await read('pending', PENDING);
+  await read('running', ['active']);
+  await read('done', ['completed']);
+  await read('failed', ['failed']);
+  await read('pending', PENDING);
+  const tally = (group: 'pending' | 'running' | 'done' | 'failed') => {
+    const jobs = [...latest.values()].filter((entry) => entry.group === group).map((entry) => entry.job);
+    const counts: QueueCounts = { jobs: jobs.length, files: 0 };
+    for (const job of jobs) counts.files += job.data.files.length;
+    return { counts, jobs };
+  };
+  const done = tally('done');
+  const pending = tally('pending');
+  const running = tally('running');
+  const failed = tally('failed');
   // A batch whose bad files were queued again singly counts only its good files as done.
   for (const job of done.jobs) done.counts.files -= job.returnvalue?.retried ?? 0;
   const now = Date.now();

@@ -1,16 +1,14 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import { dropCollection, listCollections } from '../store/open.js';
+import { listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
 import { checkCollectionName } from '../store/validate.js';
 import {
+  dropCollection,
   findCollection,
   type OpenCollection,
   openCollection,
   storeLocation,
-  uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
 
@@ -25,7 +23,8 @@ function specKey(encoder: Encoder): string {
  * one encoder (so concurrent requests batch together across collections): `share` wraps each new model once.
  */
 export class CollectionPool {
-  private readonly open = new Map<string, Promise<OpenCollection>>();
+  /** Opens in flight or done; `create` when the open may create the collection. */
+  private readonly open = new Map<string, { opening: Promise<OpenCollection>; create: boolean }>();
   private readonly encoders = new Map<string, Encoder>();
 
   constructor(
@@ -45,13 +44,31 @@ export class CollectionPool {
 
   get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
     checkCollectionName(name);
-    let pending = this.open.get(name);
-    if (!pending) {
-      pending = this.openShared(name, options);
-      pending.catch(() => this.open.delete(name));
-      this.open.set(name, pending);
+    const entry = this.open.get(name);
+    if (entry) {
+      // A lookup that may fail (no such collection yet) must not fail a create that joined it: retry creating.
+      return options.create && !entry.create
+        ? entry.opening.catch(() => this.get(name, options))
+        : entry.opening;
     }
-    return pending;
+    const opening = this.openShared(name, options);
+    const created = { opening, create: options.create === true };
+    this.open.set(name, created);
+    // A failed open is forgotten, so the next request tries again (unless a newer open already took its place).
+    opening.catch(() => {
+      if (this.open.get(name) === created) this.open.delete(name);
+    });
+    return opening;
+  }
+
+  /** Whether the collection exists: open here, or in the store (an open that fails does not count). */
+  private async exists(name: string): Promise<boolean> {
+    const opened = this.open.get(name)?.opening.then(
+      () => true,
+      () => false,
+    );
+    if (await opened) return true;
+    return (await findCollection(this.workspace, name)) !== undefined;
   }
 
   private async openShared(
@@ -86,30 +103,27 @@ export class CollectionPool {
 
   /** Opens a collection, creating it with `model` when there is none. */
   async getOrCreate(name: string, model: string): Promise<OpenCollection> {
-    if (this.open.has(name) || (await findCollection(this.workspace, name))) return this.get(name);
-    return this.get(name, { create: true, model });
+    return (await this.exists(name)) ? this.get(name) : this.get(name, { create: true, model });
   }
 
   async create(name: string, model: string): Promise<OpenCollection> {
-    if (this.open.has(name) || (await findCollection(this.workspace, name)))
-      throw xmodalError('CONFLICT', `collection "${name}" already exists`);
+    if (await this.exists(name)) throw xmodalError('CONFLICT', `collection "${name}" already exists`);
     return this.get(name, { create: true, model });
   }
 
   async drop(name: string): Promise<void> {
     checkCollectionName(name);
-    const pending = this.open.get(name);
+    const entry = this.open.get(name);
     this.open.delete(name);
-    if (pending) await (await pending.catch(() => undefined))?.close();
-    if (!(await dropCollection(storeLocation(this.workspace), name)))
+    if (entry) await (await entry.opening.catch(() => undefined))?.close();
+    if (!(await dropCollection(this.workspace, name)))
       throw xmodalError('NOT_FOUND', `no collection "${name}"`);
-    await rm(join(uploadsRoot(this.workspace), name), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
-    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+    await Promise.all(all.map(async (e) => (await e.opening.catch(() => undefined))?.close()));
     await Promise.all([...this.encoders.values()].map((e) => e.dispose()));
     this.encoders.clear();
   }

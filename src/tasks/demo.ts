@@ -8,9 +8,9 @@ import sharp from 'sharp';
 import { locateModel, modelId, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
-import { dropCollection } from '../store/open.js';
 import { type IngestReport, ingest } from './ingest.js';
 import {
+  dropCollection,
   findCollection,
   type OpenCollection,
   openCollection,
@@ -209,7 +209,7 @@ export async function buildDemoCollection(
   // The demo collection is xmodal's own: when the model changes, it is rebuilt rather than refused.
   const existing = await findCollection(workspace, DEMO_COLLECTION);
   if (existing && existing.encoderId !== modelId(locateModel(options.model)))
-    await dropCollection(storeLocation(workspace), DEMO_COLLECTION);
+    await dropCollection(workspace, DEMO_COLLECTION);
   const collection = await openCollection(workspace, DEMO_COLLECTION, { model: options.model, create: true });
   try {
     const images = await ingest(collection, { paths: [join(mediaDir, 'emoji', '*.png')], tags: ['emoji'] });

@@ -1,9 +1,19 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
-import { loadEncoder, locateModel, modelId } from '../encoders/load.js';
+import {
+  BUNDLE_FILE,
+  loadEncoder,
+  locateModel,
+  modelId,
+  partNames,
+  partSpec,
+  readBundleManifest,
+} from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
-import { listCollections, openStore } from '../store/open.js';
+import { dropCollection as dropStored, listCollections, openStore } from '../store/open.js';
 import type { CollectionInfo, Store } from '../store/store.js';
 import { type CollectionSpace, SpacesStore, spaceCollectionName } from './spaces.js';
 
@@ -28,6 +38,45 @@ export function storeLocation(workspace: Workspace): string {
 /** Where uploaded files are kept: beside the collections, one folder per collection. */
 export function uploadsRoot(workspace: Workspace): string {
   return join(homeDir(workspace), 'uploads');
+}
+
+/**
+ * The sub-collections holding the other spaces of a collection made on a bundle of separate spaces: read from the
+ * bundle's manifest (no model is loaded), each only when it is stamped with that part's model, so a collection
+ * that merely shares the name pattern is never taken for one.
+ */
+function spaceCollections(info: CollectionInfo, all: readonly CollectionInfo[]): string[] {
+  try {
+    const bundle = locateModel(info.encoder?.model ?? info.encoderId);
+    const file = join(bundle.source, BUNDLE_FILE);
+    if (!bundle.local || !existsSync(file)) return [];
+    const manifest = readBundleManifest(file);
+    if (manifest.space !== undefined && manifest.space !== 'separate') return [];
+    return partNames(manifest).flatMap((part, i) => {
+      if (i === 0) return [];
+      const stored = all.find((c) => c.name === spaceCollectionName(info.name, part, i));
+      const partId = modelId(locateModel(partSpec(bundle.source, manifest.parts[i])));
+      return stored?.encoderId === partId ? [stored.name] : [];
+    });
+  } catch {
+    // The model is gone or unreadable: only the collection itself can be named.
+    return [];
+  }
+}
+
+/**
+ * Deletes a collection, every sub-collection of its spaces and the files uploaded to it; false when there was
+ * none. The one drop the library, the CLI and the server share.
+ */
+export async function dropCollection(workspace: Workspace, name: string): Promise<boolean> {
+  const location = storeLocation(workspace);
+  const all = await listCollections(location);
+  const info = all.find((c) => c.name === name);
+  // Spaces first: if one fails, the collection that leads to them is still there to drop again.
+  for (const space of info ? spaceCollections(info, all) : []) await dropStored(location, space);
+  const dropped = await dropStored(location, name);
+  await rm(join(uploadsRoot(workspace), name), { recursive: true, force: true });
+  return dropped;
 }
 
 export interface OpenCollection {

@@ -227,6 +227,34 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     }
   });
 
+  it('queue status counts every job once while workers move them on', async () => {
+    const queueUrl = `${redis.url}/4`;
+    const folder = join(dir, 'counted');
+    mkdirSync(folder);
+    for (let i = 0; i < 120; i++) writeFileSync(join(folder, `note-${i}.txt`), `note number ${i}\n`);
+    const report = await queueIndex('counted', folder, {
+      store: store.url,
+      queue: queueUrl,
+      model: TINY_CLIP,
+      jobSize: 1,
+    });
+    assert.equal(report.jobs, 120);
+    const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1, concurrency: 4 });
+    try {
+      let polls = 0;
+      for (;;) {
+        const s = await libraryQueueStatus(queueUrl);
+        polls++;
+        const seen = s.pending.jobs + s.running.jobs + s.done.jobs + s.failed.jobs;
+        assert.equal(seen, 120, `poll ${polls}: ${JSON.stringify(s)}`);
+        if (s.done.jobs === 120) break;
+      }
+      assert.ok(polls > 1, 'polled while the worker ran');
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('a queued video is indexed by a worker with the sampling asked at index --queue', {
     skip: NO_FFMPEG,
   }, async () => {

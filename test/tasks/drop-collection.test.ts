@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { dropCollection } from '../../src/library/collection.js';
+import { listCollections } from '../../src/store/open.js';
+import { openCollection, storeLocation, type Workspace } from '../../src/tasks/workspace.js';
+import { TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { startServer } from '../server/harness.js';
+import { startPgliteServer } from '../store/pglite-server.js';
+
+/** A bundle whose two parts are declared separate spaces: its collections keep one sub-collection per part. */
+function separateBundle(dir: string): string {
+  const folder = join(dir, 'separate-tiny');
+  mkdirSync(folder, { recursive: true });
+  const manifest = { name: 'separate-tiny', space: 'separate', parts: [TINY_CLIP, TINY_CLAP] };
+  writeFileSync(join(folder, 'xmodal.json'), JSON.stringify(manifest));
+  return folder;
+}
+
+const names = async (workspace: Workspace) =>
+  (await listCollections(storeLocation(workspace))).map((c) => c.name).sort();
+
+async function create(workspace: Workspace, name: string, model: string) {
+  await (await openCollection(workspace, name, { model, create: true })).close();
+}
+
+describe('dropping a collection of separate spaces drops every space', () => {
+  const dir = tempDir('xmodal-drop-');
+  const bundle = separateBundle(dir);
+  let pg: Awaited<ReturnType<typeof startPgliteServer>>;
+  before(async () => {
+    pg = await startPgliteServer();
+  });
+  after(async () => {
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const backends: [string, () => Workspace][] = [
+    ['embedded', () => ({ home: join(dir, 'home') })],
+    ['postgres (PGlite)', () => ({ home: join(dir, 'pg-home'), store: pg.url })],
+  ];
+  for (const [backend, workspace] of backends)
+    test(`${backend}: the library's dropCollection leaves no name__part behind, and no one else's collection`, async () => {
+      const ws = workspace();
+      await create(ws, 'mixed', bundle);
+      // Named like a space but made on its own: not part of "mixed".
+      await create(ws, 'mixed__old', TINY_CLIP);
+      assert.deepEqual(await names(ws), ['mixed', 'mixed__old', 'mixed__tiny-clap']);
+      assert.equal(await dropCollection('mixed', ws), true);
+      assert.deepEqual(await names(ws), ['mixed__old']);
+      assert.equal(await dropCollection('mixed', ws), false);
+    });
+
+  test('DELETE /collections/:name drops every space', async () => {
+    const server = await startServer({ model: bundle });
+    try {
+      assert.equal((await server.call('POST', '/collections', { name: 'mixed' })).status, 201);
+      assert.deepEqual(await names({ home: server.home }), ['mixed', 'mixed__tiny-clap']);
+      assert.equal((await server.call('DELETE', '/collections/mixed')).status, 200);
+      assert.deepEqual(await names({ home: server.home }), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
