@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startIngestWorker } from '../library/scale.js';
+import { shownQueueUrl } from '../queue/queue-url.js';
 import { err, out } from './io.js';
 import { parseDtype, whole } from './shared.js';
 
@@ -58,7 +59,7 @@ export function registerWorker(program: Command): void {
               : `job ${job}: ${files} files, attempt failed: ${error}\n`,
           ),
       });
-      err(`xmodal: worker ready on ${flags.queue.replace(/\/\/[^@/]*@/, '//…@')} (pid ${process.pid})\n`);
+      err(`xmodal: worker ready on ${shownQueueUrl(flags.queue)} (pid ${process.pid})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -5,9 +5,9 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorMessage, xmodalError } from '../errors.js';
 import type { VideoOptions } from '../media/video.js';
+import { checkQueueUrl, shownQueueUrl } from './queue-url.js';
 
 export const QUEUE_NAME = 'xmodal-ingest';
-const REDIS_URL = /^rediss?:\/\//i;
 /** Times a file is tried before it lands in the failed list. */
 export const DEFAULT_ATTEMPTS = 3;
 
@@ -50,16 +50,6 @@ export interface QueueStatus {
   failures: { files: string[]; reason: string; attempts: number }[];
 }
 
-export function checkQueueUrl(url: string): string {
-  if (!REDIS_URL.test(url)) {
-    throw xmodalError(
-      'BAD_ARGUMENT',
-      `--queue takes a Redis URL (redis://host:6379 or rediss://…), not ${url}`,
-    );
-  }
-  return url;
-}
-
 function connection(url: string) {
   // Workers block on Redis: BullMQ wants ioredis never to give up on a command.
   return { url: checkQueueUrl(url), maxRetriesPerRequest: null };
@@ -90,7 +80,7 @@ export async function reachQueue(url: string): Promise<void> {
   } catch (error) {
     throw xmodalError(
       'UPSTREAM_ERROR',
-      `cannot reach the queue at ${url.replace(/\/\/[^@/]*@/, '//…@')}: ${errorMessage(socketError ?? error)}`,
+      `cannot reach the queue at ${shownQueueUrl(url)}: ${errorMessage(socketError ?? error)}`,
       error,
     );
   } finally {
@@ -234,7 +224,7 @@ export async function queueStatus(
   }
   const left = pending.counts.files + running.counts.files;
   return {
-    queue: url.replace(/\/\/[^@/]*@/, '//…@'),
+    queue: shownQueueUrl(url),
     done: done.counts,
     pending: pending.counts,
     running: running.counts,
