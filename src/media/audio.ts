@@ -2,6 +2,7 @@ import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { decoder as mp3Decoder } from '@audio/decode-mp3';
 import decode from 'audio-decode';
 import audioType from 'audio-type';
+import CodecParser, { type MimeType } from 'codec-parser';
 import { parseBuffer } from 'music-metadata';
 import { errorMessage, XmodalError, xmodalError } from '../errors.js';
 import { detectMedia } from './detect.js';
@@ -29,6 +30,8 @@ const MAX_SAMPLES_PER_SECOND = 48_000;
 /** Bytes handed to a decoder at a time, so what it has produced can be checked before it produces more. */
 // Small, because FLAC can pack 32,768 samples of silence into 12 bytes: 1 KB decodes to at most ~11 MB.
 const DECODE_CHUNK_BYTES = 1024;
+/** Bytes handed to the frame parser at a time when a stream's length is counted from its frame headers. */
+const FRAME_PARSE_CHUNK_BYTES = 64 * 1024;
 
 export interface AudioLimits {
   maxBytes?: number;
@@ -121,6 +124,41 @@ function tooLong(where: string, seconds: number, maxSeconds: number): XmodalErro
   );
 }
 
+/** The stream types whose frames codec-parser reads (FLAC, Ogg Vorbis/Opus/FLAC, ADTS AAC); MP3 has its own check. */
+function framedMimeType(bytes: Uint8Array, type: string): MimeType | undefined {
+  const ogg = bytes[0] === 0x4f && bytes[1] === 0x67 && bytes[2] === 0x67 && bytes[3] === 0x53; // "OggS"
+  if (type === 'oga' || type === 'opus' || (type === 'flac' && ogg)) return 'audio/ogg';
+  if (type === 'flac') return 'audio/flac';
+  if (type === 'aac') return 'audio/aac';
+  return undefined;
+}
+
+/**
+ * The length of a stream whose header declares none, summed from its frame headers without decoding a sample.
+ * Decoding to measure would allocate every sample as garbage (hundreds of MB for a hostile hour of FLAC, freed
+ * whenever the garbage collector gets to it); the frame headers cost nothing. Undefined where no parser reads
+ * the type or it finds no frames: then the caller measures by decoding.
+ */
+function countFramedSeconds(bytes: Uint8Array, type: string): number | undefined {
+  const mimeType = framedMimeType(bytes, type);
+  if (!mimeType) return undefined;
+  try {
+    const parser = new CodecParser(mimeType, { enableLogging: false });
+    let seconds = 0;
+    const add = (frames: Iterator<unknown>) => {
+      // Ogg pages and plain frames both carry their duration in milliseconds.
+      for (let next = frames.next(); !next.done; next = frames.next())
+        seconds += (next.value as { duration: number }).duration / 1000;
+    };
+    for (let at = 0; at < bytes.length; at += FRAME_PARSE_CHUNK_BYTES)
+      add(parser.parseChunk(bytes.subarray(at, at + FRAME_PARSE_CHUNK_BYTES)));
+    add(parser.flush());
+    return seconds > 0 && Number.isFinite(seconds) ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The file decoded piece by piece, each piece mixed to mono and checked before the next one is decoded: shape,
  * finite samples, no more than the header declares, no more than the limit.
@@ -173,8 +211,9 @@ async function* monoPieces(
  * Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. The header is
  * checked first (channels, sample rate, declared duration), and decoding runs in small steps that stop as soon as
  * the audio outgrows its declared length or the limit: a tiny file that expands to hours never gets the chance.
- * A file whose header declares no length is measured by a first pass that keeps nothing, so refusing an
- * over-long one costs decoding time but never the memory of the samples up to the limit.
+ * A file whose header declares no length is measured first, from its frame headers where a parser reads them
+ * and otherwise by a decoding pass that keeps nothing, so refusing an over-long one never costs the memory of
+ * the samples up to the limit.
  */
 export async function decodeAudio(source: MediaSource, limits: AudioLimits = {}): Promise<DecodedAudio> {
   const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
@@ -192,6 +231,7 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
     const decoded = await checkMp3Frames(bytes, where);
     seconds ??= decoded;
   }
+  seconds ??= countFramedSeconds(bytes, type);
   if (seconds === undefined) {
     let measured = 0;
     for await (const { mono, sampleRate } of monoPieces(bytes, type, where, undefined, maxSeconds))
