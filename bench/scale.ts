@@ -3,11 +3,16 @@
  * each) on one queue (BullMQ on a real redis-server) and one shared store (a real PostgreSQL + pgvector server from
  * PyPI, PGlite when that cannot be installed), in the same run. Each worker is started and has its model loaded
  * before the clock starts; the clock stops when the queue has nothing pending or running.
+ * Each worker is held to one core of its own (`taskset`, all its threads), as a deployment of one worker per core
+ * would be: a worker with one inference thread still decodes, hashes and writes beside it (~1.4 cores unpinned on
+ * 2 cores), and the speedup should measure the queue and the store, not how much of a second core one worker
+ * takes. Where taskset is missing the workers run unpinned, and the line says so.
  * Usage: npx tsx bench/scale.ts [--quick] [--files N] [--model M]
  * Ends with: RESULT scale workers2_speedup=<1 worker's seconds / 2 workers' seconds> exactly_once=<1|0>
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { enqueueFiles, openQueue, queueStatus } from '../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../src/store/open.js';
@@ -39,14 +44,27 @@ console.log(`model ${MODEL}; ${files.length} mixed files; load average before: $
 const [redis, store] = await Promise.all([startRedis(), startSharedStore()]);
 console.log(`queue: redis-server at ${redis.url}; store: ${store.engine}`);
 
-function startWorker(queue: string): Promise<ChildServer> {
-  return startCli(
+/** Holds a process and every thread it has (so every thread it starts) to one core; false where taskset fails. */
+function pinToCore(pid: number | undefined, core: number): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let pinned = true;
+async function startWorker(queue: string, index: number): Promise<ChildServer> {
+  const worker = await startCli(
     ['worker', '--queue', queue, '--store', store.url, '--threads', '1', '--concurrency', '1'],
     /worker ready/,
     {
       XMODAL_OFFLINE: '1',
     },
   );
+  pinned = pinToCore(worker.child.pid, index % availableParallelism()) && pinned;
+  return worker;
 }
 
 /** CPU seconds a process (all its threads) has used so far, from /proc (Linux; 0 elsewhere). */
@@ -81,7 +99,7 @@ async function run(workers: number, db: number): Promise<{ seconds: number; exac
   const created = await openCollection({ store: store.url }, name, { model: MODEL, create: true });
   const { encoderId } = created.info;
   await created.close();
-  const started = await Promise.all(Array.from({ length: workers }, () => startWorker(queueUrl)));
+  const started = await Promise.all(Array.from({ length: workers }, (_, i) => startWorker(queueUrl, i)));
   // Workers take a first tiny job to load the model's towers before timing starts.
   const queue = openQueue(queueUrl);
   const warm = files.filter((f) => /\.(png|wav|txt)$/.test(f)).slice(0, 3 * workers);
@@ -129,7 +147,9 @@ try {
   const one = await run(1, 1);
   const two = await run(2, 2);
   const speedup = one.seconds / two.seconds;
-  console.log(`2 workers vs 1: ${speedup.toFixed(2)}x`);
+  console.log(
+    `2 workers vs 1: ${speedup.toFixed(2)}x (${pinned ? 'each worker on a core of its own' : 'workers NOT pinned: taskset failed or is missing'})`,
+  );
   console.log(
     `RESULT scale workers2_speedup=${speedup.toFixed(2)} exactly_once=${one.exactlyOnce && two.exactlyOnce ? 1 : 0}`,
   );
