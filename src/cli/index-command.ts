@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { type IndexReport, openCollection } from '../library/collection.js';
 import { queueIndex } from '../library/scale.js';
-import { withIndexLock } from '../tasks/index-lock.js';
 import { VIDEO_DEFAULTS, type VideoOptions } from '../tasks/video.js';
 import type { Workspace } from '../tasks/workspace.js';
 import { err, isInteractive, out, printable, printJson, setExitCode } from './io.js';
@@ -59,12 +58,7 @@ export function registerIndex(program: Command, withModelFlags: (c: Command) => 
     ),
   ).action(async (paths: string[], flags: IndexFlags, command: Command) => {
     if (flags.queue) return enqueue(paths, flags, command);
-    const workspace = workspaceOf(command);
-    // One run per collection at a time: a second one waits here instead of failing half-way on a locked store.
-    await withIndexLock(workspace, flags.collection, () => indexRun(paths, flags, workspace), {
-      onWait: (pid) =>
-        err(`waiting: collection "${flags.collection}" is being indexed by another run (process ${pid})\n`),
-    });
+    await indexRun(paths, flags, workspaceOf(command));
   });
 }
 
@@ -118,6 +112,9 @@ async function indexRun(paths: string[], flags: IndexFlags, workspace: Workspace
       prune: flags.prune,
       tags: flags.tag,
       video: videoOptions(flags),
+      // One run per collection at a time: a second one waits instead of failing half-way on a locked store.
+      onWait: (pid) =>
+        err(`waiting: collection "${flags.collection}" is being indexed by another run (process ${pid})\n`),
       onProgress: (p) => {
         if (!bar) return;
         if (!bar.isActive) bar.start(p.total, 0, { rate: '0.0', failed: 0 });

@@ -2,8 +2,7 @@
 // ask and measure it. Results have the shapes the CLI prints with --json.
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
@@ -13,7 +12,8 @@ import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { type IngestProgress, type IngestReport, ingest } from '../tasks/ingest.js';
+import { ingestUnderLock } from '../tasks/index-lock.js';
+import type { IngestProgress, IngestReport } from '../tasks/ingest.js';
 import { collectionQuality, type QualityReport } from '../tasks/quality.js';
 import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
 import { type Answer, ask } from '../tasks/rag.js';
@@ -27,6 +27,8 @@ import {
   type OpenCollection,
   openCollection as openStored,
   storeLocation,
+  uploadsRoot,
+  type Workspace,
 } from '../tasks/workspace.js';
 import { type ModelOptions, modelSpec } from './model.js';
 import { type AuditRequest, runAudit } from './tasks.js';
@@ -63,6 +65,11 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** How videos are sampled (`--frame-every`, `--scene-threshold`, `--max-frames`, `--audio-window`). */
   video?: VideoOptions;
+  /**
+   * Called once, with the other process's id, when another run is indexing this collection: one run per
+   * collection at a time (across processes), so this one waits for it.
+   */
+  onWait?: (holder: number) => void;
 }
 
 export type IndexProgress = IngestProgress;
@@ -182,10 +189,6 @@ export interface QualityRequest {
 /** `xmodal quality --json`. */
 export type QualityResult = QualityReport;
 
-function home(options: StoreOptions): string {
-  return resolve(options.home ?? process.env.XMODAL_HOME ?? join(homedir(), '.xmodal'));
-}
-
 function weighted<T>(
   value: Many<T> | undefined,
   sign = 1,
@@ -241,11 +244,15 @@ async function readAll(
 
 /** An open collection. Close it when done: that saves the index and frees the model. */
 export class Collection {
+  private readonly uploads: string;
+
   private constructor(
     readonly name: string,
     private readonly opened: OpenCollection,
-    private readonly uploads: string,
-  ) {}
+    private readonly workspace: Workspace,
+  ) {
+    this.uploads = join(uploadsRoot(workspace), name);
+  }
 
   /**
    * The demo collection (`xmodal demo`): OpenMoji emoji and the shipped instrument, drum and speech clips,
@@ -257,11 +264,12 @@ export class Collection {
       onProgress?: (stage: string, report?: IngestReport) => void;
     } = {},
   ): Promise<Collection> {
-    const opened = await buildDemoCollection(
-      { home: options.home, store: options.store },
-      { model: options.model, onProgress: options.onProgress },
-    );
-    return new Collection(DEMO_COLLECTION, opened, join(home(options), 'uploads', DEMO_COLLECTION));
+    const workspace = { home: options.home, store: options.store };
+    const opened = await buildDemoCollection(workspace, {
+      model: options.model,
+      onProgress: options.onProgress,
+    });
+    return new Collection(DEMO_COLLECTION, opened, workspace);
   }
 
   /** Opens (by default creating) a collection with the model that made it. */
@@ -272,7 +280,7 @@ export class Collection {
       create: options.create ?? true,
       encoder: { dtype: options.dtype, offline: options.offline, cacheDir: options.cacheDir },
     });
-    return new Collection(name, opened, join(home(options), 'uploads', name));
+    return new Collection(name, opened, workspace);
   }
 
   /** Its name, dimension, metric and the id of the model that made it. */
@@ -313,13 +321,14 @@ export class Collection {
       paths.push(path);
       shown.set(path, source.name);
     }
-    const report = await ingest(this.opened, {
+    const report = await ingestUnderLock(this.workspace, this.opened, {
       paths,
       tags: options.tags,
       prune: options.prune,
       onProgress: options.onProgress,
       signal: options.signal,
       video: options.video,
+      onWait: options.onWait,
     });
     return {
       collection: this.name,

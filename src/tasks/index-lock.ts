@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { homeDir, storeLocation, type Workspace } from './workspace.js';
+import { type IngestOptions, type IngestReport, ingest } from './ingest.js';
+import { homeDir, type OpenCollection, storeLocation, type Workspace } from './workspace.js';
 
 const POLL_MS = 250;
 
@@ -70,4 +71,21 @@ export async function withIndexLock<T>(
   } finally {
     if ((await readFile(path, 'utf8').catch(() => '')) === token) await rm(path, { force: true });
   }
+}
+
+/**
+ * Indexes into an open collection while holding its index lock: how the CLI (through the library), the server
+ * and the library index, so no two runs write one collection at once. Queue workers index without it: many
+ * workers writing one shared collection is what they are for.
+ */
+export function ingestUnderLock(
+  workspace: Workspace,
+  collection: OpenCollection,
+  options: IngestOptions & Pick<IndexLockOptions, 'onWait'>,
+): Promise<IngestReport> {
+  const { onWait, ...ingestOptions } = options;
+  return withIndexLock(workspace, collection.info.name, () => ingest(collection, ingestOptions), {
+    onWait,
+    signal: options.signal,
+  });
 }

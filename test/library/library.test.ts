@@ -188,6 +188,32 @@ describe('indexing bytes and streams, progress and cancellation', () => {
     }
   });
 
+  test('two runs on one collection take turns: the second waits for the first, then finds its files unchanged', async () => {
+    const folder = makeFolder(join(root, 'turns'));
+    const [first, second] = [
+      await openCollection('turns', { home: root, model: TINY_CLIP }),
+      await openCollection('turns', { home: root, model: TINY_CLIP }),
+    ];
+    try {
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      const waits: number[] = [];
+      const one = first.index([folder], { onProgress: () => started() });
+      await running;
+      const two = second.index([folder], { onWait: (holder) => waits.push(holder) });
+      const [a, b] = await Promise.all([one, two]);
+      assert.deepEqual(waits, [process.pid], 'the second run is told who holds the collection, once');
+      assert.equal(a.indexed, 5);
+      assert.deepEqual([b.indexed, b.unchanged], [0, 5]);
+      assert.equal(await second.count(), 5);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   test('an already aborted signal indexes nothing', async () => {
     const collection = await openCollection('never', { home: root, model: TINY_CLIP });
     try {

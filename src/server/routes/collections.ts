@@ -4,8 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
-import { withIndexLock } from '../../tasks/index-lock.js';
-import { ingest } from '../../tasks/ingest.js';
+import { ingestUnderLock } from '../../tasks/index-lock.js';
 import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
 import type { ServerContext, ServerLimits } from '../context.js';
 import { errorSchema } from '../schemas.js';
@@ -204,19 +203,14 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         prune = body.prune ?? false;
       }
       const signal = clientGone(reply);
-      const report = await withIndexLock(
-        ctx.collections.workspace,
-        name,
-        async () =>
-          ingest(await ctx.collections.getOrCreate(name, ctx.encoder.id), {
-            paths,
-            tags,
-            prune,
-            roots,
-            signal,
-          }),
-        { signal },
-      );
+      const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
+      const report = await ingestUnderLock(ctx.collections.workspace, collection, {
+        paths,
+        tags,
+        prune,
+        roots,
+        signal,
+      });
       return {
         collection: name,
         ...report,
