@@ -136,3 +136,80 @@ describe('uploads never overwrite each other', () => {
     assert.equal(kept('again').length, 1);
   });
 });
+
+describe('every multipart limit answers INPUT_TOO_LARGE with a message naming the limit', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  const embedCalls = async (target: RunningServer) =>
+    ((await (await fetch(`${target.base}/metrics`)).text()).match(/^xmodal_embed_calls_total\{/gm) ?? [])
+      .length;
+
+  for (const path of ['/embed/image', '/collections/many/index']) {
+    test(`${path}: 65 files, one more than the default 64, are refused before anything is embedded or kept`, async () => {
+      const result = await post(server, path, formOf(65, 256));
+      assert.equal(result.status, 413, JSON.stringify(result.body));
+      assert.deepEqual(result.body, {
+        error: { code: 'INPUT_TOO_LARGE', message: 'at most 64 files in one request' },
+      });
+      assert.equal(await embedCalls(server), 0, 'nothing was embedded');
+      assert.equal((await server.call('GET', '/collections/many/stats')).status, 404);
+      const uploads = join(server.home, 'uploads', 'many');
+      assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], []);
+    });
+  }
+
+  test('a server started with another file limit names its own', async () => {
+    const few = await startServer({ limits: { files: 3 } });
+    try {
+      const over = await post(few, '/embed/image', formOf(4, 256));
+      assert.equal(over.status, 413, JSON.stringify(over.body));
+      assert.equal(over.body.error.message, 'at most 3 files in one request');
+      const most = await post(few, '/embed/image', formOf(3, 2048));
+      assert.equal(most.status, 200, JSON.stringify(most.body));
+    } finally {
+      await few.close();
+    }
+  });
+
+  test('a file over the per-file limit names the file and the limit', async () => {
+    const small = await startServer({ limits: { fileBytes: 1 * MiB } });
+    try {
+      const result = await post(
+        small,
+        '/embed/image',
+        formOf(1, 1.5 * MiB, () => 'big.png'),
+      );
+      assert.equal(result.status, 413, JSON.stringify(result.body));
+      assert.equal(result.body.error.code, 'INPUT_TOO_LARGE');
+      assert.match(result.body.error.message, /^big\.png is over the 1 MiB limit per file/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('more form fields than the limit are refused with the number', async () => {
+    const form = formOf(1, 1024);
+    for (let i = 0; i < 33; i++) form.append('tags', `tag${i}`);
+    const result = await post(server, '/collections/fields/index', form);
+    assert.equal(result.status, 413, JSON.stringify(result.body));
+    assert.deepEqual(result.body, {
+      error: { code: 'INPUT_TOO_LARGE', message: 'at most 32 form fields in one request' },
+    });
+    assert.equal((await server.call('GET', '/collections/fields/stats')).status, 404);
+  });
+
+  test('a form field over the size limit is refused, not cut short and used', async () => {
+    const form = formOf(1, 1024);
+    form.append('tags', 'x'.repeat(64 * 1024 + 1));
+    const result = await post(server, '/collections/long-tag/index', form);
+    assert.equal(result.status, 413, JSON.stringify(result.body));
+    assert.deepEqual(result.body, {
+      error: { code: 'INPUT_TOO_LARGE', message: 'form field "tags" is over the 64 KiB limit per field' },
+    });
+    assert.equal((await server.call('GET', '/collections/long-tag/stats')).status, 404);
+  });
+});
