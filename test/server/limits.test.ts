@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { IMAGES, TINY_CLIP } from '../helpers/paths.js';
-import { cosine, dataUrl, type RunningServer, startServer } from './harness.js';
+import { cosine, dataUrl, embeddedModalities, type RunningServer, startServer } from './harness.js';
 
 const png = readFileSync(join(IMAGES, 'photo.png'));
 
@@ -95,9 +95,6 @@ describe('per-request limits: text length, inputs, media inputs', () => {
   test('/classify refuses more labels x templates than the input limit, before embedding anything', async () => {
     const labels = Array.from({ length: 1000 }, (_, i) => `label ${i}`);
     const templates = Array.from({ length: 64 }, (_, i) => `{} number ${i}`);
-    const embedCalls = async (target: RunningServer) =>
-      ((await (await fetch(`${target.base}/metrics`)).text()).match(/^xmodal_embed_calls_total\{/gm) ?? [])
-        .length;
     const cases: [number | undefined, object, string][] = [
       [
         undefined,
@@ -122,7 +119,7 @@ describe('per-request limits: text length, inputs, media inputs', () => {
         const over = await fresh.call('POST', '/classify', body);
         assert.equal(over.status, 413, JSON.stringify(over.body).slice(0, 300));
         assert.deepEqual(over.body, { error: { code: 'INPUT_TOO_LARGE', message } });
-        assert.equal(await embedCalls(fresh), 0, `${message}: the refused request embedded nothing`);
+        assert.equal(await embeddedModalities(fresh), 0, `${message}: the refused request embedded nothing`);
         if (inputs !== 10) continue;
         const most = await fresh.call('POST', '/classify', {
           text: 'a dog',
@@ -131,7 +128,7 @@ describe('per-request limits: text length, inputs, media inputs', () => {
         });
         assert.equal(most.status, 200, JSON.stringify(most.body).slice(0, 300));
         assert.equal(most.body.labels.length, 5);
-        assert.ok((await embedCalls(fresh)) > 0, 'the metric counts what a request embeds');
+        assert.ok((await embeddedModalities(fresh)) > 0, 'the metric counts what a request embeds');
       } finally {
         await fresh.close();
       }
