@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { XmodalError, xmodalError } from '../errors.js';
@@ -130,18 +131,26 @@ export async function keepUpload(folder: string, file: UploadedFile, index: numb
   const name = safeFileName(file.filename, index);
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);
-  for (let n = 0; n < 10_000; n++) {
-    const path = join(folder, n === 0 ? name : `${stem}-${n}${ext}`);
-    try {
-      // 'wx' creates or fails: two requests racing for one name cannot both get it.
-      await writeFile(path, file.bytes, { flag: 'wx' });
-      return path;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Written whole under a name of its own first, then linked under its name: a file that holds the name is
+  // always complete, so a request comparing bytes with it never sees it half-written and keeps a copy.
+  const staged = join(folder, `.upload-${randomUUID()}`);
+  await writeFile(staged, file.bytes, { flag: 'wx' });
+  try {
+    for (let n = 0; n < 10_000; n++) {
+      const path = join(folder, n === 0 ? name : `${stem}-${n}${ext}`);
+      try {
+        // A link creates or fails: two requests racing for one name cannot both get it.
+        await link(staged, path);
+        return path;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      if (await sameBytes(path, file.bytes)) return path;
     }
-    if (await sameBytes(path, file.bytes)) return path;
+    throw xmodalError('CONFLICT', `too many uploads named ${name}`);
+  } finally {
+    await rm(staged, { force: true });
   }
-  throw xmodalError('CONFLICT', `too many uploads named ${name}`);
 }
 
 async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { IMAGES } from '../helpers/paths.js';
+import { keepUpload } from '../../src/server/uploads.js';
+import { IMAGES, tempDir } from '../helpers/paths.js';
 import { embeddedModalities, type Json, type RunningServer, startServer } from './harness.js';
 
 const MiB = 1024 * 1024;
@@ -123,6 +124,23 @@ describe('uploads never overwrite each other', () => {
     const files = kept('later');
     assert.equal(files.length, 2);
     assert.ok(files.some((c) => c.equals(green)) && files.some((c) => c.equals(yellow)));
+  });
+
+  test('the very same file kept by concurrent requests is one file, never a half-written one beside it', async () => {
+    // A request that finds the name taken compares bytes: it must never see the other's file half-written.
+    const bytes = new Uint8Array(await picture('#f0f'));
+    for (let round = 0; round < 100; round++) {
+      const folder = tempDir('xmodal-keep-');
+      try {
+        const paths = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => keepUpload(folder, { filename: 'same.png', bytes }, i)),
+        );
+        assert.deepEqual(new Set(paths), new Set([join(folder, 'same.png')]), `round ${round}`);
+        assert.deepEqual(readdirSync(folder), ['same.png'], `round ${round}`);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    }
   });
 
   test('uploading the very same file again is recognised, not duplicated', async () => {
