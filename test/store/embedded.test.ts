@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -16,8 +17,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SqliteHnswStore } from '../../src/store/embedded/sqlite-hnsw-store.js';
-import { openStore } from '../../src/store/open.js';
+import Database from 'better-sqlite3';
+import { ITEMS_FILE, SqliteHnswStore } from '../../src/store/embedded/sqlite-hnsw-store.js';
+import { listCollections, openStore } from '../../src/store/open.js';
 import type { Filter, Item, OpenStoreOptions, Store } from '../../src/store/store.js';
 import { CRASH_BATCH, CRASH_OPTIONS, crashBatch } from './crash-data.js';
 import { bruteForce, dotProduct, gaussian, normalised, prng, randomVector } from './reference.js';
@@ -283,6 +285,27 @@ describe('embedded store: two handles on one collection (as two processes)', () 
     await assertGone(reader, items.slice(0, 20));
     await reader.close();
     await writer.close();
+  });
+});
+
+describe('embedded store: a collection another process is still creating', () => {
+  it('is not listed until it is stamped, and opening it then creates it', async () => {
+    const home = newHome();
+    mkdirSync(join(home, 'main'));
+    const file = join(home, 'main', ITEMS_FILE);
+    // What another process leaves for a moment between creating the file and committing its stamp.
+    writeFileSync(file, '');
+    assert.deepEqual(await listCollections(home), [], 'an empty database file');
+    const db = new Database(file);
+    db.exec('CREATE TABLE collection (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    db.close();
+    assert.deepEqual(await listCollections(home), [], 'a table without its stamp');
+    const store = await openAt(home);
+    await store.close();
+    assert.deepEqual(
+      (await listCollections(home)).map((c) => c.name),
+      ['main'],
+    );
   });
 });
 

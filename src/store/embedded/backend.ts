@@ -20,7 +20,8 @@ export const embeddedBackend: StoreBackend = {
     const infos: CollectionInfo[] = [];
     for (const entry of readdirSync(home, { withFileTypes: true })) {
       const file = join(home, entry.name, ITEMS_FILE);
-      if (entry.isDirectory() && existsSync(file)) infos.push(ItemsDb.readInfo(file));
+      const info = entry.isDirectory() && existsSync(file) ? ItemsDb.readInfo(file) : undefined;
+      if (info) infos.push(info);
     }
     return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   },

@@ -125,12 +125,13 @@ export class ItemsDb {
     let stamp: Database.Statement;
     try {
       db = new Database(path);
+      // First: another process creating the same file holds its lock for a moment, and every step below waits.
+      db.pragma('busy_timeout = 5000');
       // Takes effect only while the file is new: a 2 KB vector row leaves half of a 4 KB page empty, ~1/8 of 16 KB.
       db.pragma('page_size = 16384');
       db.pragma('journal_mode = WAL');
       // FULL: an acknowledged upsert survives power loss, not only a killed process.
       db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
       // Search reads a few metadata rows per query: keep them in memory rather than paying a read() each.
       db.pragma('cache_size = -65536');
       db.pragma('mmap_size = 1073741824');
@@ -164,11 +165,18 @@ export class ItemsDb {
     return new ItemsDb(db, existing);
   }
 
-  /** The stamp of an existing file, opened read-only. */
-  static readInfo(path: string): CollectionInfo {
+  /**
+   * The stamp of an existing file, opened read-only; undefined while another process is still creating it
+   * (the file is there, its stamp not yet committed), so that a listing passes over it instead of failing.
+   */
+  static readInfo(path: string): CollectionInfo | undefined {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
-      return readStamp(db);
+      db.pragma('busy_timeout = 5000');
+      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'collection'");
+      if (!table.get()) return undefined;
+      const info = readStamp(db);
+      return info.name === undefined ? undefined : info;
     } finally {
       db.close();
     }
