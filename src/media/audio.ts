@@ -219,8 +219,7 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
   const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
   const where = describeSource(source);
   const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
-  const type =
-    (await detectMedia(bytes.subarray(0, 4100)))?.modality === 'audio' ? audioType(bytes) : undefined;
+  const type = (await detectMedia(bytes))?.modality === 'audio' ? audioType(bytes) : undefined;
   if (!type) throw xmodalError('UNSUPPORTED_FORMAT', `${where}: not an audio format xmodal can read`);
   const declared = await readHeader(bytes, where);
   checkShape(declared.channels, declared.sampleRate, where);
