@@ -25,7 +25,9 @@ const SKIP =
 // Reproduces: the audio feature worker's tensor-op sessions (made by transformers.js with onnxruntime's
 // defaults) started a pool thread pinned to core 1, so a worker held to one thread still spun on a second core,
 // and every worker on the machine piled onto that core (bench/scale.ts: 1.48 cores per worker, 1.16x for two).
-test('an encoder held to one thread starts no thread pinned to a core of its own', { skip: SKIP }, async () => {
+test('an encoder held to one thread starts no thread pinned to a core of its own', {
+  skip: SKIP,
+}, async () => {
   const process = allowedCoresPerThread().values().next().value;
   const encoder = await loadEncoder(MINI, { threads: 1, audioWorkers: 1, offline: true });
   try {
