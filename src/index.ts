@@ -16,6 +16,7 @@ export {
 } from './encoders/encoder.js';
 export { DEFAULT_MODEL, loadEncoder, locateModel, type ModelLocation } from './encoders/load.js';
 export { knownFamilies } from './encoders/registry.js';
+export { WrappedEncoder, type WrapperIdentity } from './encoders/wrapped-encoder.js';
 export { ERRORS, type ErrorCode, XmodalError } from './errors.js';
 // Collections: open on any store, index, search, get, delete, ask, quality.
 export {

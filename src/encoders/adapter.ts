@@ -2,13 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
 import { l2normalize } from '../vectors.js';
-import {
-  type Encoder,
-  EncoderBase,
-  type EncoderSpec,
-  type Modality,
-  type ModalityInputs,
-} from './encoder.js';
+import type { Encoder, Modality, ModalityInputs } from './encoder.js';
+import { WrappedEncoder } from './wrapped-encoder.js';
 
 export const ADAPTER_FILE = 'adapter.json';
 const WEIGHTS_FILE = 'adapter.bin';
@@ -52,43 +47,26 @@ export function adaptRows(
 }
 
 /** The base encoder with the adapter applied to every row it returns; its id is the adapter's folder. */
-export class AdaptedEncoder extends EncoderBase {
-  readonly id: string;
-  readonly dim: number;
-  readonly modalities: readonly Modality[];
-  readonly spec: EncoderSpec;
-
+export class AdaptedEncoder extends WrappedEncoder {
   /** `logitScale` overrides the adapter's trained one (a collection's saved spec gives it). */
   constructor(
     id: string,
-    private readonly base: Encoder,
+    base: Encoder,
     readonly adapter: Adapter,
     logitScale?: number,
   ) {
-    super();
     if (base.id !== adapter.model)
       throw xmodalError('ENCODER_MISMATCH', `${id} adapts ${adapter.model}, not ${base.id}`);
     if (base.dim !== adapter.dim)
       throw xmodalError('DIMENSION_MISMATCH', `${id} is ${adapter.dim}-d but ${base.id} is ${base.dim}-d`);
-    this.id = id;
-    this.dim = base.dim;
-    this.modalities = base.modalities;
-    this.spec = { ...base.spec, adapter: id, logitScale: logitScale ?? adapter.logitScale };
+    super(base, { id, spec: { ...base.spec, adapter: id, logitScale: logitScale ?? adapter.logitScale } });
   }
 
   async embed<M extends Modality>(
     modality: M,
     inputs: readonly ModalityInputs[M][],
   ): Promise<Float32Array[]> {
-    return adaptRows(this.adapter, modality, await this.base.embed(modality, inputs));
-  }
-
-  async audioSampleRate(): Promise<number | undefined> {
-    return this.base.audioSampleRate?.();
-  }
-
-  dispose(): Promise<void> {
-    return this.base.dispose();
+    return adaptRows(this.adapter, modality, await this.inner.embed(modality, inputs));
   }
 }
 

@@ -2,14 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
 import { ADAPTER_FILE } from './adapter.js';
-import {
-  type Encoder,
-  EncoderBase,
-  type EncoderSpec,
-  type Modality,
-  type ModalityInputs,
-} from './encoder.js';
+import type { Encoder, Modality, ModalityInputs } from './encoder.js';
 import { l2normalize } from './vectors.js';
+import { WrappedEncoder } from './wrapped-encoder.js';
 
 const WEIGHTS_FILE = 'adapter.bin';
 const FORMAT = 'xmodal-adapter/1';
@@ -79,18 +74,12 @@ export function mapRow(map: MapAdapter, x: Float32Array): Float32Array {
 }
 
 /** The base encoder with every row it returns mapped: a model in the map's output space. */
-export class MappedEncoder extends EncoderBase {
-  readonly id: string;
-  readonly dim: number;
-  readonly modalities: readonly Modality[];
-  readonly spec: EncoderSpec;
-
+export class MappedEncoder extends WrappedEncoder {
   constructor(
     id: string,
-    private readonly base: Encoder,
+    base: Encoder,
     readonly map: MapAdapter,
   ) {
-    super();
     if (base.id !== map.model)
       throw xmodalError('ENCODER_MISMATCH', `${id} maps ${map.model}, not ${base.id}`);
     if (base.dim !== map.inDim)
@@ -98,26 +87,15 @@ export class MappedEncoder extends EncoderBase {
         'DIMENSION_MISMATCH',
         `${id} maps ${map.inDim}-d vectors but ${base.id} is ${base.dim}-d`,
       );
-    this.id = id;
-    this.dim = map.outDim;
-    this.modalities = base.modalities;
     // Loading the map's folder rebuilds it, as an adapter folder does.
-    this.spec = { ...base.spec, adapter: id, dim: this.dim };
+    super(base, { id, dim: map.outDim, spec: { ...base.spec, adapter: id, dim: map.outDim } });
   }
 
   async embed<M extends Modality>(
     modality: M,
     inputs: readonly ModalityInputs[M][],
   ): Promise<Float32Array[]> {
-    return (await this.base.embed(modality, inputs)).map((x) => mapRow(this.map, x));
-  }
-
-  async audioSampleRate(): Promise<number | undefined> {
-    return this.base.audioSampleRate?.();
-  }
-
-  dispose(): Promise<void> {
-    return this.base.dispose();
+    return (await this.inner.embed(modality, inputs)).map((x) => mapRow(this.map, x));
   }
 }
 

@@ -1,10 +1,5 @@
-import {
-  type Encoder,
-  EncoderBase,
-  type EncoderSpec,
-  type Modality,
-  type ModalityInputs,
-} from '../encoders/encoder.js';
+import type { Encoder, Modality, ModalityInputs } from '../encoders/encoder.js';
+import { WrappedEncoder } from '../encoders/wrapped-encoder.js';
 import { MODALITIES } from '../types.js';
 
 export interface BatchingOptions {
@@ -126,21 +121,11 @@ class ModalityQueue {
 }
 
 /** An Encoder that micro-batches concurrent calls to the one it wraps (see ModalityQueue). */
-export class BatchingEncoder extends EncoderBase {
-  readonly id: string;
-  readonly dim: number;
-  readonly modalities: readonly Modality[];
-  readonly spec: EncoderSpec;
-  readonly inner: Encoder;
+export class BatchingEncoder extends WrappedEncoder {
   private readonly queues: Record<Modality, ModalityQueue>;
 
   constructor(inner: Encoder, options: BatchingOptions = {}) {
-    super();
-    this.inner = inner;
-    this.spec = inner.spec;
-    this.id = inner.id;
-    this.dim = inner.dim;
-    this.modalities = inner.modalities;
+    super(inner);
     const settings = {
       maxBatch: options.maxBatch ?? 32,
       maxWaitMs: options.maxWaitMs ?? 4,
@@ -160,13 +145,5 @@ export class BatchingEncoder extends EncoderBase {
 
   embed<M extends Modality>(modality: M, inputs: readonly ModalityInputs[M][]): Promise<Float32Array[]> {
     return this.queues[modality].submit(inputs);
-  }
-
-  async audioSampleRate(): Promise<number | undefined> {
-    return this.inner.audioSampleRate?.();
-  }
-
-  dispose(): Promise<void> {
-    return this.inner.dispose();
   }
 }

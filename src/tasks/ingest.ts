@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { asXmodalError, type ErrorCode, xmodalError } from '../errors.js';
 import { decodeText, detectFile, detectMedia } from '../media/detect.js';
@@ -27,7 +28,7 @@ export interface IngestOptions {
   video?: VideoOptions;
   /** Folders every file must lie in by its real path (the server's --index-root); default: anywhere. */
   roots?: readonly string[];
-  /** Stops the run between files (each file is written whole); rejects with the signal's reason. */
+  /** Stops the run while it lists the collection or between files (each file is written whole); rejects with the signal's reason. */
   signal?: AbortSignal;
   onProgress?: (progress: IngestProgress) => void;
 }
@@ -132,12 +133,24 @@ async function* preparedInOrder(
 /** What the collection already holds, per file: item ids, content hashes, and items lacking this run's tags. */
 type KnownFiles = Map<string, { ids: string[]; hashes: Set<string>; untagged: string[] }>;
 
+/**
+ * Records read between turns of the event loop: the embedded store hands out whole pages without one, so a large
+ * collection's listing would otherwise hold up every other request and the run's own signal.
+ */
+const LISTING_TURN = 2000;
+
 async function knownFiles(
   records: AsyncIterable<ItemRecord>,
   newTags: readonly string[],
+  signal: AbortSignal | undefined,
 ): Promise<KnownFiles> {
   const known: KnownFiles = new Map();
+  let read = 0;
   for await (const record of records) {
+    if (++read % LISTING_TURN === 0) {
+      await nextTurn();
+      signal?.throwIfAborted();
+    }
     if (!record.uri) continue;
     const entry = known.get(record.uri) ?? { ids: [], hashes: new Set<string>(), untagged: [] };
     entry.ids.push(record.id);
@@ -235,7 +248,7 @@ async function writeFiles(
 
 async function inSlices<T>(all: readonly T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
   for (let start = 0; start < all.length; start += WRITE_SLICE) {
-    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (start > 0) await nextTurn();
     await write(all.slice(start, start + WRITE_SLICE));
   }
 }
@@ -327,7 +340,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
   const known = new Map<CollectionSpace, KnownFiles>();
   for (const space of spaces) {
     const records = options.lookup === 'files' ? recordsOfFiles(space.store, files) : space.store.iterate();
-    known.set(space, await knownFiles(records, newTags));
+    known.set(space, await knownFiles(records, newTags, options.signal));
   }
 
   /** Every space's vectors of a batch of files of one modality. */

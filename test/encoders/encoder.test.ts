@@ -17,6 +17,7 @@ import { clipWindows } from '../../src/encoders/audio-features.js';
 import { DTYPE_FILE_SUFFIX } from '../../src/encoders/dtypes.js';
 import type { Dtype, Encoder, EncoderOptions, Modality } from '../../src/encoders/encoder.js';
 import { loadEncoder } from '../../src/encoders/load.js';
+import { linearMap, MappedEncoder, saveMapAdapter } from '../../src/encoders/map-adapter.js';
 import { loadAudio, rmsLevel } from '../../src/media/audio.js';
 import { BatchingEncoder } from '../../src/server/batching.js';
 import { meanDirection } from '../../src/vectors.js';
@@ -237,6 +238,29 @@ encoderConformance({
     assert.ok(encoder instanceof AdaptedEncoder);
     assert.equal(encoder.spec.adapter, ADAPTER_DIR);
     assert.equal(encoder.spec.logitScale, 30);
+    return encoder;
+  },
+});
+/** A linear map of tiny CLAP's 32-d vectors into 16 dimensions (what `xmodal bind` writes). */
+const MAP_DIR = tempDir('xmodal-map-');
+process.on('exit', () => rmSync(MAP_DIR, { recursive: true, force: true }));
+encoderConformance({
+  ...plainModel('mapped (tiny CLAP + linear map to 16-d)', TINY_CLAP, ['text', 'audio']),
+  skip: [
+    {
+      reason: "it maps the model's mean of the windows, and a map of a mean is not the mean of the maps",
+      tests: ['a long clip is the deterministic mean of its windows, each weighted by its level'],
+    },
+  ],
+  async load(options) {
+    if (!existsSync(join(MAP_DIR, 'adapter.json'))) {
+      const linear = Float32Array.from({ length: 16 * 32 }, (_, i) => Math.sin(1 + i));
+      saveMapAdapter(MAP_DIR, linearMap(TINY_CLAP, 32, 16, linear));
+    }
+    const encoder = await loadEncoder(MAP_DIR, options);
+    assert.ok(encoder instanceof MappedEncoder);
+    assert.equal(encoder.dim, 16);
+    assert.equal(encoder.spec.adapter, MAP_DIR);
     return encoder;
   },
 });
