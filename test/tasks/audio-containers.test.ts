@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeAudio } from '../../src/media/audio.js';
@@ -45,6 +46,20 @@ describe('audio-only WebM, Matroska and MP4 are sounds, not videos', { skip: NO_
   test('a WebM with a picture track stays a video', async () => {
     assert.equal((await detectFile(video))?.modality, 'video');
     assert.equal((await detectMedia(readFileSync(video)))?.modality, 'video');
+  });
+
+  test('an MP4 that declares 1 s but lists 20 minutes of frames is refused before any is decoded', async () => {
+    // Its decoder returns a whole file's samples at once: the limit must be checked against the frame list.
+    const path = join(data, 'declares-1s.mp4');
+    const silence = ['-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '1200'];
+    execFileSync('ffmpeg', ['-v', 'error', '-y', ...silence, '-c:a', 'aac', '-b:a', '8k', '-f', 'mp4', path]);
+    const bytes = readFileSync(path);
+    for (const box of ['mvhd', 'mdhd']) {
+      const at = bytes.indexOf(box) + 4; // version 0: times, timescale, duration
+      bytes.writeUInt32BE(bytes.readUInt32BE(at + 12), at + 16);
+    }
+    writeFileSync(path, bytes);
+    await assert.rejects(decodeAudio(path), { code: 'INPUT_TOO_LARGE', message: /1200\.\d s long/ });
   });
 
   test('the length limit holds for a recorder stream, whose header declares no length', async () => {
