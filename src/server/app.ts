@@ -22,6 +22,7 @@ import { registerOpenAiRoutes } from './routes/openai.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerUiRoutes } from './routes/ui.js';
+import { multipartLimits } from './uploads.js';
 
 export interface ServerOptions {
   /** Where collections live; `home` alone is short for `workspace: {home}`. */
@@ -130,15 +131,7 @@ export const xmodalPlugin: FastifyPluginAsync<XmodalPluginOptions> = async (app,
   if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
   // A host app that already parses multipart keeps its parser (Fastify allows one per content type).
   if (!app.hasRequestDecorator('isMultipart'))
-    await app.register(multipart, {
-      limits: {
-        fileSize: limits.fileBytes,
-        files: limits.files,
-        fields: 32,
-        fieldSize: 64 * 1024,
-        parts: limits.files + 32,
-      },
-    });
+    await app.register(multipart, { limits: multipartLimits(limits) });
   if (!app.hasDecorator('swagger')) {
     await app.register(swagger, {
       openapi: {

@@ -18,6 +18,13 @@ function specKey(encoder: Encoder): string {
   return JSON.stringify([model, dtype, adapter ?? null, logitScale]);
 }
 
+function succeeds(opening: Promise<unknown>): Promise<boolean> {
+  return opening.then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * The collections a server has open, each kept open once opened. Collections made with the same model share
  * one encoder (so concurrent requests batch together across collections): `share` wraps each new model once.
@@ -63,11 +70,8 @@ export class CollectionPool {
 
   /** Whether the collection exists: open here, or in the store (an open that fails does not count). */
   private async exists(name: string): Promise<boolean> {
-    const opened = this.open.get(name)?.opening.then(
-      () => true,
-      () => false,
-    );
-    if (await opened) return true;
+    const entry = this.open.get(name);
+    if (entry && (await succeeds(entry.opening))) return true;
     return (await findCollection(this.workspace, name)) !== undefined;
   }
 
@@ -106,9 +110,24 @@ export class CollectionPool {
     return (await this.exists(name)) ? this.get(name) : this.get(name, { create: true, model });
   }
 
+  /**
+   * Creates a collection, or refuses with CONFLICT when it exists. Only the request that starts the open
+   * creates: any open of the name already in flight (another create, an index, a lookup) is waited for, and
+   * one that succeeds means the name is taken; the store is asked only when no open is in flight.
+   */
   async create(name: string, model: string): Promise<OpenCollection> {
-    if (await this.exists(name)) throw xmodalError('CONFLICT', `collection "${name}" already exists`);
-    return this.get(name, { create: true, model });
+    checkCollectionName(name);
+    const taken = () => xmodalError('CONFLICT', `collection "${name}" already exists`);
+    for (;;) {
+      const entry = this.open.get(name);
+      if (entry) {
+        if (await succeeds(entry.opening)) throw taken();
+        continue; // a failed open is forgotten before this runs: look again
+      }
+      if (await findCollection(this.workspace, name)) throw taken();
+      // Checked again after the await: another request may have started opening the name meanwhile.
+      if (!this.open.has(name)) return this.get(name, { create: true, model });
+    }
   }
 
   async drop(name: string): Promise<void> {

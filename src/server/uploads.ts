@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { XmodalError, xmodalError } from '../errors.js';
@@ -10,6 +11,27 @@ export interface UploadedFile {
 }
 
 const MiB = 1024 * 1024;
+/** Most plain fields (tags) in one multipart request, and the longest one. */
+const FORM_FIELDS = 32;
+const FIELD_BYTES = 64 * 1024;
+
+/** The multipart parser's limits, from the server's: the plugin's defaults and each read of a request use these. */
+export function multipartLimits({ fileBytes, files }: Pick<ServerLimits, 'fileBytes' | 'files'>) {
+  return {
+    fileSize: fileBytes,
+    files,
+    fields: FORM_FIELDS,
+    fieldSize: FIELD_BYTES,
+    parts: files + FORM_FIELDS,
+  };
+}
+
+function fileTooLarge(filename: string, fileBytes: number): XmodalError {
+  return xmodalError(
+    'INPUT_TOO_LARGE',
+    `${filename || 'a file'} is over the ${+(fileBytes / MiB).toFixed(2)} MiB limit per file (--max-upload-mb)`,
+  );
+}
 
 function tooLarge(totalBytes: number): XmodalError {
   return xmodalError(
@@ -19,14 +41,16 @@ function tooLarge(totalBytes: number): XmodalError {
 }
 
 /**
- * Every file of a multipart request, in order, plus its plain fields. The plugin enforces the per-file and
- * per-count limits; the whole request is capped at `totalBytes` here, counted as it streams in, so a
- * request of many files each under the per-file limit is refused before it is all held in memory.
+ * Every file of a multipart request, in order, plus its plain fields. The parser enforces the per-file,
+ * per-count and per-field limits (ours, even under a host app's own multipart settings); the whole request
+ * is capped at `totalBytes` here, counted as it streams in, so a request of many files each under the
+ * per-file limit is refused before it is all held in memory.
  */
 export async function readMultipart(
   request: FastifyRequest,
-  { bodyBytes: totalBytes, fileBytes }: Pick<ServerLimits, 'bodyBytes' | 'fileBytes'>,
+  limits: Pick<ServerLimits, 'bodyBytes' | 'fileBytes' | 'files'>,
 ): Promise<{ files: UploadedFile[]; fields: Record<string, string[]> }> {
+  const { bodyBytes: totalBytes, fileBytes } = limits;
   if (Number(request.headers['content-length']) > totalBytes) throw tooLarge(totalBytes);
   const files: UploadedFile[] = [];
   const fields: Record<string, string[]> = {};
@@ -36,7 +60,7 @@ export async function readMultipart(
     if (received > totalBytes) throw tooLarge(totalBytes);
   };
   try {
-    for await (const part of request.parts()) {
+    for await (const part of request.parts({ limits: multipartLimits(limits) })) {
       if (part.type === 'file') {
         const chunks: Buffer[] = [];
         for await (const chunk of part.file as AsyncIterable<Buffer>) {
@@ -44,29 +68,42 @@ export async function readMultipart(
           chunks.push(chunk);
         }
         // The per-file limit cuts the stream short and marks it; a cut file is never used.
-        if (part.file.truncated)
-          throw xmodalError(
-            'INPUT_TOO_LARGE',
-            `${part.filename || 'a file'} is over the ${+(fileBytes / MiB).toFixed(2)} MiB limit per file (--max-upload-mb)`,
-          );
+        if (part.file.truncated) throw fileTooLarge(part.filename, fileBytes);
         const bytes = new Uint8Array(Buffer.concat(chunks));
         files.push({ filename: part.filename || `upload-${files.length}`, bytes });
       } else {
+        // The parser cuts a long field short and marks it; a cut value is never used.
+        if (part.valueTruncated)
+          throw xmodalError(
+            'INPUT_TOO_LARGE',
+            `form field "${part.fieldname}" is over the ${FIELD_BYTES / 1024} KiB limit per field`,
+          );
         const value = String(part.value);
         count(Buffer.byteLength(value));
         fields[part.fieldname] = [...(fields[part.fieldname] ?? []), value];
       }
     }
   } catch (error) {
-    throw malformed(error);
+    throw malformed(error, limits);
   }
   return { files, fields };
 }
 
-/** Our errors and the plugin's limit errors pass through; anything the parser choked on is a bad request. */
-function malformed(error: unknown): unknown {
+/**
+ * Our errors pass through, the plugin's limit errors become ours naming the limit, its other errors pass
+ * through to the framework's mapping; anything the parser choked on is a bad request.
+ */
+function malformed(error: unknown, limits: Pick<ServerLimits, 'fileBytes' | 'files'>): unknown {
   if (error instanceof XmodalError) return error;
   const code = (error as { code?: unknown })?.code;
+  const most = (what: string) => xmodalError('INPUT_TOO_LARGE', `at most ${what} in one request`);
+  if (code === 'FST_FILES_LIMIT') return most(`${limits.files} files`);
+  if (code === 'FST_FIELDS_LIMIT') return most(`${FORM_FIELDS} form fields`);
+  if (code === 'FST_PARTS_LIMIT') return most(`${limits.files + FORM_FIELDS} parts (files and fields)`);
+  if (code === 'FST_REQ_FILE_TOO_LARGE') {
+    const part = (error as { part?: { filename?: string } }).part;
+    return fileTooLarge(part?.filename ?? '', limits.fileBytes);
+  }
   if (typeof code === 'string' && code.startsWith('FST_')) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return xmodalError('BAD_INPUT', `malformed multipart body: ${reason}`, error);
@@ -94,18 +131,26 @@ export async function keepUpload(folder: string, file: UploadedFile, index: numb
   const name = safeFileName(file.filename, index);
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);
-  for (let n = 0; n < 10_000; n++) {
-    const path = join(folder, n === 0 ? name : `${stem}-${n}${ext}`);
-    try {
-      // 'wx' creates or fails: two requests racing for one name cannot both get it.
-      await writeFile(path, file.bytes, { flag: 'wx' });
-      return path;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Written whole under a name of its own first, then linked under its name: a file that holds the name is
+  // always complete, so a request comparing bytes with it never sees it half-written and keeps a copy.
+  const staged = join(folder, `.upload-${randomUUID()}`);
+  await writeFile(staged, file.bytes, { flag: 'wx' });
+  try {
+    for (let n = 0; n < 10_000; n++) {
+      const path = join(folder, n === 0 ? name : `${stem}-${n}${ext}`);
+      try {
+        // A link creates or fails: two requests racing for one name cannot both get it.
+        await link(staged, path);
+        return path;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      if (await sameBytes(path, file.bytes)) return path;
     }
-    if (await sameBytes(path, file.bytes)) return path;
+    throw xmodalError('CONFLICT', `too many uploads named ${name}`);
+  } finally {
+    await rm(staged, { force: true });
   }
-  throw xmodalError('CONFLICT', `too many uploads named ${name}`);
 }
 
 async function sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {

@@ -65,6 +65,19 @@ export async function classifyVectors(
   );
 }
 
+/**
+ * How many texts classifying `modality` embeds: every label in every template. Checked, without embedding
+ * anything, so a caller can refuse a request too large before the model sees it.
+ */
+export function labelPromptCount(
+  modality: Modality,
+  options: ClassifyOptions,
+): { labels: number; templates: number; texts: number } {
+  const labels = checkLabels(options.labels).length;
+  const templates = templatesFor(modality, options).length;
+  return { labels, templates, texts: labels * templates };
+}
+
 export async function classify(
   encoder: Encoder,
   input: Input,

@@ -62,4 +62,38 @@ describe('the server opens each collection once, and never keeps a failed open',
     assert.equal(stats.status, 200);
     assert.equal(stats.body.items, 1);
   });
+
+  test('concurrent POST /collections of one new name: exactly one 201, the others 409 CONFLICT', async () => {
+    for (const name of ['twice-a', 'twice-b', 'twice-c']) {
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => server.call('POST', '/collections', { name })),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(
+        statuses,
+        [201, 409, 409, 409],
+        `${name}: ${JSON.stringify(answers.map((a) => a.body))}`,
+      );
+      for (const a of answers.filter((a) => a.status === 409)) {
+        assert.equal(a.body.error.code, 'CONFLICT');
+        assert.match(a.body.error.message, new RegExp(`collection "${name}" already exists`));
+      }
+    }
+  });
+
+  test('POST /collections racing an index or a lookup of the same new name: it answers 201 or 409, never 500', async () => {
+    for (const name of ['mixed-a', 'mixed-b', 'mixed-c']) {
+      const [lookup, created, indexed] = await Promise.all([
+        server.call('GET', `/collections/${name}/stats`),
+        server.call('POST', '/collections', { name }),
+        fetch(`${server.base}/collections/${name}/index`, { method: 'POST', body: notes(name) }),
+      ]);
+      assert.ok([200, 404].includes(lookup.status), `${name}: lookup ${lookup.status}`);
+      assert.ok([201, 409].includes(created.status), `${name}: ${JSON.stringify(created.body)}`);
+      assert.equal(indexed.status, 200, name);
+      const again = await server.call('POST', '/collections', { name });
+      assert.equal(again.status, 409, name);
+      assert.equal((await server.call('GET', `/collections/${name}/stats`)).body.items, 1);
+    }
+  });
 });

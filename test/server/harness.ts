@@ -58,3 +58,9 @@ export function dataUrl(mime: string, bytes: Uint8Array): string {
 export function cosine(a: number[], b: number[]): number {
   return a.reduce((sum, x, i) => sum + x * b[i], 0);
 }
+
+/** How many modalities the server's model has been called for so far (its /metrics): 0 until it embeds anything. */
+export async function embeddedModalities(server: RunningServer): Promise<number> {
+  const metrics = await (await fetch(`${server.base}/metrics`)).text();
+  return (metrics.match(/^xmodal_embed_calls_total\{/gm) ?? []).length;
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { IMAGES, TINY_CLIP } from '../helpers/paths.js';
-import { cosine, dataUrl, type RunningServer, startServer } from './harness.js';
+import { cosine, dataUrl, embeddedModalities, type RunningServer, startServer } from './harness.js';
 
 const png = readFileSync(join(IMAGES, 'photo.png'));
 
@@ -89,6 +89,49 @@ describe('per-request limits: text length, inputs, media inputs', () => {
       }
     } finally {
       await few.close();
+    }
+  });
+
+  test('/classify refuses more labels x templates than the input limit, before embedding anything', async () => {
+    const labels = Array.from({ length: 1000 }, (_, i) => `label ${i}`);
+    const templates = Array.from({ length: 64 }, (_, i) => `{} number ${i}`);
+    const cases: [number | undefined, object, string][] = [
+      [
+        undefined,
+        { text: 'a dog', labels, templates },
+        '1000 labels in 64 templates are 64000 texts to embed; the limit is 2048',
+      ],
+      // An image is described by 5 built-in templates: 500 labels are 2500 texts.
+      [
+        undefined,
+        { image: png.toString('base64'), labels: labels.slice(0, 500) },
+        '500 labels in 5 templates are 2500 texts to embed; the limit is 2048',
+      ],
+      [
+        10,
+        { text: 'a dog', labels: labels.slice(0, 6), templates: templates.slice(0, 2) },
+        '6 labels in 2 templates are 12 texts to embed; the limit is 10',
+      ],
+    ];
+    for (const [inputs, body, message] of cases) {
+      const fresh = await startServer(inputs ? { limits: { inputs } } : {});
+      try {
+        const over = await fresh.call('POST', '/classify', body);
+        assert.equal(over.status, 413, JSON.stringify(over.body).slice(0, 300));
+        assert.deepEqual(over.body, { error: { code: 'INPUT_TOO_LARGE', message } });
+        assert.equal(await embeddedModalities(fresh), 0, `${message}: the refused request embedded nothing`);
+        if (inputs !== 10) continue;
+        const most = await fresh.call('POST', '/classify', {
+          text: 'a dog',
+          labels: labels.slice(0, 5),
+          templates: templates.slice(0, 2),
+        });
+        assert.equal(most.status, 200, JSON.stringify(most.body).slice(0, 300));
+        assert.equal(most.body.labels.length, 5);
+        assert.ok((await embeddedModalities(fresh)) > 0, 'the metric counts what a request embeds');
+      } finally {
+        await fresh.close();
+      }
     }
   });
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { IMAGES } from '../helpers/paths.js';
-import { type Json, type RunningServer, startServer } from './harness.js';
+import { keepUpload } from '../../src/server/uploads.js';
+import { IMAGES, tempDir } from '../helpers/paths.js';
+import { embeddedModalities, type Json, type RunningServer, startServer } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -125,6 +126,23 @@ describe('uploads never overwrite each other', () => {
     assert.ok(files.some((c) => c.equals(green)) && files.some((c) => c.equals(yellow)));
   });
 
+  test('the very same file kept by concurrent requests is one file, never a half-written one beside it', async () => {
+    // A request that finds the name taken compares bytes: it must never see the other's file half-written.
+    const bytes = new Uint8Array(await picture('#f0f'));
+    for (let round = 0; round < 100; round++) {
+      const folder = tempDir('xmodal-keep-');
+      try {
+        const paths = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => keepUpload(folder, { filename: 'same.png', bytes }, i)),
+        );
+        assert.deepEqual(new Set(paths), new Set([join(folder, 'same.png')]), `round ${round}`);
+        assert.deepEqual(readdirSync(folder), ['same.png'], `round ${round}`);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    }
+  });
+
   test('uploading the very same file again is recognised, not duplicated', async () => {
     const green = await picture('#0f0');
     await upload('again', [['beach.png', green]]);
@@ -134,5 +152,78 @@ describe('uploads never overwrite each other', () => {
     const stats = await server.call('GET', '/collections/again/stats');
     assert.equal(stats.body.items, 1);
     assert.equal(kept('again').length, 1);
+  });
+});
+
+describe('every multipart limit answers INPUT_TOO_LARGE with a message naming the limit', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  for (const path of ['/embed/image', '/collections/many/index']) {
+    test(`${path}: 65 files, one more than the default 64, are refused before anything is embedded or kept`, async () => {
+      const result = await post(server, path, formOf(65, 256));
+      assert.equal(result.status, 413, JSON.stringify(result.body));
+      assert.deepEqual(result.body, {
+        error: { code: 'INPUT_TOO_LARGE', message: 'at most 64 files in one request' },
+      });
+      assert.equal(await embeddedModalities(server), 0, 'nothing was embedded');
+      assert.equal((await server.call('GET', '/collections/many/stats')).status, 404);
+      const uploads = join(server.home, 'uploads', 'many');
+      assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], []);
+    });
+  }
+
+  test('a server started with another file limit names its own', async () => {
+    const few = await startServer({ limits: { files: 3 } });
+    try {
+      const over = await post(few, '/embed/image', formOf(4, 256));
+      assert.equal(over.status, 413, JSON.stringify(over.body));
+      assert.equal(over.body.error.message, 'at most 3 files in one request');
+      const most = await post(few, '/embed/image', formOf(3, 2048));
+      assert.equal(most.status, 200, JSON.stringify(most.body));
+    } finally {
+      await few.close();
+    }
+  });
+
+  test('a file over the per-file limit names the file and the limit', async () => {
+    const small = await startServer({ limits: { fileBytes: 1 * MiB } });
+    try {
+      const result = await post(
+        small,
+        '/embed/image',
+        formOf(1, 1.5 * MiB, () => 'big.png'),
+      );
+      assert.equal(result.status, 413, JSON.stringify(result.body));
+      assert.equal(result.body.error.code, 'INPUT_TOO_LARGE');
+      assert.match(result.body.error.message, /^big\.png is over the 1 MiB limit per file/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('more form fields than the limit are refused with the number', async () => {
+    const form = formOf(1, 1024);
+    for (let i = 0; i < 33; i++) form.append('tags', `tag${i}`);
+    const result = await post(server, '/collections/fields/index', form);
+    assert.equal(result.status, 413, JSON.stringify(result.body));
+    assert.deepEqual(result.body, {
+      error: { code: 'INPUT_TOO_LARGE', message: 'at most 32 form fields in one request' },
+    });
+    assert.equal((await server.call('GET', '/collections/fields/stats')).status, 404);
+  });
+
+  test('a form field over the size limit is refused, not cut short and used', async () => {
+    const form = formOf(1, 1024);
+    form.append('tags', 'x'.repeat(64 * 1024 + 1));
+    const result = await post(server, '/collections/long-tag/index', form);
+    assert.equal(result.status, 413, JSON.stringify(result.body));
+    assert.deepEqual(result.body, {
+      error: { code: 'INPUT_TOO_LARGE', message: 'form field "tags" is over the 64 KiB limit per field' },
+    });
+    assert.equal((await server.call('GET', '/collections/long-tag/stats')).status, 404);
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { type AuditResult, auditEncoder } from '../../tasks/audit.js';
 import { chatEndpointFrom } from '../../tasks/chat.js';
-import { classify } from '../../tasks/classify.js';
+import { classify, labelPromptCount } from '../../tasks/classify.js';
 import type { Input } from '../../tasks/embed.js';
 import { checkPolicy, moderate, type Policy, policyTexts } from '../../tasks/moderate.js';
 import { DEFAULT_POLICY } from '../../tasks/policies/default.js';
@@ -64,7 +64,15 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
       };
       for (const [i, text] of [...body.labels, ...(body.templates ?? [])].entries())
         checkText(text, i < body.labels.length ? `labels[${i}]` : 'a template', ctx.limits);
-      const scores = await classify(ctx.encoder, await inputOf(body, ctx), body);
+      const input = await inputOf(body, ctx);
+      // Every label in every template is one text through the model, so labels x templates is the request's size.
+      const { labels, templates, texts } = labelPromptCount(input.modality, body);
+      if (texts > ctx.limits.inputs)
+        throw xmodalError(
+          'INPUT_TOO_LARGE',
+          `${labels} labels in ${templates} templates are ${texts} texts to embed; the limit is ${ctx.limits.inputs}`,
+        );
+      const scores = await classify(ctx.encoder, input, body);
       return { model: ctx.encoder.id, labels: scores.map(({ label, score }) => ({ label, score })) };
     },
   );
