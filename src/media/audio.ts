@@ -159,6 +159,41 @@ function countFramedSeconds(bytes: Uint8Array, type: string): number | undefined
   }
 }
 
+/** MP4 boxes that hold the boxes the sample tables are in. */
+const MP4_PARENTS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'moof', 'traf']);
+
+/**
+ * The audio frames an MP4 lists (sample tables, and fragments' runs), or undefined when it lists none. Its
+ * decoder buffers the whole file when the list comes last and returns every sample at once, so the check on
+ * each decoded piece comes too late: this count bounds what decoding can produce before it starts.
+ */
+function countMp4Frames(bytes: Uint8Array): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let frames = 0;
+  const walk = (start: number, end: number, depth: number) => {
+    for (let at = start; at + 8 <= end; ) {
+      let size = view.getUint32(at);
+      let header = 8;
+      if (size === 1 && at + 16 <= end) {
+        size = Number(view.getBigUint64(at + 8));
+        header = 16;
+      } else if (size === 0) size = end - at;
+      if (size < header) return;
+      const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+      const boxEnd = Math.min(end, at + size);
+      // The sample tables sit 4 boxes deep (moov/trak/mdia/minf/stbl); deeper nesting is hostile.
+      if (MP4_PARENTS.has(type) && depth < 8) walk(at + header, boxEnd, depth + 1);
+      // stsz/stz2: version and flags, then a field before the count; trun: the count after version and flags.
+      const countAt = type === 'stsz' || type === 'stz2' ? 8 : type === 'trun' ? 4 : -1;
+      if (countAt >= 0 && at + header + countAt + 4 <= boxEnd)
+        frames += view.getUint32(at + header + countAt);
+      at += size;
+    }
+  };
+  walk(0, bytes.length, 0);
+  return frames > 0 ? frames : undefined;
+}
+
 /**
  * The file decoded piece by piece, each piece mixed to mono and checked before the next one is decoded: shape,
  * finite samples, no more than the header declares, no more than the limit.
@@ -219,8 +254,7 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
   const bytes = await readMediaBytes(source, 'audio', limits.maxBytes);
   const where = describeSource(source);
   const maxSeconds = limits.maxSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
-  const type =
-    (await detectMedia(bytes.subarray(0, 4100)))?.modality === 'audio' ? audioType(bytes) : undefined;
+  const type = (await detectMedia(bytes))?.modality === 'audio' ? audioType(bytes) : undefined;
   if (!type) throw xmodalError('UNSUPPORTED_FORMAT', `${where}: not an audio format xmodal can read`);
   const declared = await readHeader(bytes, where);
   checkShape(declared.channels, declared.sampleRate, where);
@@ -232,6 +266,10 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
     seconds ??= decoded;
   }
   seconds ??= countFramedSeconds(bytes, type);
+  const mp4Frames = type === 'm4a' ? countMp4Frames(bytes) : undefined;
+  // An AAC frame is 1024 samples (HE-AAC's doubled rate keeps that in seconds).
+  if (mp4Frames && declared.sampleRate)
+    seconds = Math.max(seconds ?? 0, (mp4Frames * 1024) / declared.sampleRate);
   if (seconds === undefined) {
     let measured = 0;
     for await (const { mono, sampleRate } of monoPieces(bytes, type, where, undefined, maxSeconds))

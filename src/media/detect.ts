@@ -1,19 +1,33 @@
 import { open, stat } from 'node:fs/promises';
 import { fileTypeFromBuffer } from 'file-type';
+import { type IAudioMetadata, parseBuffer, parseFile } from 'music-metadata';
 import { xmodalError } from '../errors.js';
 import type { Modality } from '../types.js';
 import { fileSystemError } from './input.js';
 
 export interface DetectedMedia {
-  /** `video`: a container with moving pictures, which only ffmpeg decodes (see media/video.ts). */
+  /**
+   * `video`: a container with moving pictures, which only ffmpeg decodes (see media/video.ts). A container
+   * file-type names video/* that holds only sound (WebM from a recorder, .mka, AAC in MP4) is `audio`.
+   */
   modality: Modality | 'video';
   mime: string;
 }
 
 const HEAD_BYTES = 4100;
 
-/** Tells image, audio, video and text apart by content (magic bytes), never by file name. Give the whole file when you have it. */
+/**
+ * Tells image, audio, video and text apart by content (magic bytes), never by file name. Give the whole file
+ * when you have it: an MP4 lists its tracks at the end, so from its head alone an audio-only one is a video.
+ */
 export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | undefined> {
+  const detected = await detectByMagic(head);
+  if (detected?.modality !== 'video') return detected;
+  return soundOnly(detected, () => parseBuffer(head, undefined, TRACKS_ONLY));
+}
+
+/** What file-type and the text checks say, before a video container's tracks are looked at. */
+async function detectByMagic(head: Uint8Array): Promise<DetectedMedia | undefined> {
   // A UTF-16 byte-order mark reads as an MPEG frame sync to magic-byte sniffers: look for text first.
   const utf16 = utf16Encoding(head);
   if (utf16 && decodeUtf16(head, utf16) !== undefined)
@@ -32,6 +46,25 @@ export async function detectMedia(head: Uint8Array): Promise<DetectedMedia | und
   if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
     return { modality: 'image', mime: 'image/svg+xml' };
   return { modality: 'text', mime: 'text/plain' };
+}
+
+const TRACKS_ONLY = { duration: false, skipCovers: true } as const;
+
+/**
+ * A video container as audio when every track in it is sound (a track music-metadata cannot type, such as an
+ * MP4 picture track, counts as not sound); as it is when its tracks cannot be read.
+ */
+async function soundOnly(
+  container: DetectedMedia,
+  readTracks: () => Promise<IAudioMetadata>,
+): Promise<DetectedMedia> {
+  const tracks = await readTracks().then(
+    ({ format }) => format.trackInfo ?? [],
+    () => [],
+  );
+  // Matroska numbers an audio track 2; MP4 tracks carry their audio settings.
+  const sound = tracks.length > 0 && tracks.every((t) => t.type === 2 || t.audio !== undefined);
+  return sound ? { modality: 'audio', mime: container.mime.replace(/^video\//, 'audio/') } : container;
 }
 
 function utf16Encoding(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
@@ -91,7 +124,10 @@ export async function detectFile(path: string): Promise<DetectedMedia | undefine
     const buffer = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
     if (bytesRead === 0) throw xmodalError('BAD_INPUT', `${path} is empty`);
-    return detectMedia(buffer.subarray(0, bytesRead));
+    const detected = await detectByMagic(buffer.subarray(0, bytesRead));
+    // Reads the track list only: music-metadata seeks past the media data.
+    if (detected?.modality === 'video') return soundOnly(detected, () => parseFile(path, TRACKS_ONLY));
+    return detected;
   } finally {
     await handle.close();
   }

@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { xmodalError } from '../errors.js';
+import { rmsLevel } from './audio.js';
 
 export interface VideoTools {
   ffmpeg: string;
@@ -253,12 +254,6 @@ export interface AudioWindowing {
   silence: number;
 }
 
-function rms(samples: Float32Array): number {
-  let sum = 0;
-  for (const x of samples) sum += x * x;
-  return Math.sqrt(sum / Math.max(1, samples.length));
-}
-
 /**
  * How far each stream is read ahead of its consumer. One ffmpeg writes both, so a consumer waiting for the model
  * would stall the other's decoding once its pipe is full; a few MB of read-ahead (minutes of sound, a hundred
@@ -366,7 +361,7 @@ export function decodeVideo(path: string, decoding: VideoDecoding, tools: VideoT
     let start = 0;
     const emit = function* (count: number): Generator<AudioWindow> {
       const samples = count === length ? window : window.slice(0, count);
-      if (rms(samples) >= windowing.silence)
+      if (rmsLevel(samples) >= windowing.silence)
         yield { t: start / sampleRate, duration: count / sampleRate, samples, sampleRate };
       start += count;
       window = new Float32Array(length);

@@ -91,7 +91,7 @@ export async function checkMedia(
   what: string,
   limits: MediaLimits,
 ): Promise<void> {
-  const detected = await detectMedia(bytes.subarray(0, 4100));
+  const detected = await detectMedia(bytes);
   if (detected?.modality !== modality)
     throw xmodalError(
       'UNSUPPORTED_FORMAT',
