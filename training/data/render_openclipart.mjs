@@ -228,6 +228,8 @@ const STOP = new Set('a an the of and or in on with for to at by from de la le d
 
 const tokens = (s) =>
   s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/([a-zA-Z])(\d)|(\d)([a-zA-Z])/g, '$1$3 $2$4')
     .toLowerCase()
@@ -427,7 +429,9 @@ function describe(drawings) {
     const shared =
       (titleCount.get(rawTitle) ?? 0) >= 5 || /^clip\s*art\s+by/i.test(rawTitle) || !rawTitle.trim();
     const candidates = card ? [card] : shared ? [fromFile, fromTitle] : [fromTitle, fromFile];
-    let title = candidates.find(english)?.join(' ');
+    // flags and maps are titled with place names, which no English word list holds
+    const places = /(^|\/)(flags|geography)(\/|$)/.test(d.category);
+    let title = candidates.find((ts) => english(ts) || (places && ts.length > 0))?.join(' ');
     if (!title) {
       const specific = keywords.find(
         (k) => !categoryWords(d.category).some((c) => singular(c) === singular(k)),
