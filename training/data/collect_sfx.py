@@ -39,6 +39,8 @@ MIN_S, MAX_S, MAX_CROPS = 0.5, 4.0, 3
 PEAK = 10 ** (-3 / 20)
 HELDOUT_PERCENT = 15
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from render_audio import save  # noqa: E402  (same clip layout as the rest of the audio data)
 
 PERMISSIVE = re.compile(r"^(CC0(-1\.0)?|CC-BY-[0-9.]+|CC-BY|public-domain|[Zz]lib|MIT|Expat|BSD-[234]-[Cc]lause|Apache-2\.0|freedoom-license)$")
 
@@ -417,20 +419,6 @@ def heldout_files(rows_by_file):
     return held
 
 
-def save(data_dir, split, clips, rows):
-    offset = 0
-    with open(os.path.join(data_dir, f"sfx-{split}.i16"), "wb") as f:
-        for x, r in zip(clips, rows):
-            pcm = np.clip(np.round(x * 32767), -32768, 32767).astype("<i2")
-            f.write(pcm.tobytes())
-            r["offset"], r["length"] = offset, len(pcm)
-            offset += len(pcm)
-    with open(os.path.join(data_dir, f"sfx-{split}.jsonl"), "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{split}: {len(rows)} clips, {offset / SR / 60:.1f} min")
-
-
 def package_of(row):
     return row["source"].split(":", 1)[0]
 
@@ -475,7 +463,7 @@ if __name__ == "__main__":
     assert all(r["label"] in train_labels for r in split["heldout"][1])
     assert not ({r["source"] for r in split["train"][1]} & {r["source"] for r in split["heldout"][1]})
     for name, (clips, rows) in split.items():
-        save(data_dir, name, clips, rows)
+        save(data_dir, name, clips, rows, prefix="sfx")
     print(f"dropped {len(dropped)} unrecognisable names: {sorted({n for _, n in dropped})}")
     print(f"rejected {len(REJECTED)} files for their licence, e.g. {REJECTED[:8]}")
     summary = {"sampling_rate": SR, "heldout_percent": HELDOUT_PERCENT, "licences": {}}
