@@ -16,7 +16,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train_audio import AudioSet, embed_clips  # noqa: E402
+from train_audio import AudioSet, embed_clips, extra_heldout_eval  # noqa: E402
+from train_image import extra_eval  # noqa: E402
 from xmodal.audio_features import load_filters  # noqa: E402
 from xmodal.data import ImageSet, Texts, normalise, to_tensor  # noqa: E402
 from xmodal.metrics import embed_in_batches, retrieval, zero_shot  # noqa: E402
@@ -35,6 +36,8 @@ def main():
     p.add_argument("--audio", help="checkpoint whose audio tower to use (default RUN/audio.pt)")
     p.add_argument("--out", help="where to write the JSON (default RUN/eval.json)")
     p.add_argument("--langs", default="en,it,de,fr,es,ja,zh,ru")
+    p.add_argument("--extra-images", default="", help="held-out slices of more picture sources (e.g. clipart): title -> picture")
+    p.add_argument("--extra-audio", default="", help="more held-out clip sets (e.g. speech2-heldout-vorbis,sfx-heldout)")
     args = p.parse_args()
     texts = Texts(args.data)
     corpus = texts.corpus
@@ -70,6 +73,12 @@ def main():
     G_it = embed_text([corpus["groups"][str(g)]["it"] for g in groups])
     res["category_9_it"] = zero_shot(I, G_it, [groups.index(emoji[h]["group"]) for h in hexes])
     res["i2t_en"] = retrieval(I, embed_text([emoji[h]["texts"]["en"]["label"] for h in hexes]), torch.eye(len(hexes), dtype=torch.bool))
+    extra = [e for e in args.extra_images.split(",") if e]
+    if extra:
+        he = ImageSet(args.data, "heldout", texts, extra)
+        he.rows, he.pixels, he.describe = [he.rows[i] for i in he.other_idx], he.pixels[he.other_idx], [he.describe[i] for i in he.other_idx]
+        with torch.no_grad():
+            res.update(extra_eval(img, txt, texts, he, "cpu"))
 
     if has_audio:
         s2 = torch.load(audio_ckpt, map_location="cpu")
@@ -77,8 +86,8 @@ def main():
         aud.load_state_dict(s2["audio"])
         aud.eval()
         mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
-        ha = AudioSet(args.data, "heldout")
-        ha.load_features(args.data, "heldout", mel, window)
+        ha = AudioSet(args.data, ["audio-heldout"] + [e for e in args.extra_audio.split(",") if e])
+        ha.load_features(args.data, mel, window)
         gm = [i for i, r in enumerate(ha.rows) if r["kind"] == "gm"]
         A = embed_clips(aud, ha, gm, "cpu")
         res["gm_family_16_timgm6mb"] = zero_shot(A, embed_text(corpus["gm_families"]), [ha.rows[i]["program"] // 8 for i in gm])
@@ -103,6 +112,7 @@ def main():
             r = retrieval(A[keep], I, match)
             r["chance@10"] = float(match.sum(1).float().mean() * 10 / len(hexes))
             res[f"speech_{lang}_a2i"] = r
+        res.update(extra_heldout_eval(aud, ha, lambda strings: torch.nn.functional.normalize(embed_text(strings), dim=-1), "cpu"))
     summary = {}
     for key, floor in TARGETS.items():
         name, metric = key.split(".", 1)

@@ -9,6 +9,11 @@ reaches images only through the shared text space. Log: RUN/audio.log, checkpoin
 The log-mel features of every clip are computed once (DATA/audio-{train,heldout}.mel.npy, the extractor's exact
 output) and augmented as features (xmodal/audio_features.FeatureAugment: speed, vocal-tract/timbre warp, level,
 tilt, noise, masks), which makes a step ~3x cheaper than augmenting waveforms and recomputing the STFT.
+
+--extra adds clip sets written the same way (DATA/NAME.i16 + NAME.jsonl, e.g. speech2-train from
+data/render_voices.py, sfx-train from data/collect_sfx.py, their *-degraded copies from data/degrade_audio.py);
+--extra-heldout adds held-out sets that the evaluation scores one by one (spoken words of a held-out engine,
+sound effects). A sound effect's row carries its own "texts".
 """
 
 import argparse
@@ -27,34 +32,46 @@ from xmodal.audio_features import FeatureAugment, cached_features, load_filters,
 from xmodal.clap_config import FRAMES, HOP, NB_MAX_SAMPLES  # noqa: E402
 from xmodal.data import Texts, seeded  # noqa: E402
 from xmodal.metrics import fmt, retrieval, zero_shot  # noqa: E402
-from xmodal.models import AudioTower, TextTower  # noqa: E402
+from xmodal.models import AudioTower, TextTower, train_mode  # noqa: E402
 
 HELDOUT_SOURCES = {"timgm6mb"}
 KIT_TEXT = "drum kit"
-SHARES = {"speech": 0.55, "gm": 0.35, "drum": 0.07, "kit": 0.03}  # of each batch; --speech-share rescales
+SHARES = {"speech": 0.55, "gm": 0.35, "drum": 0.07, "kit": 0.03, "sfx": 0.0}  # of each batch; --speech-share and --sfx-share rescale
 
 
-def batch_shares(speech):
-    rest = (1 - speech) / (1 - SHARES["speech"])
-    return {k: speech if k == "speech" else v * rest for k, v in SHARES.items()}
+def batch_shares(speech, sfx=0.0):
+    """Each kind's share of a batch: speech and sound effects as asked, the instruments keep their ratios."""
+    inst = {k: v for k, v in SHARES.items() if k not in ("speech", "sfx")}
+    rest = (1 - speech - sfx) / sum(inst.values())
+    return {"speech": speech, "sfx": sfx, **{k: v * rest for k, v in inst.items()}}
 
 
 class AudioSet:
-    def __init__(self, data_dir, split, instrument_sources=None):
-        with open(os.path.join(data_dir, f"audio-{split}.jsonl"), encoding="utf-8") as f:
-            self.rows = [json.loads(l) for l in f]
-        self.pcm = np.memmap(os.path.join(data_dir, f"audio-{split}.i16"), dtype="<i2", mode="r")
-        use = lambda r: r["kind"] == "speech" or instrument_sources is None or r["source"] in instrument_sources
-        self.by_kind = {k: np.array([i for i, r in enumerate(self.rows) if r["kind"] == k and use(r)]) for k in SHARES}
+    """The clips of DATA/NAME.i16 + NAME.jsonl for each name (audio-SPLIT first), one index over all of them."""
+
+    def __init__(self, data_dir, names, instrument_sources=None):
+        self.names, self.rows, self.pcm, self.base = list(names), [], [], []
+        for name in self.names:
+            with open(os.path.join(data_dir, f"{name}.jsonl"), encoding="utf-8") as f:
+                rows = [json.loads(l) for l in f]
+            self.base.append(len(self.rows))
+            self.pcm += [np.memmap(os.path.join(data_dir, f"{name}.i16"), dtype="<i2", mode="r")] * len(rows)
+            self.rows += [{**r, "set": name} for r in rows]
+        use = lambda r: r["kind"] in ("speech", "sfx") or instrument_sources is None or r["source"] in instrument_sources
+        self.by_kind = {k: np.array([i for i, r in enumerate(self.rows) if r["kind"] == k and use(r)], dtype=np.int64) for k in SHARES}
 
     def wave(self, i):
         r = self.rows[i]
-        return np.asarray(self.pcm[r["offset"] : r["offset"] + r["length"]], dtype=np.float32) / 32768.0
+        return np.asarray(self.pcm[i][r["offset"] : r["offset"] + r["length"]], dtype=np.float32) / 32768.0
 
-    def load_features(self, data_dir, split, mel, window):
-        """log-mel of every clip, cached beside the clips; own_frames = frames before repeat padding."""
-        pcm = os.path.join(data_dir, f"audio-{split}.i16")
-        self.feats = cached_features(os.path.join(data_dir, f"audio-{split}.mel.npy"), pcm, self.wave, len(self.rows), mel, window)
+    def load_features(self, data_dir, mel, window):
+        """log-mel of every clip, cached beside each set's clips; own_frames = frames before repeat padding."""
+        parts = []
+        for k, name in enumerate(self.names):
+            start = self.base[k]
+            end = self.base[k + 1] if k + 1 < len(self.names) else len(self.rows)
+            parts.append(cached_features(os.path.join(data_dir, f"{name}.mel.npy"), os.path.join(data_dir, f"{name}.i16"), lambda i, s=start: self.wave(s + i), end - start, mel, window))
+        self.feats = parts[0] if len(parts) == 1 else np.concatenate(parts)
         self.own_frames = torch.tensor([min(FRAMES, 1 + r["length"] // HOP) for r in self.rows])
         self.cut_short = torch.tensor([r["kind"] != "speech" for r in self.rows])
 
@@ -67,18 +84,42 @@ def clip_texts(row, corpus):
         return [corpus["gm_drums"][str(row["key"])]]
     if row["kind"] == "kit":
         return [KIT_TEXT]
+    if row["kind"] == "sfx":
+        return row["texts"]
     return [row["word"]]
 
 
 @torch.no_grad()
 def embed_clips(tower, data, idx, device, batch=256):
+    was_training = tower.training
     tower.eval()
     out = []
     for s in range(0, len(idx), batch):
         f = torch.from_numpy(np.asarray(data.feats[idx[s : s + batch]], dtype=np.float32))
         out.append(tower(f.unsqueeze(1).to(device)).cpu())
-    tower.train()
+    train_mode(tower, getattr(tower, "bn_frozen", False)) if was_training else None
     return torch.cat(out)
+
+
+def extra_heldout_eval(tower, held, embed_text, device):
+    """Each extra held-out set on its own: spoken words -> the word among that set's words (R@1), sound effects:
+    text -> sound (R@10) among that set's clips."""
+    out = {}
+    for name in held.names[1:]:
+        idx = [i for i, r in enumerate(held.rows) if r["set"] == name]
+        a = embed_clips(tower, held, idx, device)
+        if held.rows[idx[0]]["kind"] == "sfx":
+            labels = [held.rows[i]["texts"][0] for i in idx]
+            uniq = sorted(set(labels))
+            t = embed_text(uniq)
+            match = torch.from_numpy(np.array(uniq)[:, None] == np.array(labels)[None, :])
+            out[f"{name}_t2a"] = retrieval(t, a, match)
+        else:
+            words = sorted({held.rows[i]["word"] for i in idx})
+            t = embed_text(words)
+            match = torch.from_numpy(np.array([held.rows[i]["word"] for i in idx])[:, None] == np.array(words)[None, :])
+            out[f"{name}_a2t({len(words)} words)"] = retrieval(a, t, match)
+    return out
 
 
 def heldout_eval(tower, held, corpus, embed_text, device, max_speech=1500):
@@ -94,6 +135,7 @@ def heldout_eval(tower, held, corpus, embed_text, device, max_speech=1500):
         t = embed_text(words)
         match = torch.from_numpy(np.array([held.rows[i]["word"] for i in sp])[:, None] == np.array(words)[None, :])
         out[f"speech_{lang}_a2t"] = retrieval(a, t, match)
+    out.update(extra_heldout_eval(tower, held, embed_text, device))
     return out
 
 
@@ -114,6 +156,9 @@ def main():
     p.add_argument("--widths", default="128,192,256,256", help="channels of the audio tower's 1-D convolutions")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--speech-share", type=float, default=SHARES["speech"], help="share of spoken words in a batch; the rest keep their ratios")
+    p.add_argument("--sfx-share", type=float, default=0.0, help="share of sound effects in a batch (needs an --extra set of them)")
+    p.add_argument("--extra", default="", help="more training clip sets, comma-separated NAMEs of DATA/NAME.{i16,jsonl}")
+    p.add_argument("--extra-heldout", default="", help="more held-out clip sets, each scored on its own")
     p.add_argument("--instrument-sources", help="train on the instruments of these soundfonts only, e.g. fluid,musescore (default: every training bank)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
@@ -138,14 +183,18 @@ def main():
         return torch.nn.functional.normalize(txt(ids.to(device), mask.to(device)), dim=-1).cpu()
 
     sources = set(args.instrument_sources.split(",")) if args.instrument_sources else None
-    train, held = AudioSet(args.data, "train", sources), AudioSet(args.data, "heldout")
+    split_names = lambda base, extra: [base] + [e for e in extra.split(",") if e]
+    train, held = AudioSet(args.data, split_names("audio-train", args.extra), sources), AudioSet(args.data, split_names("audio-heldout", args.extra_heldout))
     assert not any(r["source"] in HELDOUT_SOURCES for r in train.rows), "held-out soundfont in training"
     with open(os.path.join(args.data, "audio.json")) as f:
         audio_meta = json.load(f)
     held_vars = set(audio_meta["heldout_variants"])
     held_voices = set(audio_meta["heldout_en_voices"])
+    held_engines = {r["source"].split(":")[0] for r in held.rows if r["set"] != "audio-heldout" and r["kind"] == "speech"}
     for r in train.rows:
-        if r["kind"] == "speech":
+        if r["kind"] == "speech" and r["source"].split(":")[0] in held_engines:
+            raise AssertionError(f"held-out speech engine in training: {r}")
+        if r["kind"] == "speech" and r["source"].startswith("espeak"):
             base, var = r["voice"].split("+")
             assert var not in held_vars and base not in held_voices, f"held-out voice in training: {r}"
 
@@ -155,8 +204,8 @@ def main():
     pos_of = [[tindex[s] for s in clip_texts(r, corpus)] for r in train.rows]
 
     mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
-    train.load_features(args.data, "train", mel, window)
-    held.load_features(args.data, "heldout", mel, window)
+    train.load_features(args.data, mel, window)
+    held.load_features(args.data, mel, window)
     used = np.sort(np.concatenate(list(train.by_kind.values())))
     f = torch.from_numpy(np.asarray(train.feats[used[np.sort(np.random.choice(len(used), 1500, replace=False))]], dtype=np.float32))
     mean, std = f.mean(dim=(0, 1)), f.std(dim=(0, 1)).clamp(min=1.0)
@@ -165,10 +214,13 @@ def main():
     noise_db = log_mel(torch.from_numpy(np.random.RandomState(0).randn(1, NB_MAX_SAMPLES).astype(np.float32)), mel, window)[0].mean(0)
     augment = FeatureAugment(gen, noise_db)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(20.0), device=device))
+    tower.bn_frozen = False
     if args.init:
         init = torch.load(args.init, map_location="cpu")
         tower.load_state_dict(init["audio"])
         log_scale.data.fill_(math.log(init["audio_scale"]))
+        tower.bn_frozen = bool(init.get("bn_frozen"))  # rebuilt from an export (from_onnx.py): keep the folded statistics
+    train_mode(tower, tower.bn_frozen)
     decay = [q for n, q in tower.named_parameters() if q.ndim >= 2]
     no_decay = [q for n, q in tower.named_parameters() if q.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay + [log_scale], "weight_decay": 0.0}], lr=args.lr)
@@ -181,9 +233,10 @@ def main():
     counts = {k: len(v) for k, v in train.by_kind.items()}
     say(f"# stage audio: {len(train.rows)} train clips {counts}, {len(held.rows)} held-out, {len(targets)} label texts (text tower frozen), {json.dumps(vars(args))}")
     kinds = list(SHARES)
-    shares = batch_shares(args.speech_share)
+    shares = batch_shares(args.speech_share, args.sfx_share if len(train.by_kind["sfx"]) else 0.0)
     quota = {k: int(round(args.batch * shares[k])) for k in kinds}
     quota["speech"] += args.batch - sum(quota.values())
+    kinds = [k for k in kinds if quota[k] > 0]
     t0 = time.time()
     running = []
     last = min(args.steps, args.stop_at or args.steps)
@@ -212,7 +265,7 @@ def main():
         if (step + 1) % args.eval_every == 0 or step + 1 == last:
             ev = heldout_eval(tower, held, corpus, embed_text, device)
             say(f"eval step {step + 1} " + " | ".join(f"{k}: {fmt(v)}" for k, v in ev.items()))
-            ckpt = {"audio": {n: t.cpu() for n, t in tower.state_dict().items()}, "widths": widths, "steps": step + 1, "args": vars(args), "eval": ev, "audio_scale": float(log_scale.exp().detach())}
+            ckpt = {"audio": {n: t.cpu() for n, t in tower.state_dict().items()}, "widths": widths, "steps": step + 1, "args": vars(args), "eval": ev, "audio_scale": float(log_scale.exp().detach()), "bn_frozen": tower.bn_frozen}
             torch.save(ckpt, os.path.join(args.run, "audio.pt"))
             if args.keep_checkpoints:
                 torch.save(ckpt, os.path.join(args.run, f"audio-{step + 1}.pt"))

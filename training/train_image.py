@@ -24,12 +24,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from xmodal.data import ImageSet, Texts, augment_images, normalise, seeded, to_tensor  # noqa: E402
 from xmodal.metrics import embed_in_batches, fmt, retrieval, zero_shot  # noqa: E402
-from xmodal.models import ImageTower, TextTower, multi_positive_nce  # noqa: E402
+from xmodal.models import ImageTower, TextTower, multi_positive_nce, train_mode  # noqa: E402
 
 HELDOUT_STYLES = {"openmoji"}
 
 
-def heldout_eval(img_tower, txt_tower, texts, held, device):
+def extra_eval(img_tower, txt_tower, texts, held, device):
+    """Each extra source's held-out slice: its first text (a title) -> picture, among all of that source's pictures."""
+    out = {}
+    for source in sorted({r.get("source", r["kind"]) for r in held.rows}):
+        rows = [i for i, r in enumerate(held.rows) if r.get("source", r["kind"]) == source and held.describe[i].sids]
+        img = embed_in_batches(lambda s: img_tower(normalise(to_tensor(held.pixels[rows][s]).to(device))).cpu(), len(rows))
+        titles = [held.rows[i]["texts"][0] for i in rows]
+        sids = [texts.sid[t] for t in titles]
+        t = embed_in_batches(lambda s: txt_tower(*[a.to(device) for a in texts.batch(sids[s])]).cpu(), len(sids))
+        match = torch.from_numpy(np.array(titles)[:, None] == np.array(titles)[None, :])
+        out[f"t2i_{source}({len(rows)})"] = retrieval(t, img, match)
+    return out
+
+
+def heldout_eval(img_tower, txt_tower, texts, held, device, held_extra=None, bn_frozen=False, text_frozen=False):
     img_tower.eval()
     txt_tower.eval()
     with torch.no_grad():
@@ -48,8 +62,11 @@ def heldout_eval(img_tower, txt_tower, texts, held, device):
         g_sids = [texts.sid[texts.corpus["groups"][g]["en"]] for g in groups]
         g_emb = txt_tower(*[a.to(device) for a in texts.batch(g_sids)]).cpu()
         out["category"] = zero_shot(img, g_emb, [groups.index(str(emoji[h]["group"])) for h in hexes])
-    img_tower.train()
-    txt_tower.train()
+        if held_extra is not None:
+            out.update(extra_eval(img_tower, txt_tower, texts, held_extra, device))
+    train_mode(img_tower, bn_frozen)
+    if not text_frozen:
+        train_mode(txt_tower, bn_frozen)
     return out
 
 
@@ -66,9 +83,12 @@ def positive_mask(train, idx, sids):
     return m[:, inv]
 
 
-def sample_batch(train, texts, batch, n_emoji, rng):
-    """n_emoji emoji and batch - n_emoji icons drawn with replacement, one sampled text each: (indices, positive mask, token ids, attention mask)."""
-    idx = np.concatenate([np.array([rng.choice(train.emoji_idx) for _ in range(n_emoji)]), np.array([rng.choice(train.icon_idx) for _ in range(batch - n_emoji)])])
+def sample_batch(train, texts, batch, n_emoji, rng, n_extra=0):
+    """n_emoji emoji, n_extra pictures of the extra sources and the rest icons, drawn with replacement, one sampled text
+    each: (indices, positive mask, token ids, attention mask)."""
+    n_icon = batch - n_emoji - n_extra
+    idx = np.concatenate([np.array([rng.choice(train.emoji_idx) for _ in range(n_emoji)]), np.array([rng.choice(train.icon_idx) for _ in range(n_icon)]),
+                          np.array([rng.choice(train.other_idx) for _ in range(n_extra)], dtype=np.int64)])
     sids = np.array([train.describe[i].sample(rng) for i in idx])
     ids, mask = texts.batch(sids)
     return torch.from_numpy(idx), torch.from_numpy(positive_mask(train, idx, sids)), ids, mask
@@ -77,23 +97,23 @@ def sample_batch(train, texts, batch, n_emoji, rng):
 class Batches(torch.utils.data.IterableDataset):
     """Endless sample_batch()es for --workers N; the positive mask travels bit-packed (8x less shared memory)."""
 
-    def __init__(self, train, texts, batch, n_emoji, seed):
-        self.train, self.texts, self.batch, self.n_emoji, self.seed = train, texts, batch, n_emoji, seed
+    def __init__(self, train, texts, batch, n_emoji, seed, n_extra=0):
+        self.train, self.texts, self.batch, self.n_emoji, self.seed, self.n_extra = train, texts, batch, n_emoji, seed, n_extra
 
     def __iter__(self):
         torch.set_num_threads(1)
         rng = random.Random(self.seed * 1000 + torch.utils.data.get_worker_info().id + 1)
         while True:
-            idx, pos, ids, mask = sample_batch(self.train, self.texts, self.batch, self.n_emoji, rng)
+            idx, pos, ids, mask = sample_batch(self.train, self.texts, self.batch, self.n_emoji, rng, self.n_extra)
             yield idx, torch.from_numpy(np.packbits(pos.numpy(), axis=1)), ids, mask
 
 
-def batch_source(args, train, texts, n_emoji, rng, device):
+def batch_source(args, train, texts, n_emoji, rng, device, n_extra=0):
     """A function returning the next (indices, positive mask, token ids, attention mask) on the device."""
     if not args.workers:  # in the training loop, from the run's seeded RNG
-        return lambda: tuple(t.to(device) for t in sample_batch(train, texts, args.batch, n_emoji, rng))
+        return lambda: tuple(t.to(device) for t in sample_batch(train, texts, args.batch, n_emoji, rng, n_extra))
     cuda = device.type == "cuda"
-    loader = iter(torch.utils.data.DataLoader(Batches(train, texts, args.batch, n_emoji, args.seed), batch_size=None, num_workers=args.workers,
+    loader = iter(torch.utils.data.DataLoader(Batches(train, texts, args.batch, n_emoji, args.seed, n_extra), batch_size=None, num_workers=args.workers,
                                               pin_memory=cuda, prefetch_factor=4, persistent_workers=True))
     shifts = torch.arange(7, -1, -1, device=device, dtype=torch.uint8)
 
@@ -112,6 +132,8 @@ def main():
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--emoji-share", type=float, default=0.7)
+    p.add_argument("--extra", default="", help="extra picture sources, comma-separated: DATA/SOURCE-{train,heldout}.{u8,jsonl} (e.g. clipart)")
+    p.add_argument("--extra-share", type=float, default=0.0, help="share of each batch drawn from the extra sources (taken from the icons' share)")
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
@@ -132,8 +154,13 @@ def main():
     gen.manual_seed(args.seed)
 
     texts = Texts(args.data)
-    train = ImageSet(args.data, "train", texts)
+    extra = [e for e in args.extra.split(",") if e]
+    train = ImageSet(args.data, "train", texts, extra)
     held = ImageSet(args.data, "heldout", texts)
+    held_extra = ImageSet(args.data, "heldout", texts, extra) if extra else None
+    if held_extra is not None:  # only the extra sources' rows: OpenMoji is evaluated on its own
+        keep = held_extra.other_idx
+        held_extra.rows, held_extra.pixels, held_extra.describe = [held_extra.rows[i] for i in keep], held_extra.pixels[keep], [held_extra.describe[i] for i in keep]
     assert not any(r["style"] in HELDOUT_STYLES for r in train.rows), "held-out style in training data"
     assert all(r["style"] in HELDOUT_STYLES for r in held.rows)
     size = train.size
@@ -144,11 +171,14 @@ def main():
     img_tower = ImageTower(widths).to(device)
     txt_tower = TextTower(texts.vocab_size).to(device)
     log_scale = torch.nn.Parameter(torch.tensor(math.log(10.0), device=device))
+    bn_frozen = False
     if args.init:
         init = torch.load(args.init, map_location="cpu", weights_only=False)  # torch >= 2.6 defaults to True
         img_tower.load_state_dict(init["image"])
         txt_tower.load_state_dict(init["text"])
         log_scale.data.fill_(math.log(init["logit_scale"]))
+        bn_frozen = bool(init.get("bn_frozen"))  # rebuilt from an export: BatchNorms keep the folded statistics
+    train_mode(img_tower, bn_frozen)
     if args.freeze_text:
         txt_tower.eval().requires_grad_(False)
     decay, no_decay = [], []
@@ -163,9 +193,10 @@ def main():
 
     log = open(os.path.join(args.out, "image.log"), "a")
     say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
-    say(f"# stage image: {len(train.rows)} train images ({len(train.emoji_idx)} emoji, {len(train.icon_idx)} icons), {len(held.rows)} held-out, vocab {texts.vocab_size}, {json.dumps(vars(args))}")
+    say(f"# stage image: {len(train.rows)} train images ({len(train.emoji_idx)} emoji, {len(train.icon_idx)} icons, {len(train.other_idx)} of {extra}), {len(held.rows)} held-out, vocab {texts.vocab_size}, {json.dumps(vars(args))}")
     n_emoji = int(round(args.batch * args.emoji_share))
-    next_batch = batch_source(args, train, texts, n_emoji, rng, device)
+    n_extra = int(round(args.batch * args.extra_share)) if extra else 0
+    next_batch = batch_source(args, train, texts, n_emoji, rng, device, n_extra)
     running = []
     for step in range(10**9 if args.minutes else args.steps):
         idx, pos, ids, mask = next_batch()
@@ -184,10 +215,10 @@ def main():
             say(f"step {step + 1} loss {torch.stack(running).mean().item():.4f} scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} {(step + 1) * args.batch / el:.0f} img/s {el / 60:.1f} min")
             running = []
         done = step + 1 == args.steps or (args.minutes and progress(step) >= 1.0)
-        if (step + 1) % args.eval_every == 0 or done:
-            ev = heldout_eval(img_tower, txt_tower, texts, held, device)
+        if (step + 1) % args.eval_every == 0 or done or step == 0 and args.init:
+            ev = heldout_eval(img_tower, txt_tower, texts, held, device, held_extra, bn_frozen, args.freeze_text)
             say(f"eval step {step + 1} " + " | ".join(f"{k}: {fmt(v)}" for k, v in ev.items()))
-            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": log_scale.exp().clamp(max=100).item(), "image_size": size, "image_widths": widths, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev}
+            ckpt = {"image": img_tower.state_dict(), "text": txt_tower.state_dict(), "logit_scale": log_scale.exp().clamp(max=100).item(), "image_size": size, "image_widths": widths, "vocab_size": texts.vocab_size, "args": vars(args), "steps": step + 1, "eval": ev, "bn_frozen": bn_frozen}
             torch.save({k: ({n: t.cpu() for n, t in v.items()} if isinstance(v, dict) and k in ("image", "text") else v) for k, v in ckpt.items()}, os.path.join(args.out, "image.pt"))
         if done:
             break

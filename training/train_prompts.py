@@ -9,6 +9,11 @@ the one they were trained against. Token ids of template(x) are [CLS] + ids(pref
 [SEP] — exact, because BERT pre-tokenisation splits at the spaces around {} (prefix/suffix ids come from
 transformers.js, see data/tokenize-corpus.mjs). Writes RUN/image.pt (text replaced) after moving the old one to
 RUN/image-stage1.pt.
+
+With --aliases (data/aliases.py: WordNet synonyms, kinds and kind-of words), a share of each batch maps an alias
+("pooch", "a photo of a poodle") to the teacher's embedding of what it names (the mean over its names when it names
+several). Descriptive English templates ("a small {}", "a {} on a white background") teach the tower to let filler
+words pass. The held-out aliases are scored at the start and the end: alias -> its name among all English names.
 """
 
 import argparse
@@ -30,7 +35,9 @@ from xmodal.models import TextTower  # noqa: E402
 
 # The product's templates (src/tasks/prompts.ts) plus a few plain ones.
 TEMPLATES = {
-    "en": ["a picture of {}", "an image of {}", "an emoji of {}", "a drawing of {}", "the sound of {}", "a recording of {}", "a sound of {}", "a photo of {}", "a {}", "the {}", "an icon of {}", "{} emoji", "{} icon"],
+    "en": ["a picture of {}", "an image of {}", "an emoji of {}", "a drawing of {}", "the sound of {}", "a recording of {}", "a sound of {}", "a photo of {}", "a {}", "the {}", "an icon of {}", "{} emoji", "{} icon",
+           "a photo of a {}", "a picture of a {}", "a drawing of a {}", "a small {}", "a big {}", "a cute {}", "a cartoon {}", "clip art of a {}", "a close-up of a {}",
+           "a {} on a white background", "a sketch of a {}", "a realistic {}", "the sound of a {}", "a {} making a sound", "a recording of a {}"],
     "it": ["una foto di {}", "un'immagine di {}", "una emoji di {}", "un disegno di {}", "il suono di {}", "una registrazione di {}", "un {}", "una {}", "il {}", "la {}", "icona {}"],
     "de": ["ein Bild von {}", "ein Foto von {}", "ein Emoji von {}", "eine Zeichnung von {}", "das Geräusch von {}", "eine Aufnahme von {}"],
     "fr": ["une photo de {}", "une image de {}", "un emoji de {}", "un dessin de {}", "le son de {}", "un enregistrement de {}"],
@@ -62,12 +69,15 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--template-share", type=float, default=0.6)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", help="start the student (and take the teacher) from this checkpoint instead of RUN/image-stage1.pt")
+    p.add_argument("--aliases", help="aliases.json (data/aliases.py): its train rows join the batches")
+    p.add_argument("--alias-share", type=float, default=0.25)
     args = p.parse_args()
     rng = seeded(args.seed)
     texts = Texts(args.data)
     frag = fragment_ids(args.data)
-    src = os.path.join(args.run, "image-stage1.pt")
-    if not os.path.exists(src):
+    src = args.init or os.path.join(args.run, "image-stage1.pt")
+    if not args.init and not os.path.exists(src):
         shutil.copy(os.path.join(args.run, "image.pt"), src)
     ckpt = torch.load(src, map_location="cpu")
     teacher = TextTower(ckpt["vocab_size"])
@@ -86,10 +96,43 @@ def main():
     for lang, words in texts.corpus["spoken"].items():
         for w in words:
             lang_of.setdefault(w, lang)
+
+    aliases = {"train": [], "heldout": []}
+    if args.aliases:
+        with open(args.aliases, encoding="utf-8") as f:
+            found = json.load(f)
+        for split in aliases:
+            aliases[split] = found[split]
+            aliases[split] = [a for a in aliases[split] if a["text"] in texts.sid and all(t in texts.sid for t in a["targets"])]
+    names = sorted({t for split in aliases.values() for a in split for t in a["targets"]})
     lens = texts.mask.sum(1)
     n = len(texts.strings)
-    weights = np.array([4.0 if lang_of.get(s, "en") in ("en", "it") else 1.0 for s in texts.strings])
+    alias_texts = {a["text"] for split in aliases.values() for a in split}  # they learn their names, not themselves
+    weights = np.array([0.0 if s in alias_texts else 4.0 if lang_of.get(s, "en") in ("en", "it") else 1.0 for s in texts.strings])
     weights /= weights.sum()
+
+    def embed(tower, rows):
+        L = max(len(r) for r in rows)
+        ids = torch.zeros(len(rows), L, dtype=torch.long)
+        mask = torch.zeros(len(rows), L, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        return torch.nn.functional.normalize(tower(ids, mask), dim=-1)
+
+    def alias_eval():
+        """Held-out aliases: is (one of) its name(s) the nearest English name, or among the 10 nearest?"""
+        held = aliases["heldout"]
+        if not held:
+            return {}
+        student.eval()
+        with torch.no_grad():
+            name_emb = torch.cat([embed(student, [texts.tokens[texts.sid[n], : lens[texts.sid[n]]].tolist() for n in names[i : i + 1024]]) for i in range(0, len(names), 1024)])
+            q = torch.cat([embed(student, [texts.tokens[texts.sid[a["text"]], : lens[texts.sid[a["text"]]]].tolist() for a in held[i : i + 1024]]) for i in range(0, len(held), 1024)])
+        student.train()
+        rank = (q @ name_emb.T).argsort(1, descending=True)[:, :10]
+        hit = [[names[j] in held[i]["targets"] for j in rank[i].tolist()] for i in range(len(held))]
+        return {"alias_r1": float(np.mean([h[0] for h in hit])), "alias_r10": float(np.mean([any(h) for h in hit])), "aliases": len(held), "names": len(names)}
 
     def templated(sid):
         lang = lang_of.get(texts.strings[sid], "en")
@@ -103,24 +146,32 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
     log = open(os.path.join(args.run, "prompts.log"), "a")
     say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
-    say(f"# stage prompts: {n} strings, {sum(len(v) for v in TEMPLATES.values())} templates, {json.dumps(vars(args))}")
+    say(f"# stage prompts: {n} strings, {sum(len(v) for v in TEMPLATES.values())} templates, {len(aliases['train'])} aliases ({len(aliases['heldout'])} held out), {json.dumps(vars(args))}")
+    before = alias_eval()
+    if before:
+        say(f"held-out aliases before: {json.dumps(before)}")
     t0 = time.time()
     running = []
     for step in range(args.steps):
-        sids = np.random.choice(n, args.batch, p=weights)
+        n_alias = int(round(args.batch * args.alias_share)) if aliases["train"] else 0
+        sids = np.random.choice(n, args.batch - n_alias, p=weights)
         rows = [templated(s) if rng.random() < args.template_share else texts.tokens[s, : lens[s]].tolist() for s in sids]
-        L = max(len(r) for r in rows)
-        ids = torch.zeros(len(rows), L, dtype=torch.long)
-        mask = torch.zeros(len(rows), L, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.tensor(r)
-            mask[i, : len(r)] = 1
+        targets = [(int(s),) for s in sids]
+        for _ in range(n_alias):
+            a = rng.choice(aliases["train"])
+            s = texts.sid[a["text"]]
+            rows.append(templated(s) if rng.random() < 0.5 else texts.tokens[s, : lens[s]].tolist())
+            targets.append(tuple(sorted(texts.sid[t] for t in a["targets"])))
         with torch.no_grad():
-            target = torch.nn.functional.normalize(teacher(*texts.batch(sids)), dim=-1)
-        out = torch.nn.functional.normalize(student(ids, mask), dim=-1)
+            uniq = sorted({t for ts in targets for t in ts})
+            at = {t: i for i, t in enumerate(uniq)}
+            t_emb = torch.nn.functional.normalize(teacher(*texts.batch(uniq)), dim=-1)
+            target = torch.nn.functional.normalize(torch.stack([t_emb[[at[t] for t in ts]].mean(0) for ts in targets]), dim=-1)
+        out = embed(student, rows)
         cos = (out * target).sum(1)
         logits = 30.0 * out @ target.T
-        same = torch.from_numpy(sids[:, None] == sids[None, :])
+        keys = np.array([hash(ts) for ts in targets])
+        same = torch.from_numpy(keys[:, None] == keys[None, :])
         nce = -(torch.logsumexp(logits.masked_fill(~same, -1e9), 1) - torch.logsumexp(logits, 1)).mean()
         loss = (1 - cos).mean() * 10 + nce
         opt.zero_grad(set_to_none=True)
@@ -133,7 +184,10 @@ def main():
             say(f"step {step + 1} loss {l:.4f} cos {c:.4f} {(time.time() - t0) / 60:.1f} min")
             running = []
     ckpt["text"] = student.state_dict()
-    ckpt["prompts"] = {"templates": TEMPLATES, "args": vars(args)}
+    after = alias_eval()
+    if after:
+        say(f"held-out aliases after: {json.dumps(after)}")
+    ckpt["prompts"] = {"templates": TEMPLATES, "args": vars(args), "aliases_before": before, "aliases_after": after}
     torch.save(ckpt, os.path.join(args.run, "image.pt"))
     say(f"saved {os.path.join(args.run, 'image.pt')} (text tower distilled for templates)")
 

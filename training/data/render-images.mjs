@@ -5,15 +5,13 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Resvg } from '@resvg/resvg-js';
-import sharp from 'sharp';
+import { RENDER, svgToPng, toRgb } from './rasterise.mjs';
 import { HELDOUT_EMOJI_STYLES, PERMISSIVE_LICENCES, TRAIN_EMOJI_STYLES } from './splits.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const outDir = process.argv[2] ?? join(here, '..', '.data');
 const S = Number(process.argv[3] ?? 48);
-const RENDER = 96; // rasterise at 2x, then let sharp do the runtime's downscale
 // resvg 2.6.2 aborts the process (uncatchable panic in geom.rs) on these icons
 const RESVG_PANICS = new Set(['noto:package', 'noto:rainbow-flag']);
 mkdirSync(outDir, { recursive: true });
@@ -84,14 +82,8 @@ function iconSvg(set, name) {
   return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="${l} ${t} ${w} ${h}" width="${w}" height="${h}">${body}</svg>`;
 }
 
-async function rasterise(svg) {
-  const png = new Resvg(svg, { font: { loadSystemFonts: false }, fitTo: { mode: 'width', value: RENDER } }).render().asPng();
-  return sharp(png)
-    .flatten({ background: '#ffffff' })
-    .resize(S, S, { kernel: 'cubic', fit: 'cover' })
-    .removeAlpha()
-    .raw()
-    .toBuffer();
+function rasterise(svg) {
+  return toRgb(svgToPng(svg), S);
 }
 
 async function renderEmojiStyle(style, rows, pixels, maxSkinsPerBase) {

@@ -1,6 +1,8 @@
 // Encode every corpus string with transformers.js's own AutoTokenizer, so training sees exactly the ids the runtime will.
 // Usage: node training/data/tokenize-corpus.mjs [dataDir]  -> dataDir/token-ids.json ({string: ids})
-import { readFileSync, writeFileSync } from 'node:fs';
+// Besides the corpus: the aliases (data/aliases.py) and the "texts" of every row of the extra sources' JSONL files
+// (drawings, sound effects) found in dataDir.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoTokenizer, env } from '@huggingface/transformers';
@@ -10,9 +12,16 @@ const dataDir = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.met
 const tokenizer = await AutoTokenizer.from_pretrained(join(dataDir, 'tokenizer'));
 const { strings } = JSON.parse(readFileSync(join(dataDir, 'corpus.json'), 'utf8'));
 const extra = process.argv.slice(3);
+const aliasesFile = join(dataDir, 'aliases.json');
+if (existsSync(aliasesFile))
+  for (const rows of Object.values(JSON.parse(readFileSync(aliasesFile, 'utf8'))))
+    if (Array.isArray(rows)) for (const a of rows) extra.push(a.text, ...a.targets);
+for (const f of readdirSync(dataDir).filter((f) => /-(train|heldout)\.jsonl$/.test(f)))
+  for (const line of readFileSync(join(dataDir, f), 'utf8').split('\n'))
+    if (line.includes('"texts"')) extra.push(...JSON.parse(line).texts);
 const out = {};
 let unk = 0;
-for (const s of [...strings, ...extra]) {
+for (const s of new Set([...strings, ...extra])) {
   const ids = tokenizer.encode(s);
   if (ids.includes(1)) unk++;
   out[s] = ids;

@@ -97,13 +97,30 @@ def row_name(row):
     return row["name"].replace("-", " ").replace("_", " ").strip()
 
 
+class ListTexts:
+    """A picture that carries its own English texts, best first (a drawing's title, then its keywords)."""
+
+    def __init__(self, texts, row):
+        self.sids = [texts.sid[t] for t in row["texts"] if t in texts.sid]
+        self.positives = set(self.sids)
+
+    def sample(self, rng):
+        return self.sids[0] if rng.random() < 0.6 or len(self.sids) == 1 else rng.choice(self.sids[1:])
+
+
 class ImageSet:
-    def __init__(self, data_dir, split, texts):
+    """images-SPLIT (emoji + icons), plus each extra source's SOURCE-SPLIT.u8/.jsonl (rows with "texts")."""
+
+    def __init__(self, data_dir, split, texts, extra=()):
         with open(os.path.join(data_dir, "images.json")) as f:
             self.size = json.load(f)["size"]
-        with open(os.path.join(data_dir, f"images-{split}.jsonl"), encoding="utf-8") as f:
-            self.rows = [json.loads(l) for l in f]
-        self.pixels = np.fromfile(os.path.join(data_dir, f"images-{split}.u8"), dtype=np.uint8).reshape(len(self.rows), self.size, self.size, 3)
+        self.rows, pixels = [], []
+        for name in ("images", *extra):
+            with open(os.path.join(data_dir, f"{name}-{split}.jsonl"), encoding="utf-8") as f:
+                rows = [json.loads(l) for l in f]
+            pixels.append(np.fromfile(os.path.join(data_dir, f"{name}-{split}.u8"), dtype=np.uint8).reshape(len(rows), self.size, self.size, 3))
+            self.rows += rows
+        self.pixels = np.concatenate(pixels) if len(pixels) > 1 else pixels[0]
         cache = {}
         self.describe = []
         for r in self.rows:
@@ -112,10 +129,14 @@ class ImageSet:
                 if key not in cache:
                     cache[key] = EmojiTexts(texts, key)
                 self.describe.append(cache[key])
-            else:
+            elif r["kind"] == "icon":
                 self.describe.append(IconTexts(texts, r))
-        self.emoji_idx = np.array([i for i, r in enumerate(self.rows) if r["kind"] == "emoji"])
-        self.icon_idx = np.array([i for i, r in enumerate(self.rows) if r["kind"] == "icon"])
+            else:
+                self.describe.append(ListTexts(texts, r))
+        keep = [i for i, d in enumerate(self.describe) if not isinstance(d, ListTexts) or d.sids]
+        self.emoji_idx = np.array([i for i in keep if self.rows[i]["kind"] == "emoji"])
+        self.icon_idx = np.array([i for i in keep if self.rows[i]["kind"] == "icon"])
+        self.other_idx = np.array([i for i in keep if self.rows[i]["kind"] not in ("emoji", "icon")], dtype=np.int64)
 
 
 def to_tensor(pixels_u8):

@@ -77,6 +77,16 @@ class AudioTower(nn.Module):
         return self.proj(pooled)
 
 
+def train_mode(module, bn_frozen=False):
+    """module.train(), but BatchNorms rebuilt from a folded export (from_onnx.py) keep their statistics."""
+    module.train()
+    if bn_frozen:
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+    return module
+
+
 def multi_positive_nce(a, b, pos, scale):
     """Symmetric InfoNCE where pos[i, j] marks every (a_i, b_j) that match (same label, shared tag...)."""
     a = nn.functional.normalize(a, dim=-1)
