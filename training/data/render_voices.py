@@ -28,7 +28,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from render_audio import SR, read_wav, resample  # noqa: E402
+from render_audio import SR, read_wav, resample, save  # noqa: E402
 
 # flite voice -> default mean F0 (Hz, measured) when --setf int_f0_target_mean takes effect, else None
 # (cmu_us_rms ignores int_f0_target_mean, so its pitch is varied by a small speed perturbation instead).
@@ -135,20 +135,6 @@ def render_festival(words, rng, tmp):
     return clips, rows
 
 
-def save(data_dir, name, clips, rows):
-    offset = 0
-    with open(os.path.join(data_dir, f"{name}.i16"), "wb") as f:
-        for x, r in zip(clips, rows):
-            pcm = np.clip(np.round(x * 32767), -32768, 32767).astype("<i2")
-            f.write(pcm.tobytes())
-            r["offset"], r["length"] = offset, len(pcm)
-            offset += len(pcm)
-    with open(os.path.join(data_dir, f"{name}.jsonl"), "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{name}: {len(rows)} clips, {len({r['word'] for r in rows})} words, {offset / SR / 60:.1f} min", flush=True)
-
-
 if __name__ == "__main__":
     data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", ".data")
     with open(os.path.join(data_dir, "corpus.json"), encoding="utf-8") as f:
@@ -165,8 +151,8 @@ if __name__ == "__main__":
     train_speakers = {r["voice"] for r in train_rows}
     assert not any(r["engine"] == "festival" for r in train_rows)
     assert "flite:slt" not in train_speakers and not any(r["voice"] == "festival:kal" for r in held_rows)
-    save(data_dir, "speech2-train", train_clips, train_rows)
-    save(data_dir, "speech2-heldout", held_clips, held_rows)
+    save(data_dir, "train", train_clips, train_rows, prefix="speech2")
+    save(data_dir, "heldout", held_clips, held_rows, prefix="speech2")
     with open(os.path.join(data_dir, "speech2.json"), "w") as f:
         json.dump({"sampling_rate": SR, "train_voices": sorted(train_speakers), "heldout_voices": sorted({r["voice"] for r in held_rows}), "heldout_engines": ["festival"], "rejected": REJECTED, "render_s": round(time.time() - t0)}, f, indent=1)
     print(f"total {time.time() - t0:.0f} s", flush=True)
