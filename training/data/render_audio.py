@@ -204,15 +204,15 @@ def render_speech(corpus, tmp, rng):
     return train, heldout, sorted(heldout_variants)
 
 
-def save(data_dir, split, clips, rows):
+def save(data_dir, split, clips, rows, prefix="audio"):
     offset = 0
-    with open(os.path.join(data_dir, f"audio-{split}.i16"), "wb") as f:
+    with open(os.path.join(data_dir, f"{prefix}-{split}.i16"), "wb") as f:
         for x, r in zip(clips, rows):
             pcm = np.clip(np.round(x * 32767), -32768, 32767).astype("<i2")
             f.write(pcm.tobytes())
             r["offset"], r["length"] = offset, len(pcm)
             offset += len(pcm)
-    with open(os.path.join(data_dir, f"audio-{split}.jsonl"), "w", encoding="utf-8") as f:
+    with open(os.path.join(data_dir, f"{prefix}-{split}.jsonl"), "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"{split}: {len(rows)} clips, {offset / SR / 60:.1f} min")
