@@ -140,6 +140,7 @@ def main():
     p.add_argument("--widths", default="32,64,128,192,256", help="conv widths of the image tower")
     p.add_argument("--init", help="start from this image.pt (fine-tuning)")
     p.add_argument("--freeze-text", action="store_true", help="train the image tower only, against the text tower of --init (keeps a bound audio tower valid)")
+    p.add_argument("--freeze-convs", type=int, default=0, help="keep the first N conv blocks of the image tower as they are (fine-tuning: new pictures reuse its low-level features)")
     p.add_argument("--cartoon", action="store_true", help="also fake outlined flat-colour art (see data.cartoonise)")
     p.add_argument("--minutes", type=float, default=0, help="if set, the LR schedule follows wall time and training stops after it (GPU runs)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -161,7 +162,7 @@ def main():
     if held_extra is not None:  # only the extra sources' rows: OpenMoji is evaluated on its own
         keep = held_extra.other_idx
         held_extra.rows, held_extra.pixels, held_extra.describe = [held_extra.rows[i] for i in keep], held_extra.pixels[keep], [held_extra.describe[i] for i in keep]
-    assert not any(r["style"] in HELDOUT_STYLES for r in train.rows), "held-out style in training data"
+    assert not any(r.get("style") in HELDOUT_STYLES for r in train.rows), "held-out style in training data"
     assert all(r["style"] in HELDOUT_STYLES for r in held.rows)
     size = train.size
     pixels = torch.from_numpy(train.pixels).to(device)  # uint8, small enough to keep on the device
@@ -181,9 +182,14 @@ def main():
     train_mode(img_tower, bn_frozen)
     if args.freeze_text:
         txt_tower.eval().requires_grad_(False)
+    convs = [m for m in img_tower.features if isinstance(m, torch.nn.Sequential)]
+    for block in convs[: args.freeze_convs]:
+        block.requires_grad_(False)
     decay, no_decay = [], []
     for m in (img_tower,) if args.freeze_text else (img_tower, txt_tower):
         for n, prm in m.named_parameters():
+            if not prm.requires_grad:
+                continue
             (no_decay if prm.ndim < 2 or "embed" in n else decay).append(prm)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay + [log_scale], "weight_decay": 0.0}], lr=args.lr)
     warm = max(1, min(300, args.steps // 10))

@@ -72,6 +72,8 @@ def main():
     p.add_argument("--init", help="start the student (and take the teacher) from this checkpoint instead of RUN/image-stage1.pt")
     p.add_argument("--aliases", help="aliases.json (data/aliases.py): its train rows join the batches")
     p.add_argument("--alias-share", type=float, default=0.25)
+    p.add_argument("--table-only", action="store_true", help="learn the subword table only: the MLP blocks, which shape the space's geometry, stay frozen")
+    p.add_argument("--new-tokens-only", action="store_true", help="learn only the table rows of subwords that no corpus string but an alias uses: every name, tag and template the tower knew keeps its exact embedding")
     args = p.parse_args()
     rng = seeded(args.seed)
     texts = Texts(args.data)
@@ -87,6 +89,8 @@ def main():
     student.load_state_dict(ckpt["text"])
     student.train()
 
+    log = open(os.path.join(args.run, "prompts.log"), "a")
+    say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
     # strings by language, to pick templates in the label's language (English for icons, GM names and tags)
     lang_of = {}
     for item in texts.corpus["emoji"].values():
@@ -142,10 +146,27 @@ def main():
         ids = [CLS] + frag.get(pre.strip(), []) + body + frag.get(post.strip(), []) + [SEP]
         return ids[: MAX_TOKENS - 1] + [SEP] if len(ids) > MAX_TOKENS else ids
 
-    opt = torch.optim.AdamW(student.parameters(), lr=args.lr, weight_decay=0.0)
+    params = list(student.parameters())
+    if args.new_tokens_only:
+        known = np.zeros(ckpt["vocab_size"], dtype=bool)
+        for sid in np.nonzero(weights > 0)[0]:
+            known[texts.tokens[sid, : lens[sid]]] = True
+        for ids in frag.values():
+            known[ids] = True
+        frozen_rows = torch.from_numpy(known)
+        for prm in student.parameters():
+            prm.requires_grad_(False)
+        student.embed.weight.requires_grad_(True)
+        student.embed.weight.register_hook(lambda g: g.masked_fill(frozen_rows[:, None], 0.0))
+        params = [student.embed.weight]
+        say(f"learning the rows of {int((~known).sum())} of {len(known)} subwords; every other weight is frozen")
+    elif args.table_only:
+        for prm in student.parameters():
+            prm.requires_grad_(False)
+        student.embed.weight.requires_grad_(True)
+        params = [student.embed.weight]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
-    log = open(os.path.join(args.run, "prompts.log"), "a")
-    say = lambda msg: (print(msg, flush=True), log.write(msg + "\n"), log.flush())
     say(f"# stage prompts: {n} strings, {sum(len(v) for v in TEMPLATES.values())} templates, {len(aliases['train'])} aliases ({len(aliases['heldout'])} held out), {json.dumps(vars(args))}")
     before = alias_eval()
     if before:
