@@ -88,15 +88,15 @@ def main():
         mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
         ha = AudioSet(args.data, ["audio-heldout"] + [e for e in args.extra_audio.split(",") if e])
         ha.load_features(args.data, mel, window)
-        gm = [i for i, r in enumerate(ha.rows) if r["kind"] == "gm"]
+        gm = [i for i, r in enumerate(ha.rows) if r["kind"] == "gm" and r["set"] == "audio-heldout"]
         A = embed_clips(aud, ha, gm, "cpu")
         res["gm_family_16_timgm6mb"] = zero_shot(A, embed_text(corpus["gm_families"]), [ha.rows[i]["program"] // 8 for i in gm])
         res["gm_program_128_timgm6mb"] = zero_shot(A, embed_text(corpus["gm_programs"]), [ha.rows[i]["program"] for i in gm])
-        dr = [i for i, r in enumerate(ha.rows) if r["kind"] == "drum"]
+        dr = [i for i, r in enumerate(ha.rows) if r["kind"] == "drum" and r["set"] == "audio-heldout"]
         drum_names = sorted(set(corpus["gm_drums"].values()))
         res["drum_47_timgm6mb"] = zero_shot(embed_clips(aud, ha, dr, "cpu"), embed_text(drum_names), [drum_names.index(corpus["gm_drums"][str(ha.rows[i]["key"])]) for i in dr])
         for lang in ("en", "it"):
-            sp = [i for i, r in enumerate(ha.rows) if r["kind"] == "speech" and r["lang"] == lang]
+            sp = [i for i, r in enumerate(ha.rows) if r["kind"] == "speech" and r["lang"] == lang and r["set"] == "audio-heldout"]
             words = sorted({ha.rows[i]["word"] for i in sp})
             A = embed_clips(aud, ha, sp, "cpu")
             spoken = np.array([ha.rows[i]["word"] for i in sp])
@@ -113,6 +113,14 @@ def main():
             r["chance@10"] = float(match.sum(1).float().mean() * 10 / len(hexes))
             res[f"speech_{lang}_a2i"] = r
         res.update(extra_heldout_eval(aud, ha, lambda strings: torch.nn.functional.normalize(embed_text(strings), dim=-1), "cpu"))
+        for name in ha.names[1:]:  # spoken-word sets of other engines: also among a seeded sample of 300 words
+            sp = [i for i, r in enumerate(ha.rows) if r["set"] == name and r["kind"] == "speech"]
+            if not sp:
+                continue
+            spoken = np.array([ha.rows[i]["word"] for i in sp])
+            few = sorted(np.random.RandomState(0).choice(sorted(set(spoken)), SPEECH_SAMPLE_WORDS, replace=False))
+            keep = [i for i, w in zip(sp, spoken) if w in set(few)]
+            res[f"{name}_a2t_{SPEECH_SAMPLE_WORDS}"] = retrieval(embed_clips(aud, ha, keep, "cpu"), embed_text(few), torch.from_numpy(np.array([ha.rows[i]["word"] for i in keep])[:, None] == np.array(few)[None, :]))
     summary = {}
     for key, floor in TARGETS.items():
         name, metric = key.split(".", 1)

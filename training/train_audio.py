@@ -124,12 +124,12 @@ def extra_heldout_eval(tower, held, embed_text, device):
 
 def heldout_eval(tower, held, corpus, embed_text, device, max_speech=1500):
     out = {}
-    gm = [i for i, r in enumerate(held.rows) if r["kind"] == "gm"]
+    gm = [i for i, r in enumerate(held.rows) if r["kind"] == "gm" and r["set"] == "audio-heldout"]
     fam = embed_text(corpus["gm_families"])
     a = embed_clips(tower, held, gm, device)
     out["gm_family_timgm6mb"] = zero_shot(a, fam, [held.rows[i]["program"] // 8 for i in gm])
     for lang in ("en", "it"):
-        sp = [i for i, r in enumerate(held.rows) if r["kind"] == "speech" and r["lang"] == lang][:max_speech]
+        sp = [i for i, r in enumerate(held.rows) if r["kind"] == "speech" and r["lang"] == lang and r["set"] == "audio-heldout"][:max_speech]
         words = sorted({held.rows[i]["word"] for i in sp})
         a = embed_clips(tower, held, sp, device)
         t = embed_text(words)

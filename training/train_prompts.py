@@ -43,12 +43,15 @@ TEMPLATES = {
     "fr": ["une photo de {}", "une image de {}", "un emoji de {}", "un dessin de {}", "le son de {}", "un enregistrement de {}"],
     "es": ["una foto de {}", "una imagen de {}", "un emoji de {}", "un dibujo de {}", "el sonido de {}", "una grabación de {}"],
 }
+# Words a description adds around a name that should not move it (no colours: "red heart" is not "heart").
+FILLERS = ["small", "big", "little", "cute", "cartoon", "realistic", "photo of a", "picture of a", "image of a", "drawing of a", "sketch of a", "close-up of a",
+           "on a white background", "sitting", "standing", "in the wild", "isolated", "a", "the", "one", "single", "clipart", "illustration"]
 CLS, SEP = 2, 3
 
 
 def fragment_ids(data_dir):
     """Token ids (no [CLS]/[SEP]) of every template prefix and suffix, from transformers.js."""
-    frags = sorted({p.strip() for ts in TEMPLATES.values() for t in ts for p in t.split("{}") if p.strip()})
+    frags = sorted({p.strip() for ts in TEMPLATES.values() for t in ts for p in t.split("{}") if p.strip()} | set(FILLERS))
     out = os.path.join(data_dir, "template-fragments.json")
     script = (
         "import('@huggingface/transformers').then(async ({AutoTokenizer, env}) => { env.allowRemoteModels = false;"
@@ -72,6 +75,8 @@ def main():
     p.add_argument("--init", help="start the student (and take the teacher) from this checkpoint instead of RUN/image-stage1.pt")
     p.add_argument("--aliases", help="aliases.json (data/aliases.py): its train rows join the batches")
     p.add_argument("--alias-share", type=float, default=0.25)
+    p.add_argument("--bare-weight", type=float, default=1.0, help="weight of the rows that are a bare corpus string (the names the other towers were trained on)")
+    p.add_argument("--filler-share", type=float, default=0.0, help="share of English templated rows that also get 1-3 filler words (FILLERS)")
     p.add_argument("--table-only", action="store_true", help="learn the subword table only: the MLP blocks, which shape the space's geometry, stay frozen")
     p.add_argument("--new-tokens-only", action="store_true", help="learn only the table rows of subwords that no corpus string but an alias uses: every name, tag and template the tower knew keeps its exact embedding")
     args = p.parse_args()
@@ -143,6 +148,10 @@ def main():
         t = rng.choice(TEMPLATES.get(lang, TEMPLATES["en"]) if rng.random() < 0.9 else TEMPLATES["en"])
         pre, post = t.split("{}")
         body = texts.tokens[sid, 1 : lens[sid] - 1].tolist()
+        if lang == "en" and rng.random() < args.filler_share:  # "a cute little {} on a white background"
+            for _ in range(rng.randint(1, 3)):
+                words = frag.get(rng.choice(FILLERS), [])
+                body = words + body if rng.random() < 0.6 else body + words
         ids = [CLS] + frag.get(pre.strip(), []) + body + frag.get(post.strip(), []) + [SEP]
         return ids[: MAX_TOKENS - 1] + [SEP] if len(ids) > MAX_TOKENS else ids
 
@@ -176,8 +185,10 @@ def main():
     for step in range(args.steps):
         n_alias = int(round(args.batch * args.alias_share)) if aliases["train"] else 0
         sids = np.random.choice(n, args.batch - n_alias, p=weights)
-        rows = [templated(s) if rng.random() < args.template_share else texts.tokens[s, : lens[s]].tolist() for s in sids]
+        bare = [rng.random() >= args.template_share for _ in sids]
+        rows = [texts.tokens[s, : lens[s]].tolist() if b else templated(s) for s, b in zip(sids, bare)]
         targets = [(int(s),) for s in sids]
+        bare += [False] * n_alias
         for _ in range(n_alias):
             a = rng.choice(aliases["train"])
             s = texts.sid[a["text"]]
@@ -194,7 +205,8 @@ def main():
         keys = np.array([hash(ts) for ts in targets])
         same = torch.from_numpy(keys[:, None] == keys[None, :])
         nce = -(torch.logsumexp(logits.masked_fill(~same, -1e9), 1) - torch.logsumexp(logits, 1)).mean()
-        loss = (1 - cos).mean() * 10 + nce
+        weight = torch.tensor([args.bare_weight if b else 1.0 for b in bare])
+        loss = ((1 - cos) * weight).mean() * 10 + nce
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
