@@ -21,8 +21,8 @@ def main():
         total = sum(c["audio"][name].double() for c in ckpts) / len(ckpts)
         mean[name] = total.round().to(first.dtype) if not first.is_floating_point() else total.to(first.dtype)
     scale = sum(c["audio_scale"] for c in ckpts) / len(ckpts)
-    torch.save({"audio": mean, "widths": ckpts[0]["widths"], "steps": [c["steps"] for c in ckpts], "averaged": paths, "audio_scale": scale}, out)
-    print(f"{out}: mean of {len(paths)} checkpoints (steps {', '.join(str(c['steps']) for c in ckpts)})")
+    torch.save({"audio": mean, "widths": ckpts[0]["widths"], "steps": [c.get("steps") for c in ckpts], "averaged": paths, "audio_scale": scale}, out)
+    print(f"{out}: mean of {len(paths)} checkpoints (steps {', '.join(str(c.get('steps')) for c in ckpts)})")
 
 
 if __name__ == "__main__":

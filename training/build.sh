@@ -96,7 +96,12 @@ if has verify; then
 fi
 if has eval; then
   $PY training/evaluate.py --data $D --run $RUN --text $RUN/image.pt --image $IMAGE --audio $RUN/audio2/audio-avg.pt --extra-images clipart --extra-audio speech2-heldout-vorbis,sfx-heldout
-  $PY training/model_card.py $RUN/eval.json $OUT/README.md "on two threads in two legs of about 30 min: 12,000 steps × 128 (half of a 24,000-step schedule), then 12,000 more with 40 % spoken words per batch; the mean of that leg's checkpoints at steps 6,000, 7,500 … 12,000 (see audio.log and audio2/audio.log)"
+  if [ -n "$V2" ]; then  # the card compares with v1 on the same held-out data
+    $PY training/evaluate.py --data $D --run $D/v1 --extra-images clipart --extra-audio speech2-heldout-vorbis,sfx-heldout
+    $PY training/model_card.py $RUN/eval.json $OUT/README.md "" $D/v1/eval.json
+  else
+    $PY training/model_card.py $RUN/eval.json $OUT/README.md "on two threads in two legs of about 30 min: 12,000 steps × 128 (half of a 24,000-step schedule), then 12,000 more with 40 % spoken words per batch; the mean of that leg's checkpoints at steps 6,000, 7,500 … 12,000 (see audio.log and audio2/audio.log)"
+  fi
   node training/data/build-manifest.mjs $D test/fixtures/heldout
   npx tsx src/cli/main.ts eval --model $OUT --manifest test/fixtures/heldout/manifest.jsonl
 fi

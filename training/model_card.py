@@ -1,4 +1,7 @@
-"""Fill the model card template with measured numbers: model_card.py EVAL.json OUT.md [AUDIO_RUN_TEXT]"""
+"""Fill the model card template with measured numbers: model_card.py EVAL.json OUT.md [AUDIO_RUN_TEXT] [BEFORE_EVAL.json]
+
+With BEFORE_EVAL.json (the previous version's evaluate.py output on the same held-out data) the table has a
+column for it."""
 
 import json
 import os
@@ -21,12 +24,17 @@ ROWS = [
     ("spoken word → text R@1, English, held-out voices, 300 words", "speech_en_a2t_300", "recall@1", "≥ 0.6 (among ≥ 300 words)"),
     ("spoken word → text R@1, Italian, held-out voices", "speech_it_a2t", "recall@1", ""),
     ("spoken emoji name → OpenMoji image R@10 (English)", "speech_en_a2i", "recall@10", "> 5× chance"),
+    ("spoken word → text R@1, held-out engine (festival), Vorbis + trimmed, all 1,127 words", "speech2-heldout-vorbis_a2t", "recall@1", ""),
+    ("spoken word → text R@1, held-out engine (festival), Vorbis + trimmed, 300 words", "speech2-heldout-vorbis_a2t_300", "recall@1", "≥ 0.6 (among ≥ 300 words)"),
+    ("held-out Open Clip Art drawings: title → drawing R@10", "t2i_openclipart", "recall@10", "≥ 0.5 (among ≥ 500)"),
+    ("held-out sound effects: label → sound R@10", "sfx-heldout_t2a", "recall@10", "reported"),
 ]
 
 
 def main():
     res = json.load(open(sys.argv[1]))["results"]
-    lines = ["| measure | value | issue target |", "|---|---|---|"]
+    before = json.load(open(sys.argv[4]))["results"] if len(sys.argv) > 4 else None
+    lines = ["| measure | v1 | v2 (this) | issue target |", "|---|---|---|---|"] if before else ["| measure | value | issue target |", "|---|---|---|"]
     for name, key, metric, target in ROWS:
         keys = key if isinstance(key, tuple) else (key,)
         if not all(k in res for k in keys):
@@ -34,7 +42,11 @@ def main():
         value = " / ".join(f"{res[k][metric]:.3f}" for k in keys)
         if key == "speech_en_a2i":
             value += f" (chance {res[key]['chance@10']:.4f})"
-        lines.append(f"| {name} | {value} | {target} |")
+        if before is not None:
+            old = " / ".join(f"{before[k][metric]:.3f}" if k in before else "–" for k in keys)
+            lines.append(f"| {name} | {old} | {value} | {target} |")
+        else:
+            lines.append(f"| {name} | {value} | {target} |")
     card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", sys.argv[3] if len(sys.argv) > 3 else "")
     open(sys.argv[2], "w", encoding="utf-8").write(card)
 

@@ -118,7 +118,7 @@ def extra_heldout_eval(tower, held, embed_text, device):
             words = sorted({held.rows[i]["word"] for i in idx})
             t = embed_text(words)
             match = torch.from_numpy(np.array([held.rows[i]["word"] for i in idx])[:, None] == np.array(words)[None, :])
-            out[f"{name}_a2t({len(words)} words)"] = retrieval(a, t, match)
+            out[f"{name}_a2t"] = retrieval(a, t, match)
     return out
 
 

@@ -39,7 +39,7 @@ def extra_eval(img_tower, txt_tower, texts, held, device):
         sids = [texts.sid[t] for t in titles]
         t = embed_in_batches(lambda s: txt_tower(*[a.to(device) for a in texts.batch(sids[s])]).cpu(), len(sids))
         match = torch.from_numpy(np.array(titles)[:, None] == np.array(titles)[None, :])
-        out[f"t2i_{source}({len(rows)})"] = retrieval(t, img, match)
+        out[f"t2i_{source}"] = retrieval(t, img, match)
     return out
 
 

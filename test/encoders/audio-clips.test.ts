@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Encoder } from '../../src/encoders/encoder.js';
@@ -84,12 +84,34 @@ describe('audio clips with xmodal-mini', { skip: MINI_MISSING }, () => {
     const right = best.filter((b, i) => b === i).length;
     // Sox cut them at the first and last sound, so repeat-padding played each word back to back with no pause
     // (training's words keep 50 ms of silence): 9 of 20 were right, and "dog" sat nearer "a car" than "a dog".
+    // With the pause restored: 13 of 20 with xmodal-mini v1, 11 with v2 (which traded a little on this one espeak
+    // voice for unseen engines: festival's held-out voices went from 6 % to 46 % of 1,127 words).
     assert.ok(
-      right >= 12,
+      right >= 11,
       `${right} of ${words.length}: ${best.map((b, i) => `${words[i]}>${words[b]}`).join(' ')}`,
     );
     const [dog] = await encoder.embed('audio', [join(DEMO, 'speech-dog.ogg')]);
     const [aDog, aCar] = await encoder.embed('text', ['a dog', 'a car']);
     assert.ok(dot(dog, aDog) > dot(dog, aCar) + 0.05, `a dog ${dot(dog, aDog)}, a car ${dot(dog, aCar)}`);
+  });
+
+  // festival is an engine xmodal-mini never heard (v2 trained on espeak-ng and flite); the clips went through Vorbis
+  // twice and were trimmed as users trim them (training/data/build_voice_fixture.py). v1 got 8 of 40, v2 31.
+  test('words spoken by an unseen speech engine, as Vorbis files, find their word among the 40', async () => {
+    const dir = join(FIXTURES, 'voices');
+    const words: Record<string, { word: string }> = JSON.parse(readFileSync(join(dir, 'words.json'), 'utf8'));
+    const files = Object.keys(words);
+    const labels = files.map((f) => words[f].word);
+    const audio = await encoder.embed(
+      'audio',
+      files.map((f) => join(dir, f)),
+    );
+    const texts = await encoder.embed('text', labels);
+    const best = audio.map((a) => texts.reduce((b, t, j) => (dot(a, t) > dot(a, texts[b]) ? j : b), 0));
+    const right = best.filter((b, i) => b === i).length;
+    assert.ok(
+      right >= 24,
+      `${right} of ${files.length}: ${best.map((b, i) => `${labels[i]}>${labels[b]}`).join(' ')}`,
+    );
   });
 });
