@@ -310,6 +310,44 @@ describe('embedded store: a collection another process is still creating', () =>
 });
 
 describe('embedded store: another process writing', () => {
+  it('two processes writing one collection at once both finish, and every write is there', async () => {
+    const home = newHome();
+    const run = (first: number) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            fileURLToPath(new URL('./writer-child.ts', import.meta.url)),
+            home,
+            String(first),
+            '60',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const [a, b] = await Promise.all([run(0), run(60)]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const store = await openStore(home, CRASH_OPTIONS);
+    try {
+      // 120 batches of 40, every tenth deleted again
+      assert.equal(await store.count(), 108 * CRASH_BATCH);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a search sees another process's acknowledged upsert once it looks (here: at every search)", async () => {
     const home = newHome();
     // Looking at every search instead of every 100 ms: what is tested is that a look finds the write, not a clock.

@@ -192,53 +192,60 @@ export class ItemsDb {
    */
   upsert(items: readonly Item[]): void {
     const s = this.#statements;
-    this.db.transaction(() => {
-      const gen = this.generation() + 1;
-      s.setGeneration.run(String(gen));
-      for (const item of items) {
-        const blob = vectorToBlob(item.vector);
-        const tags = item.tags && item.tags.length > 0 ? [...new Set(item.tags)] : undefined;
-        const meta = item.meta && Object.keys(item.meta).length > 0 ? item.meta : undefined;
-        const record = [
-          item.modality,
-          item.uri ?? null,
-          item.contentHash ?? null,
-          item.mime ?? null,
-          tags ? JSON.stringify(tags) : null,
-          meta ? JSON.stringify(meta) : null,
-        ];
-        const existing = s.byId.get(item.id);
-        let rid: number;
-        if (existing?.vector.equals(blob)) {
-          rid = existing.rid;
-          s.updateRecord.run(...record, gen, rid);
-          s.deleteTags.run(rid);
-          s.deleteMeta.run(rid);
-        } else {
-          if (existing) this.#removeRow(existing.rid, gen);
-          rid = Number(s.insert.run(item.id, ...record, gen).lastInsertRowid);
-          s.insertVector.run(rid, blob);
+    // IMMEDIATE (here and in every write): the write lock is taken, or waited for, before the generation is read.
+    // A deferred transaction that read first fails at once with "database is locked" when another process
+    // committed in between (WAL cannot upgrade a stale read), and busy_timeout never gets to wait.
+    this.db
+      .transaction(() => {
+        const gen = this.generation() + 1;
+        s.setGeneration.run(String(gen));
+        for (const item of items) {
+          const blob = vectorToBlob(item.vector);
+          const tags = item.tags && item.tags.length > 0 ? [...new Set(item.tags)] : undefined;
+          const meta = item.meta && Object.keys(item.meta).length > 0 ? item.meta : undefined;
+          const record = [
+            item.modality,
+            item.uri ?? null,
+            item.contentHash ?? null,
+            item.mime ?? null,
+            tags ? JSON.stringify(tags) : null,
+            meta ? JSON.stringify(meta) : null,
+          ];
+          const existing = s.byId.get(item.id);
+          let rid: number;
+          if (existing?.vector.equals(blob)) {
+            rid = existing.rid;
+            s.updateRecord.run(...record, gen, rid);
+            s.deleteTags.run(rid);
+            s.deleteMeta.run(rid);
+          } else {
+            if (existing) this.#removeRow(existing.rid, gen);
+            rid = Number(s.insert.run(item.id, ...record, gen).lastInsertRowid);
+            s.insertVector.run(rid, blob);
+          }
+          for (const tag of tags ?? []) s.insertTag.run(tag, rid);
+          for (const [key, value] of Object.entries(meta ?? {}))
+            s.insertMeta.run(key, ...metaColumns(value), rid);
         }
-        for (const tag of tags ?? []) s.insertTag.run(tag, rid);
-        for (const [key, value] of Object.entries(meta ?? {}))
-          s.insertMeta.run(key, ...metaColumns(value), rid);
-      }
-    })();
+      })
+      .immediate();
   }
 
   /** Deletes in one transaction under a new generation; returns how many ids existed. */
   delete(ids: readonly string[]): number {
     let removed = 0;
-    this.db.transaction(() => {
-      const gen = this.generation() + 1;
-      this.#statements.setGeneration.run(String(gen));
-      for (const id of ids) {
-        const existing = this.#statements.byId.get(id);
-        if (!existing) continue;
-        this.#removeRow(existing.rid, gen);
-        removed++;
-      }
-    })();
+    this.db
+      .transaction(() => {
+        const gen = this.generation() + 1;
+        this.#statements.setGeneration.run(String(gen));
+        for (const id of ids) {
+          const existing = this.#statements.byId.get(id);
+          if (!existing) continue;
+          this.#removeRow(existing.rid, gen);
+          removed++;
+        }
+      })
+      .immediate();
     return removed;
   }
 
@@ -328,10 +335,12 @@ export class ItemsDb {
    * another process's older in-memory state see that it can no longer catch up by tombstones.
    */
   pruneTombstones(gen: number): void {
-    this.db.transaction(() => {
-      this.#statements.pruneTombstones.run(gen);
-      this.#statements.setPrunedThrough.run(gen);
-    })();
+    this.db
+      .transaction(() => {
+        this.#statements.pruneTombstones.run(gen);
+        this.#statements.setPrunedThrough.run(gen);
+      })
+      .immediate();
   }
 
   /** Generation up to which deletions are forgotten: state older than this must reload, not catch up. */
