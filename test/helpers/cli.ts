@@ -5,13 +5,10 @@ import { build } from 'esbuild';
 import fg from 'fast-glob';
 import { main } from '../../src/cli/main.js';
 import { type ChildServer, startChild } from '../servers/child-server.js';
+import { type CliResult, finished } from './child.js';
 import { ROOT } from './paths.js';
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 /**
  * Runs the CLI program in this process, as `xmodal ARGS...` would, with its output captured: the same
@@ -105,22 +102,6 @@ export async function spawnBuiltCli(
       timeout: timeoutMs,
     }),
   );
-}
-
-/** A child's output and exit code once it has exited. */
-function finished(child: ChildProcess): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** Errors are one line, no stack trace. */

@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import { ITEMS_FILE, SqliteHnswStore } from '../../src/store/embedded/sqlite-hnsw-store.js';
 import { listCollections, openStore } from '../../src/store/open.js';
 import type { Filter, Item, OpenStoreOptions, Store } from '../../src/store/store.js';
+import { finished } from '../helpers/child.js';
 import { CRASH_BATCH, CRASH_OPTIONS, crashBatch } from './crash-data.js';
 import { bruteForce, dotProduct, gaussian, normalised, prng, randomVector } from './reference.js';
 
@@ -313,8 +314,8 @@ describe('embedded store: another process writing', () => {
   it('two processes writing one collection at once both finish, and every write is there', async () => {
     const home = newHome();
     const run = (first: number) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(
+      finished(
+        spawn(
           process.execPath,
           [
             '--import',
@@ -325,17 +326,8 @@ describe('embedded store: another process writing', () => {
             '60',
           ],
           { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('exit', (code) => resolve({ code, stdout, stderr }));
-      });
+        ),
+      );
     const [a, b] = await Promise.all([run(0), run(60)]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
