@@ -75,8 +75,7 @@ def main():
     res["i2t_en"] = retrieval(I, embed_text([emoji[h]["texts"]["en"]["label"] for h in hexes]), torch.eye(len(hexes), dtype=torch.bool))
     extra = [e for e in args.extra_images.split(",") if e]
     if extra:
-        he = ImageSet(args.data, "heldout", texts, extra)
-        he.rows, he.pixels, he.describe = [he.rows[i] for i in he.other_idx], he.pixels[he.other_idx], [he.describe[i] for i in he.other_idx]
+        he = ImageSet(args.data, "heldout", texts, extra, base=False)
         with torch.no_grad():
             res.update(extra_eval(img, txt, texts, he, "cpu"))
 

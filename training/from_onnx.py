@@ -45,6 +45,12 @@ def unfold(features, w, prefix="features"):
     return state
 
 
+def conv_widths(w):
+    """Output channels of features.N.0 (the convolutions), in order."""
+    keys = sorted((k for k in w if k.startswith("features.") and k.endswith(".0.weight")), key=lambda k: int(k.split(".")[1]))
+    return tuple(w[k].shape[0] for k in keys)
+
+
 def text_tower(w):
     vocab, dim = w["q"].shape
     tower = TextTower(vocab, token_dim=dim, hidden=w["tower.inp.weight"].shape[0])
@@ -55,7 +61,7 @@ def text_tower(w):
 
 
 def image_tower(w):
-    widths = tuple(w[k].shape[0] for k in sorted((k for k in w if k.startswith("features.") and k.endswith(".0.weight")), key=lambda k: int(k.split(".")[1])))
+    widths = conv_widths(w)
     tower = ImageTower(widths)
     state = unfold(tower.features, w)
     state["proj.weight"], state["proj.bias"] = w["proj.weight"], w["proj.bias"]
@@ -64,7 +70,7 @@ def image_tower(w):
 
 
 def audio_tower(w):
-    widths = tuple(w[k].shape[0] for k in sorted((k for k in w if k.startswith("features.") and k.endswith(".0.weight")), key=lambda k: int(k.split(".")[1])))
+    widths = conv_widths(w)
     tower = AudioTower(widths, mels=w["mean"].shape[0], mean=w["mean"], std=w["std"])
     state = unfold(tower.features, w)
     state.update({k: w[k] for k in ("proj.0.weight", "proj.0.bias", "proj.2.weight", "proj.2.bias", "mean", "std")})

@@ -50,19 +50,19 @@ class AudioSet:
     """The clips of DATA/NAME.i16 + NAME.jsonl for each name (audio-SPLIT first), one index over all of them."""
 
     def __init__(self, data_dir, names, instrument_sources=None):
-        self.names, self.rows, self.pcm, self.base = list(names), [], [], []
+        self.names, self.rows, self.base = list(names), [], []
+        self.pcm = {name: np.memmap(os.path.join(data_dir, f"{name}.i16"), dtype="<i2", mode="r") for name in self.names}
         for name in self.names:
             with open(os.path.join(data_dir, f"{name}.jsonl"), encoding="utf-8") as f:
                 rows = [json.loads(l) for l in f]
             self.base.append(len(self.rows))
-            self.pcm += [np.memmap(os.path.join(data_dir, f"{name}.i16"), dtype="<i2", mode="r")] * len(rows)
             self.rows += [{**r, "set": name} for r in rows]
         use = lambda r: r["kind"] in ("speech", "sfx") or instrument_sources is None or r["source"] in instrument_sources
         self.by_kind = {k: np.array([i for i, r in enumerate(self.rows) if r["kind"] == k and use(r)], dtype=np.int64) for k in SHARES}
 
     def wave(self, i):
         r = self.rows[i]
-        return np.asarray(self.pcm[i][r["offset"] : r["offset"] + r["length"]], dtype=np.float32) / 32768.0
+        return np.asarray(self.pcm[r["set"]][r["offset"] : r["offset"] + r["length"]], dtype=np.float32) / 32768.0
 
     def load_features(self, data_dir, mel, window):
         """log-mel of every clip, cached beside each set's clips; own_frames = frames before repeat padding."""
@@ -97,7 +97,8 @@ def embed_clips(tower, data, idx, device, batch=256):
     for s in range(0, len(idx), batch):
         f = torch.from_numpy(np.asarray(data.feats[idx[s : s + batch]], dtype=np.float32))
         out.append(tower(f.unsqueeze(1).to(device)).cpu())
-    train_mode(tower, getattr(tower, "bn_frozen", False)) if was_training else None
+    if was_training:
+        train_mode(tower, getattr(tower, "bn_frozen", False))
     return torch.cat(out)
 
 

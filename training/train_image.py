@@ -34,7 +34,8 @@ def extra_eval(img_tower, txt_tower, texts, held, device):
     out = {}
     for source in sorted({r.get("source", r["kind"]) for r in held.rows}):
         rows = [i for i, r in enumerate(held.rows) if r.get("source", r["kind"]) == source and held.describe[i].sids]
-        img = embed_in_batches(lambda s: img_tower(normalise(to_tensor(held.pixels[rows][s]).to(device))).cpu(), len(rows))
+        pixels = held.pixels[rows]
+        img = embed_in_batches(lambda s: img_tower(normalise(to_tensor(pixels[s]).to(device))).cpu(), len(rows))
         titles = [held.rows[i]["texts"][0] for i in rows]
         sids = [texts.sid[t] for t in titles]
         t = embed_in_batches(lambda s: txt_tower(*[a.to(device) for a in texts.batch(sids[s])]).cpu(), len(sids))
@@ -158,10 +159,7 @@ def main():
     extra = [e for e in args.extra.split(",") if e]
     train = ImageSet(args.data, "train", texts, extra)
     held = ImageSet(args.data, "heldout", texts)
-    held_extra = ImageSet(args.data, "heldout", texts, extra) if extra else None
-    if held_extra is not None:  # only the extra sources' rows: OpenMoji is evaluated on its own
-        keep = held_extra.other_idx
-        held_extra.rows, held_extra.pixels, held_extra.describe = [held_extra.rows[i] for i in keep], held_extra.pixels[keep], [held_extra.describe[i] for i in keep]
+    held_extra = ImageSet(args.data, "heldout", texts, extra, base=False) if extra else None  # OpenMoji is scored on its own
     assert not any(r.get("style") in HELDOUT_STYLES for r in train.rows), "held-out style in training data"
     assert all(r["style"] in HELDOUT_STYLES for r in held.rows)
     size = train.size

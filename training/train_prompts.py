@@ -78,7 +78,6 @@ def main():
     p.add_argument("--bare-weight", type=float, default=1.0, help="weight of the rows that are a bare corpus string (the names the other towers were trained on)")
     p.add_argument("--filler-share", type=float, default=0.0, help="share of English templated rows that also get 1-3 filler words (FILLERS)")
     p.add_argument("--table-only", action="store_true", help="learn the subword table only: the MLP blocks, which shape the space's geometry, stay frozen")
-    p.add_argument("--new-tokens-only", action="store_true", help="learn only the table rows of subwords that no corpus string but an alias uses: every name, tag and template the tower knew keeps its exact embedding")
     args = p.parse_args()
     rng = seeded(args.seed)
     texts = Texts(args.data)
@@ -156,20 +155,7 @@ def main():
         return ids[: MAX_TOKENS - 1] + [SEP] if len(ids) > MAX_TOKENS else ids
 
     params = list(student.parameters())
-    if args.new_tokens_only:
-        known = np.zeros(ckpt["vocab_size"], dtype=bool)
-        for sid in np.nonzero(weights > 0)[0]:
-            known[texts.tokens[sid, : lens[sid]]] = True
-        for ids in frag.values():
-            known[ids] = True
-        frozen_rows = torch.from_numpy(known)
-        for prm in student.parameters():
-            prm.requires_grad_(False)
-        student.embed.weight.requires_grad_(True)
-        student.embed.weight.register_hook(lambda g: g.masked_fill(frozen_rows[:, None], 0.0))
-        params = [student.embed.weight]
-        say(f"learning the rows of {int((~known).sum())} of {len(known)} subwords; every other weight is frozen")
-    elif args.table_only:
+    if args.table_only:
         for prm in student.parameters():
             prm.requires_grad_(False)
         student.embed.weight.requires_grad_(True)

@@ -109,13 +109,14 @@ class ListTexts:
 
 
 class ImageSet:
-    """images-SPLIT (emoji + icons), plus each extra source's SOURCE-SPLIT.u8/.jsonl (rows with "texts")."""
+    """images-SPLIT (emoji + icons) unless base is False, plus each extra source's SOURCE-SPLIT.u8/.jsonl (rows
+    with "texts")."""
 
-    def __init__(self, data_dir, split, texts, extra=()):
+    def __init__(self, data_dir, split, texts, extra=(), base=True):
         with open(os.path.join(data_dir, "images.json")) as f:
             self.size = json.load(f)["size"]
         self.rows, pixels = [], []
-        for name in ("images", *extra):
+        for name in ("images", *extra) if base else extra:
             with open(os.path.join(data_dir, f"{name}-{split}.jsonl"), encoding="utf-8") as f:
                 rows = [json.loads(l) for l in f]
             pixels.append(np.fromfile(os.path.join(data_dir, f"{name}-{split}.u8"), dtype=np.uint8).reshape(len(rows), self.size, self.size, 3))
