@@ -16,7 +16,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train_audio import AudioSet, embed_clips, extra_heldout_eval  # noqa: E402
+from train_audio import AudioSet, embed_clips, extra_heldout_eval, word_retrieval  # noqa: E402
 from train_image import extra_eval  # noqa: E402
 from xmodal.audio_features import load_filters  # noqa: E402
 from xmodal.data import ImageSet, Texts, normalise, to_tensor  # noqa: E402
@@ -96,14 +96,11 @@ def main():
         res["drum_47_timgm6mb"] = zero_shot(embed_clips(aud, ha, dr, "cpu"), embed_text(drum_names), [drum_names.index(corpus["gm_drums"][str(ha.rows[i]["key"])]) for i in dr])
         for lang in ("en", "it"):
             sp = [i for i, r in enumerate(ha.rows) if r["kind"] == "speech" and r["lang"] == lang and r["set"] == "audio-heldout"]
-            words = sorted({ha.rows[i]["word"] for i in sp})
             A = embed_clips(aud, ha, sp, "cpu")
             spoken = np.array([ha.rows[i]["word"] for i in sp])
-            res[f"speech_{lang}_a2t"] = retrieval(A, embed_text(words), torch.from_numpy(spoken[:, None] == np.array(words)[None, :]))
+            res[f"speech_{lang}_a2t"] = word_retrieval(A, spoken, embed_text)
             # the floor: 300 words (a seeded sample, every held-out clip of each) instead of all of them
-            few = sorted(np.random.RandomState(0).choice(words, SPEECH_SAMPLE_WORDS, replace=False))
-            in_sample = np.isin(spoken, few)
-            res[f"speech_{lang}_a2t_{SPEECH_SAMPLE_WORDS}"] = retrieval(A[torch.from_numpy(in_sample)], embed_text(few), torch.from_numpy(spoken[in_sample][:, None] == np.array(few)[None, :]))
+            res[f"speech_{lang}_a2t_{SPEECH_SAMPLE_WORDS}"] = word_retrieval(A, spoken, embed_text, SPEECH_SAMPLE_WORDS)
             # audio -> image through the shared text space only: the spoken name of an emoji finds its OpenMoji picture
             word_hex = corpus["spoken"][lang]
             keep = [k for k, w in enumerate(spoken) if word_hex.get(w) in set(hexes)]
@@ -111,15 +108,7 @@ def main():
             r = retrieval(A[keep], I, match)
             r["chance@10"] = float(match.sum(1).float().mean() * 10 / len(hexes))
             res[f"speech_{lang}_a2i"] = r
-        res.update(extra_heldout_eval(aud, ha, lambda strings: torch.nn.functional.normalize(embed_text(strings), dim=-1), "cpu"))
-        for name in ha.names[1:]:  # spoken-word sets of other engines: also among a seeded sample of 300 words
-            sp = [i for i, r in enumerate(ha.rows) if r["set"] == name and r["kind"] == "speech"]
-            if not sp:
-                continue
-            spoken = np.array([ha.rows[i]["word"] for i in sp])
-            few = sorted(np.random.RandomState(0).choice(sorted(set(spoken)), SPEECH_SAMPLE_WORDS, replace=False))
-            keep = [i for i, w in zip(sp, spoken) if w in set(few)]
-            res[f"{name}_a2t_{SPEECH_SAMPLE_WORDS}"] = retrieval(embed_clips(aud, ha, keep, "cpu"), embed_text(few), torch.from_numpy(np.array([ha.rows[i]["word"] for i in keep])[:, None] == np.array(few)[None, :]))
+        res.update(extra_heldout_eval(aud, ha, embed_text, "cpu", SPEECH_SAMPLE_WORDS))
     summary = {}
     for key, floor in TARGETS.items():
         name, metric = key.split(".", 1)

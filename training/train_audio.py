@@ -102,9 +102,21 @@ def embed_clips(tower, data, idx, device, batch=256):
     return torch.cat(out)
 
 
-def extra_heldout_eval(tower, held, embed_text, device):
-    """Each extra held-out set on its own: spoken words -> the word among that set's words (R@1), sound effects:
-    text -> sound (R@10) among that set's clips."""
+def word_retrieval(a, spoken, embed_text, sample=None):
+    """Clips (embeddings a) -> the word each speaks, among all the words spoken, or among a seeded sample of
+    `sample` of them (every clip of each)."""
+    spoken = np.asarray(spoken)
+    words = sorted(set(spoken))
+    if sample:
+        words = sorted(np.random.RandomState(0).choice(words, sample, replace=False))
+        keep = np.isin(spoken, words)
+        a, spoken = a[torch.from_numpy(keep)], spoken[keep]
+    return retrieval(a, embed_text(words), torch.from_numpy(spoken[:, None] == np.array(words)[None, :]))
+
+
+def extra_heldout_eval(tower, held, embed_text, device, sample_words=None):
+    """Each extra held-out set on its own: spoken words -> the word among that set's words (and among a sample of
+    sample_words of them), sound effects: text -> sound among that set's clips."""
     out = {}
     for name in held.names[1:]:
         idx = [i for i, r in enumerate(held.rows) if r["set"] == name]
@@ -116,10 +128,10 @@ def extra_heldout_eval(tower, held, embed_text, device):
             match = torch.from_numpy(np.array(uniq)[:, None] == np.array(labels)[None, :])
             out[f"{name}_t2a"] = retrieval(t, a, match)
         else:
-            words = sorted({held.rows[i]["word"] for i in idx})
-            t = embed_text(words)
-            match = torch.from_numpy(np.array([held.rows[i]["word"] for i in idx])[:, None] == np.array(words)[None, :])
-            out[f"{name}_a2t"] = retrieval(a, t, match)
+            spoken = [held.rows[i]["word"] for i in idx]
+            out[f"{name}_a2t"] = word_retrieval(a, spoken, embed_text)
+            if sample_words:
+                out[f"{name}_a2t_{sample_words}"] = word_retrieval(a, spoken, embed_text, sample_words)
     return out
 
 
@@ -131,11 +143,7 @@ def heldout_eval(tower, held, corpus, embed_text, device, max_speech=1500):
     out["gm_family_timgm6mb"] = zero_shot(a, fam, [held.rows[i]["program"] // 8 for i in gm])
     for lang in ("en", "it"):
         sp = [i for i, r in enumerate(held.rows) if r["kind"] == "speech" and r["lang"] == lang and r["set"] == "audio-heldout"][:max_speech]
-        words = sorted({held.rows[i]["word"] for i in sp})
-        a = embed_clips(tower, held, sp, device)
-        t = embed_text(words)
-        match = torch.from_numpy(np.array([held.rows[i]["word"] for i in sp])[:, None] == np.array(words)[None, :])
-        out[f"speech_{lang}_a2t"] = retrieval(a, t, match)
+        out[f"speech_{lang}_a2t"] = word_retrieval(embed_clips(tower, held, sp, device), [held.rows[i]["word"] for i in sp], embed_text)
     out.update(extra_heldout_eval(tower, held, embed_text, device))
     return out
 
