@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { finished } from '../helpers/child.js';
 import { startFakeLlm } from '../helpers/llm-server.js';
 import { renderOpenMoji } from '../helpers/openmoji.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
@@ -20,23 +21,10 @@ function start(example: string, args: string[], env: NodeJS.ProcessEnv): ChildPr
 }
 
 /** Runs an example to its end; it must succeed. */
-function runExample(example: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = start(example, args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${example} exited ${code}: ${stderr}`));
-    });
-  });
+async function runExample(example: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { code, stdout, stderr } = await finished(start(example, args, env));
+  if (code !== 0) throw new Error(`${example} exited ${code}: ${stderr}`);
+  return stdout;
 }
 
 describe('examples/', () => {
