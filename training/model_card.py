@@ -1,7 +1,8 @@
-"""Fill the model card template with measured numbers: model_card.py EVAL.json OUT.md [AUDIO_RUN_TEXT] [BEFORE_EVAL.json]
+"""Fill the model card template with measured numbers:
+    model_card.py EVAL.json OUT.md [AUDIO_RUN_TEXT] [NAME=EARLIER_EVAL.json ...] [--this NAME]
 
-With BEFORE_EVAL.json (the previous version's evaluate.py output on the same held-out data) the table has a
-column for it."""
+Each NAME=EARLIER_EVAL.json (an earlier version's evaluate.py output on the same held-out data, e.g. v1=...) adds
+a column before this version's, which is headed "NAME (this)" (default "this")."""
 
 import json
 import os
@@ -26,15 +27,23 @@ ROWS = [
     ("spoken emoji name → OpenMoji image R@10 (English)", "speech_en_a2i", "recall@10", "> 5× chance"),
     ("spoken word → text R@1, held-out engine (festival), Vorbis + trimmed, all 1,127 words", "speech2-heldout-vorbis_a2t", "recall@1", ""),
     ("spoken word → text R@1, held-out engine (festival), Vorbis + trimmed, 300 words", "speech2-heldout-vorbis_a2t_300", "recall@1", "≥ 0.6 (among ≥ 300 words)"),
+    ("spoken everyday word (emoji keyword, WordNet alias) → text R@1, held-out engine (festival), Vorbis + trimmed, 600 words", "vocab-heldout-vorbis_a2t", "recall@1", ""),
     ("held-out Open Clip Art drawings: title → drawing R@10", "t2i_openclipart", "recall@10", "≥ 0.5 (among ≥ 500)"),
     ("held-out sound effects: label → sound R@10", "sfx-heldout_t2a", "recall@10", "reported"),
 ]
 
 
 def main():
-    res = json.load(open(sys.argv[1]))["results"]
-    before = json.load(open(sys.argv[4]))["results"] if len(sys.argv) > 4 else None
-    lines = ["| measure | v1 | v2 (this) | issue target |", "|---|---|---|---|"] if before else ["| measure | value | issue target |", "|---|---|---|"]
+    args = sys.argv[1:]
+    this = "this"
+    if "--this" in args:
+        k = args.index("--this")
+        this = f"{args[k + 1]} (this)"
+        del args[k : k + 2]
+    res = json.load(open(args[0]))["results"]
+    earlier = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))["results"]) for a in args[3:]]
+    heads = [name for name, _ in earlier] + [this if earlier else "value"]
+    lines = ["| measure | " + " | ".join(heads) + " | issue target |", "|---" * (len(heads) + 2) + "|"]
     for name, key, metric, target in ROWS:
         keys = key if isinstance(key, tuple) else (key,)
         if not all(k in res for k in keys):
@@ -42,13 +51,10 @@ def main():
         value = " / ".join(f"{res[k][metric]:.3f}" for k in keys)
         if key == "speech_en_a2i":
             value += f" (chance {res[key]['chance@10']:.4f})"
-        if before is not None:
-            old = " / ".join(f"{before[k][metric]:.3f}" if k in before else "–" for k in keys)
-            lines.append(f"| {name} | {old} | {value} | {target} |")
-        else:
-            lines.append(f"| {name} | {value} | {target} |")
-    card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", sys.argv[3] if len(sys.argv) > 3 else "")
-    open(sys.argv[2], "w", encoding="utf-8").write(card)
+        old = [" / ".join(f"{before[k][metric]:.3f}" if k in before else "–" for k in keys) for _, before in earlier]
+        lines.append("| " + " | ".join([name, *old, value, target]) + " |")
+    card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", args[2] if len(args) > 2 else "")
+    open(args[1], "w", encoding="utf-8").write(card)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 training/train_audio.py --run training/.data/run [--steps N] [--threads 2]
 
-Every clip is pulled towards the text embeddings of its labels (instrument + GM family, drum name, "drum kit",
-or the spoken word) through a softmax over ALL audio label texts; no audio-image pairs are used, so audio
+Every clip is pulled towards the text embeddings of its labels (instrument + GM family, drum name + "drum",
+"cymbal" or "percussion", "drum kit" + "drums", or the spoken word) through a softmax over ALL audio label texts; no audio-image pairs are used, so audio
 reaches images only through the shared text space. Log: RUN/audio.log, checkpoint: RUN/audio.pt.
 
 The log-mel features of every clip are computed once (DATA/audio-{train,heldout}.mel.npy, the extractor's exact
@@ -36,6 +36,16 @@ from xmodal.models import AudioTower, TextTower, train_mode  # noqa: E402
 
 HELDOUT_SOURCES = {"timgm6mb"}
 KIT_TEXT = "drum kit"
+DRUM_WORDS = ("drum", "snare", "tom", "bongo", "conga", "timbale", "side stick")
+
+
+def drum_kind(name):
+    """The plain word for a GM drum-kit sound, so that "drum" finds drums: a drum, a cymbal, or other percussion."""
+    if any(w in name for w in DRUM_WORDS):
+        return "drum"
+    if "cymbal" in name or "hi-hat" in name or "ride bell" in name:
+        return "cymbal"
+    return "percussion"
 SHARES = {"speech": 0.55, "gm": 0.35, "drum": 0.07, "kit": 0.03, "sfx": 0.0}  # of each batch; --speech-share and --sfx-share rescale
 
 
@@ -81,9 +91,10 @@ def clip_texts(row, corpus):
     if row["kind"] == "gm":
         return [corpus["gm_programs"][row["program"]], corpus["gm_families"][row["program"] // 8]]
     if row["kind"] == "drum":
-        return [corpus["gm_drums"][str(row["key"])]]
+        name = corpus["gm_drums"][str(row["key"])]
+        return [name, drum_kind(name)]
     if row["kind"] == "kit":
-        return [KIT_TEXT]
+        return [KIT_TEXT, "drums"]
     if row["kind"] == "sfx":
         return row["texts"]
     return [row["word"]]
@@ -169,6 +180,7 @@ def main():
     p.add_argument("--extra", default="", help="more training clip sets, comma-separated NAMEs of DATA/NAME.{i16,jsonl}")
     p.add_argument("--extra-heldout", default="", help="more held-out clip sets, each scored on its own")
     p.add_argument("--instrument-sources", help="train on the instruments of these soundfonts only, e.g. fluid,musescore (default: every training bank)")
+    p.add_argument("--all-positives", action="store_true", help="every label of a clip must match (the mean of one softmax per label, the clip's other labels left out), not just the nearest one")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     rng = seeded(args.seed)
@@ -261,7 +273,13 @@ def main():
         pos = torch.zeros_like(logits, dtype=torch.bool)
         for row, i in enumerate(idx):
             pos[row, pos_of[i]] = True
-        loss = -(torch.logsumexp(logits.masked_fill(~pos, torch.finfo(logits.dtype).min), 1) - torch.logsumexp(logits, 1)).mean()
+        if args.all_positives:
+            # per label p of a clip: -log softmax of p against the clip's negatives only, averaged over its labels
+            # (with one label this is the plain softmax loss)
+            neg = torch.logsumexp(logits.masked_fill(pos, torch.finfo(logits.dtype).min), 1, keepdim=True)
+            loss = ((torch.nn.functional.softplus(neg - logits) * pos).sum(1) / pos.sum(1)).mean()
+        else:  # the clip matches its labels as a set: the nearest label alone can carry it
+            loss = -(torch.logsumexp(logits.masked_fill(~pos, torch.finfo(logits.dtype).min), 1) - torch.logsumexp(logits, 1)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,7 +1,7 @@
 // Encode every corpus string with transformers.js's own AutoTokenizer, so training sees exactly the ids the runtime will.
 // Usage: node training/data/tokenize-corpus.mjs [dataDir]  -> dataDir/token-ids.json ({string: ids})
-// Besides the corpus: the aliases (data/aliases.py) and the "texts" of every row of the extra sources' JSONL files
-// (drawings, sound effects) found in dataDir.
+// Besides the corpus: the aliases (data/aliases.py), the "texts" of every row of the extra sources' JSONL files
+// (drawings, sound effects) and the "word" of every spoken clip (data/render_vocabulary.py) found in dataDir.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,11 @@ if (existsSync(aliasesFile))
     if (Array.isArray(rows)) for (const a of rows) extra.push(a.text, ...a.targets);
 for (const f of readdirSync(dataDir).filter((f) => /-(train|heldout)\.jsonl$/.test(f)))
   for (const line of readFileSync(join(dataDir, f), 'utf8').split('\n'))
-    if (line.includes('"texts"')) extra.push(...JSON.parse(line).texts);
+    if (line.includes('"texts"') || line.includes('"word"')) {
+      const row = JSON.parse(line);
+      if (Array.isArray(row.texts)) extra.push(...row.texts);
+      else if (typeof row.word === 'string') extra.push(row.word);
+    }
 const out = {};
 let unk = 0;
 for (const s of new Set([...strings, ...extra])) {
