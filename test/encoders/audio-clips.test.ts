@@ -93,16 +93,17 @@ describe('audio clips with xmodal-mini', { skip: MINI_MISSING }, () => {
     );
     // Sox cut them at the first and last sound, so repeat-padding played each word back to back with no pause
     // (training's words keep 50 ms of silence): 9 of 20 were right, and "dog" sat nearer "a car" than "a dog".
-    // With the pause restored: 13 of 20 with xmodal-mini v1, 11 with v2 (which traded a little on this one espeak
-    // voice for unseen engines: festival's held-out voices went from 6 % to 46 % of 1,127 words).
-    assert.ok(right >= 11, found);
+    // With the pause restored: 13 of 20 with xmodal-mini v1, 11 with v2, 14 with v3. Half of these words ("car",
+    // "moon", "coffee", "hello" …) are everyday words that v1 and v2 never heard spoken (their spoken words were
+    // the emoji names: "automobile", "hot beverage"); v3 also learnt the emoji keywords and WordNet aliases.
+    assert.ok(right >= 13, found);
     const [dog] = await encoder.embed('audio', [join(DEMO, 'speech-dog.ogg')]);
     const [aDog, aCar] = await encoder.embed('text', ['a dog', 'a car']);
     assert.ok(dot(dog, aDog) > dot(dog, aCar) + 0.05, `a dog ${dot(dog, aDog)}, a car ${dot(dog, aCar)}`);
   });
 
   // festival is an engine xmodal-mini never heard (v2 trained on espeak-ng and flite); the clips went through Vorbis
-  // twice and were trimmed as users trim them (training/data/build_voice_fixture.py). v1 got 8 of 40, v2 31.
+  // twice and were trimmed as users trim them (training/data/build_voice_fixture.py). v1 got 8 of 40, v2 31, v3 35.
   test('words spoken by an unseen speech engine, as Vorbis files, find their word among the 40', async () => {
     const dir = join(FIXTURES, 'voices');
     const words: Record<string, { word: string }> = JSON.parse(readFileSync(join(dir, 'words.json'), 'utf8'));
@@ -111,6 +112,6 @@ describe('audio clips with xmodal-mini', { skip: MINI_MISSING }, () => {
       files.map((f) => join(dir, f)),
       files.map((f) => words[f].word),
     );
-    assert.ok(right >= 24, found);
+    assert.ok(right >= 30, found);
   });
 });
