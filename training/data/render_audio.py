@@ -164,6 +164,13 @@ def variants():
     return names
 
 
+def variant_split():
+    """espeak-ng's voice variants for training, and the held-out one in six (a set)."""
+    all_variants = variants()
+    heldout = set(all_variants[::6])
+    return [v for v in all_variants if v not in heldout], heldout
+
+
 def speak(text, voice, speed, pitch, tmp):
     wav = os.path.join(tmp, "w.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", wav, text], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -177,9 +184,7 @@ def speak(text, voice, speed, pitch, tmp):
 
 
 def render_speech(corpus, tmp, rng):
-    all_variants = variants()
-    heldout_variants = set(all_variants[::6])
-    train_variants = [v for v in all_variants if v not in heldout_variants]
+    train_variants, heldout_variants = variant_split()
     train, heldout = ([], []), ([], [])
     for lang, words in corpus["spoken"].items():
         if lang == "en":

@@ -31,8 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from render_audio import EN_VOICES, HELDOUT_EN_VOICES, save, speak, variants  # noqa: E402
-from render_voices import FLITE_TRAIN, render_festival, render_flite  # noqa: E402
+from render_audio import EN_VOICES, HELDOUT_EN_VOICES, save, speak, variant_split  # noqa: E402
+from render_voices import FLITE_TRAIN, flite_take, render_festival, render_flite  # noqa: E402
 
 ESPEAK_TAKES = 2
 FLITE_TAKES = 2
@@ -60,9 +60,7 @@ def vocabulary(data_dir):
 
 def espeak_takes(words, seed, takes):
     """Each word `takes` times, in espeak-ng's training voices and variants (render_audio.py's split)."""
-    all_variants = variants()
-    heldout_variants = set(all_variants[::6])
-    train_variants = [v for v in all_variants if v not in heldout_variants]
+    train_variants, _ = variant_split()
     bases = [v for v in EN_VOICES if v not in HELDOUT_EN_VOICES]
     rng = random.Random(seed)
     clips, rows = [], []
@@ -82,13 +80,7 @@ def flite_takes(words, seed, takes):
     rng = random.Random(seed)
     plan = []
     for word in words:
-        for v in rng.sample(list(FLITE_TRAIN), takes):
-            take = {"voice": v, "stretch": round(rng.uniform(0.8, 1.3), 2)}
-            if FLITE_TRAIN[v] is not None:
-                take["f0"], take["speed"] = int(round(FLITE_TRAIN[v] * rng.uniform(0.85, 1.25))), 1.0
-            else:
-                take["speed"] = round(rng.uniform(0.9, 1.12), 3)
-            plan.append((word, take))
+        plan += [(word, flite_take(rng, v)) for v in rng.sample(list(FLITE_TRAIN), takes)]
     with tempfile.TemporaryDirectory() as tmp:
         return render_flite(plan, tmp)
 

@@ -61,19 +61,23 @@ def speed_perturb(x, factor):
     return resample(x, SR, int(round(SR / factor)))
 
 
+def flite_take(rng, voice):
+    """One take's settings for a flite training voice: duration stretch, and pitch (or, for rms, a speed change)."""
+    take = {"voice": voice, "stretch": round(rng.uniform(0.8, 1.3), 2)}
+    if FLITE_TRAIN[voice] is not None:
+        take["f0"] = int(round(FLITE_TRAIN[voice] * rng.uniform(0.85, 1.25)))
+        take["speed"] = 1.0
+    else:
+        take["speed"] = round(rng.uniform(0.9, 1.12), 3)
+    return take
+
+
 def flite_plan(words, rng):
     plan = []
     for word in words:
         voices = list(FLITE_TRAIN) * (TRAIN_TAKES // len(FLITE_TRAIN))
         rng.shuffle(voices)
-        for v in voices:
-            take = {"voice": v, "stretch": round(rng.uniform(0.8, 1.3), 2)}
-            if FLITE_TRAIN[v] is not None:
-                take["f0"] = int(round(FLITE_TRAIN[v] * rng.uniform(0.85, 1.25)))
-                take["speed"] = 1.0
-            else:
-                take["speed"] = round(rng.uniform(0.9, 1.12), 3)
-            plan.append((word, take))
+        plan += [(word, flite_take(rng, v)) for v in voices]
     return plan
 
 
