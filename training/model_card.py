@@ -4,9 +4,9 @@
 Each NAME=EARLIER_EVAL.json (an earlier version's evaluate.py output on the same held-out data, e.g. v1=...) adds
 a column before this version's, which is headed "NAME (this)" (default "this")."""
 
+import argparse
 import json
 import os
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS = [
@@ -34,14 +34,16 @@ ROWS = [
 
 
 def main():
-    args = sys.argv[1:]
-    this = "this"
-    if "--this" in args:
-        k = args.index("--this")
-        this = f"{args[k + 1]} (this)"
-        del args[k : k + 2]
-    res = json.load(open(args[0]))["results"]
-    earlier = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))["results"]) for a in args[3:]]
+    p = argparse.ArgumentParser()
+    p.add_argument("eval")
+    p.add_argument("out")
+    p.add_argument("audio_run", nargs="?", default="")
+    p.add_argument("earlier", nargs="*", help="NAME=EARLIER_EVAL.json")
+    p.add_argument("--this", help="this version's name")
+    args = p.parse_args()
+    res = json.load(open(args.eval))["results"]
+    earlier = [(a.split("=", 1)[0], json.load(open(a.split("=", 1)[1]))["results"]) for a in args.earlier]
+    this = f"{args.this} (this)" if args.this else "this"
     heads = [name for name, _ in earlier] + [this if earlier else "value"]
     lines = ["| measure | " + " | ".join(heads) + " | issue target |", "|---" * (len(heads) + 2) + "|"]
     for name, key, metric, target in ROWS:
@@ -53,8 +55,8 @@ def main():
             value += f" (chance {res[key]['chance@10']:.4f})"
         old = [" / ".join(f"{before[k][metric]:.3f}" if k in before else "–" for k in keys) for _, before in earlier]
         lines.append("| " + " | ".join([name, *old, value, target]) + " |")
-    card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", args[2] if len(args) > 2 else "")
-    open(args[1], "w", encoding="utf-8").write(card)
+    card = open(os.path.join(HERE, "model-card.md"), encoding="utf-8").read().replace("{{RESULTS}}", "\n".join(lines)).replace("{{AUDIO_RUN}}", args.audio_run)
+    open(args.out, "w", encoding="utf-8").write(card)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 training/train_audio.py --run training/.data/run [--steps N] [--threads 2]
 
 Every clip is pulled towards the text embeddings of its labels (instrument + GM family, drum name + "drum",
-"cymbal" or "percussion", "drum kit" + "drums", or the spoken word) through a softmax over ALL audio label texts; no audio-image pairs are used, so audio
-reaches images only through the shared text space. Log: RUN/audio.log, checkpoint: RUN/audio.pt.
+"cymbal" or "percussion", "drum kit" + "drums", or the spoken word) through a softmax over ALL audio label texts;
+no audio-image pairs are used, so audio reaches images only through the shared text space. Log: RUN/audio.log, checkpoint: RUN/audio.pt.
 
 The log-mel features of every clip are computed once (DATA/audio-{train,heldout}.mel.npy, the extractor's exact
 output) and augmented as features (xmodal/audio_features.FeatureAugment: speed, vocal-tract/timbre warp, level,
@@ -37,6 +37,7 @@ from xmodal.models import AudioTower, TextTower, train_mode  # noqa: E402
 HELDOUT_SOURCES = {"timgm6mb"}
 KIT_TEXT = "drum kit"
 DRUM_WORDS = ("drum", "snare", "tom", "bongo", "conga", "timbale", "side stick")
+SHARES = {"speech": 0.55, "gm": 0.35, "drum": 0.07, "kit": 0.03, "sfx": 0.0}  # of each batch; --speech-share and --sfx-share rescale
 
 
 def drum_kind(name):
@@ -46,7 +47,6 @@ def drum_kind(name):
     if "cymbal" in name or "hi-hat" in name or "ride bell" in name:
         return "cymbal"
     return "percussion"
-SHARES = {"speech": 0.55, "gm": 0.35, "drum": 0.07, "kit": 0.03, "sfx": 0.0}  # of each batch; --speech-share and --sfx-share rescale
 
 
 def batch_shares(speech, sfx=0.0):
