@@ -21,9 +21,15 @@ export interface EncoderSpec {
   /** The softmax scale zero-shot tasks use (CLIP's exp(t)). */
   logitScale: number;
   dim: number;
+  /**
+   * A digest of the weight files the vectors were made with (see `src/encoders/weights.ts`): the model's id stays
+   * the same when its weights change in place. Absent when unknown (a hub model not pinned to a commit, a
+   * collection indexed before weights were recorded): then nothing is checked.
+   */
+  weights?: string;
 }
 
-/** Whether two specs describe the same encoder. */
+/** Whether two specs describe the same encoder (weights are compared apart: see `sameWeights`). */
 export function sameEncoderSpec(a: EncoderSpec, b: EncoderSpec): boolean {
   return (
     a.model === b.model &&
@@ -32,6 +38,11 @@ export function sameEncoderSpec(a: EncoderSpec, b: EncoderSpec): boolean {
     a.dim === b.dim &&
     Math.abs(a.logitScale - b.logitScale) <= 1e-6 * Math.max(1, Math.abs(a.logitScale))
   );
+}
+
+/** False only when both specs know their weights and they differ: an unknown side proves nothing either way. */
+export function sameWeights(a: EncoderSpec, b: EncoderSpec): boolean {
+  return a.weights === undefined || b.weights === undefined || a.weights === b.weights;
 }
 
 /** `model@dtype (+ adapter)`: how messages name a spec. */

@@ -2,11 +2,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
 import { l2normalize } from '../vectors.js';
-import type { Encoder, Modality, ModalityInputs } from './encoder.js';
+import type { Encoder, EncoderSpec, Modality, ModalityInputs } from './encoder.js';
+import { combinedWeights } from './weights.js';
 import { WrappedEncoder } from './wrapped-encoder.js';
 
 export const ADAPTER_FILE = 'adapter.json';
-const WEIGHTS_FILE = 'adapter.bin';
+/** The matrices of an adapter or a map, beside its `adapter.json`. */
+export const ADAPTER_WEIGHTS_FILE = 'adapter.bin';
+const WEIGHTS_FILE = ADAPTER_WEIGHTS_FILE;
 const FORMAT = 'xmodal-adapter/1';
 
 /**
@@ -23,6 +26,23 @@ export interface Adapter {
   logitScale: number;
   /** Free-form training record (data, epochs, losses, recalls). */
   trained?: Record<string, unknown>;
+  /** Digest of its weight file, set when loaded as a model: joins the base's weights in the encoder's spec. */
+  weights?: string;
+}
+
+/** An adapter's or map's spec: its base's, named by its folder, with its own weights joined to the base's. */
+export function adaptedSpec(
+  id: string,
+  base: Encoder,
+  weights: string | undefined,
+  own: Partial<EncoderSpec>,
+): EncoderSpec {
+  const { weights: _base, ...spec } = base.spec;
+  const joined = combinedWeights([
+    { name: 'base', weights: base.spec.weights },
+    { name: 'adapter', weights },
+  ]);
+  return { ...spec, adapter: id, ...own, ...(joined === undefined ? {} : { weights: joined }) };
 }
 
 /** `normalize(x + W x)` for one row; `out` may be a fresh array. */
@@ -59,7 +79,10 @@ export class AdaptedEncoder extends WrappedEncoder {
       throw xmodalError('ENCODER_MISMATCH', `${id} adapts ${adapter.model}, not ${base.id}`);
     if (base.dim !== adapter.dim)
       throw xmodalError('DIMENSION_MISMATCH', `${id} is ${adapter.dim}-d but ${base.id} is ${base.dim}-d`);
-    super(base, { id, spec: { ...base.spec, adapter: id, logitScale: logitScale ?? adapter.logitScale } });
+    super(base, {
+      id,
+      spec: adaptedSpec(id, base, adapter.weights, { logitScale: logitScale ?? adapter.logitScale }),
+    });
   }
 
   async embed<M extends Modality>(

@@ -9,6 +9,7 @@ import {
   type SpaceKind,
 } from './encoder.js';
 import { dot } from './vectors.js';
+import { combinedWeights } from './weights.js';
 
 /** Texts every text tower of an undeclared bundle embeds at load, to tell one shared space from several. */
 export const PROBE_TEXTS = [
@@ -74,11 +75,16 @@ export class BundleEncoder extends EncoderBase {
     this.dim = parts[0].encoder.dim;
     this.modalities = [...new Set(parts.flatMap((part) => part.encoder.modalities))];
     if (space === 'separate') this.spaces = parts;
+    // Every part's weights count, so a new audio tower alone changes the bundle's.
+    const weights = combinedWeights(
+      parts.map((part) => ({ name: part.name, weights: part.encoder.spec.weights })),
+    );
     this.spec = {
       model: id,
       dtype: parts[0].encoder.spec.dtype,
       logitScale: logitScale ?? parts[0].encoder.spec.logitScale,
       dim: this.dim,
+      ...(weights === undefined ? {} : { weights }),
     };
   }
 

@@ -26,6 +26,8 @@ export interface HfEncoderSettings {
   dim: number;
   dtype: Dtype;
   logitScale: number;
+  /** What the weight files it loads digest to (see `weights.ts`); undefined when not known. */
+  weights?: string;
   batchSize: number;
   imageLimits?: ImageLimits;
   /** Worker threads preparing audio clips; default: one per core, at most 4. */
@@ -55,6 +57,7 @@ export class HfEncoder extends EncoderBase {
       dtype: settings.dtype,
       logitScale: settings.logitScale,
       dim: settings.dim,
+      ...(settings.weights === undefined ? {} : { weights: settings.weights }),
     };
   }
 

@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoConfig, env } from '@huggingface/transformers';
 import { xmodalError } from '../errors.js';
-import { AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
+import { ADAPTER_WEIGHTS_FILE, AdaptedEncoder, isAdapterFolder, readAdapter } from './adapter.js';
 import { BundleEncoder, measureSpace } from './bundle.js';
 import { DTYPE_FILE_SUFFIX } from './dtypes.js';
 import {
@@ -19,6 +19,7 @@ import { HfEncoder } from './hf-encoder.js';
 import { resumingFetch } from './hub-fetch.js';
 import { MappedEncoder, readMapAdapter } from './map-adapter.js';
 import { familyFor, type ModelConfig } from './registry.js';
+import { hubWeights, localWeights } from './weights.js';
 
 export const DEFAULT_MODEL = 'xmodal-mini';
 
@@ -88,11 +89,12 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     if (isAdapterFolder(location.source)) {
       const map = readMapAdapter(location.source);
       const adapter = map ? undefined : readAdapter(location.source);
+      const weights = await localWeights(location.source, [ADAPTER_WEIGHTS_FILE]);
       const base = await loadEncoder(map?.model ?? adapter!.model, { ...options, logitScale: undefined });
       try {
         return map
-          ? new MappedEncoder(modelId(location), base, map)
-          : new AdaptedEncoder(modelId(location), base, adapter!, options.logitScale);
+          ? new MappedEncoder(modelId(location), base, { ...map, weights })
+          : new AdaptedEncoder(modelId(location), base, { ...adapter!, weights }, options.logitScale);
       } catch (error) {
         await base.dispose();
         throw error;
@@ -134,6 +136,9 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
       `${location.spec}: model_type "${config.model_type ?? '(none)'}" is not supported (see \`xmodal models\`)`,
     );
   if (location.local) checkLocalFiles(location.source, family.towers, dtype);
+  const weights = location.local
+    ? await localWeights(location.source, towerFiles(family.towers, dtype))
+    : hubWeights(location.revision);
   const dim = family.dim(config);
   if (!dim)
     throw xmodalError('MODEL_INVALID', `${location.spec}: config.json does not say the embedding size`);
@@ -145,6 +150,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     dim,
     dtype,
     logitScale: options.logitScale ?? logitScaleIn(config) ?? DEFAULT_LOGIT_SCALE,
+    weights,
     batchSize: options.batchSize ?? 16,
     audioWorkers: options.audioWorkers,
     imageLimits: options.imageLimits,
@@ -195,17 +201,25 @@ async function readConfig(
   }
 }
 
+/** The ONNX file of each tower at `dtype`, relative to the model folder, as transformers.js loads them. */
+function towerFiles(towers: object, dtype: Dtype): string[] {
+  const suffix = DTYPE_FILE_SUFFIX[dtype];
+  const names: Record<string, string> = { text: 'text_model', image: 'vision_model', audio: 'audio_model' };
+  return Object.keys(towers).map((modality) => join('onnx', `${names[modality]}${suffix}.onnx`));
+}
+
 function checkLocalFiles(folder: string, towers: object, dtype: Dtype): void {
   for (const file of ['tokenizer.json']) {
     if (!existsSync(join(folder, file))) throw xmodalError('MODEL_INVALID', `${folder}: missing ${file}`);
   }
-  const suffix = DTYPE_FILE_SUFFIX[dtype];
-  const names: Record<string, string> = { text: 'text_model', image: 'vision_model', audio: 'audio_model' };
-  for (const modality of Object.keys(towers)) {
-    const file = join(folder, 'onnx', `${names[modality]}${suffix}.onnx`);
-    if (!existsSync(file))
-      throw xmodalError('MODEL_INVALID', `${folder}: no ${dtype} ${modality} model (onnx/${basename(file)})`);
-  }
+  const modalities = Object.keys(towers);
+  towerFiles(towers, dtype).forEach((file, i) => {
+    if (!existsSync(join(folder, file)))
+      throw xmodalError(
+        'MODEL_INVALID',
+        `${folder}: no ${dtype} ${modalities[i]} model (onnx/${basename(file)})`,
+      );
+  });
 }
 
 /**

@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xmodalError } from '../errors.js';
-import { ADAPTER_FILE } from './adapter.js';
+import { ADAPTER_FILE, ADAPTER_WEIGHTS_FILE, adaptedSpec } from './adapter.js';
 import type { Encoder, Modality, ModalityInputs } from './encoder.js';
 import { l2normalize } from './vectors.js';
 import { WrappedEncoder } from './wrapped-encoder.js';
 
-const WEIGHTS_FILE = 'adapter.bin';
+const WEIGHTS_FILE = ADAPTER_WEIGHTS_FILE;
 const FORMAT = 'xmodal-adapter/1';
 
 /**
@@ -29,6 +29,8 @@ export interface MapAdapter {
   w2: Float32Array;
   /** Free-form record of how the map was made (corpus, held-out recall, baseline). */
   trained?: Record<string, unknown>;
+  /** Digest of its weight file, set when loaded as a model: joins the base's weights in the encoder's spec. */
+  weights?: string;
 }
 
 /** A linear map (no tanh layer) with zero bias. */
@@ -88,7 +90,7 @@ export class MappedEncoder extends WrappedEncoder {
         `${id} maps ${map.inDim}-d vectors but ${base.id} is ${base.dim}-d`,
       );
     // Loading the map's folder rebuilds it, as an adapter folder does.
-    super(base, { id, dim: map.outDim, spec: { ...base.spec, adapter: id, dim: map.outDim } });
+    super(base, { id, dim: map.outDim, spec: adaptedSpec(id, base, map.weights, { dim: map.outDim }) });
   }
 
   async embed<M extends Modality>(

@@ -12,10 +12,10 @@ import {
   type Workspace,
 } from '../tasks/workspace.js';
 
-/** Collections share an encoder only when everything in its spec agrees (same model, dtype, adapter, scale). */
+/** Collections share an encoder only when everything in its spec agrees (same model, dtype, adapter, scale, weights). */
 function specKey(encoder: Encoder): string {
-  const { model, dtype, adapter, logitScale } = encoder.spec;
-  return JSON.stringify([model, dtype, adapter ?? null, logitScale]);
+  const { model, dtype, adapter, logitScale, weights } = encoder.spec;
+  return JSON.stringify([model, dtype, adapter ?? null, logitScale, weights ?? null]);
 }
 
 function succeeds(opening: Promise<unknown>): Promise<boolean> {

@@ -91,8 +91,8 @@ export interface OpenStoreOptions {
   dim: number;
   encoderId: string;
   /**
-   * The encoder spec to save with a new collection. An existing collection refuses a different one
-   * (ENCODER_MISMATCH); one made before specs were saved is stamped with it (migration).
+   * The encoder spec to save with a new collection. An existing collection refuses a different one, or other
+   * weights (ENCODER_MISMATCH); one made before specs were saved is stamped with it, less its weights (migration).
    */
   encoder?: EncoderSpec;
   /** Default `cosine`. */

@@ -7,6 +7,7 @@ import {
   MODALITIES,
   type Modality,
   sameEncoderSpec,
+  sameWeights,
 } from '../types.js';
 import type {
   CollectionInfo,
@@ -111,18 +112,42 @@ function checkEncoderSpec(spec: EncoderSpec, dim: number): EncoderSpec {
     spec.model !== '' &&
     DTYPES.includes(spec.dtype) &&
     (spec.adapter === undefined || typeof spec.adapter === 'string') &&
+    (spec.weights === undefined || (typeof spec.weights === 'string' && spec.weights !== '')) &&
     typeof spec.logitScale === 'number' &&
     Number.isFinite(spec.logitScale) &&
     spec.dim === dim;
   if (!ok)
     throw xmodalError(
       'BAD_ARGUMENT',
-      `encoder spec must be {model, dtype, adapter?, logitScale, dim: ${dim}}, got ${JSON.stringify(spec)}`,
+      `encoder spec must be {model, dtype, adapter?, logitScale, dim: ${dim}, weights?}, got ${JSON.stringify(spec)}`,
     );
-  const { model, dtype, adapter, logitScale } = spec;
-  return adapter === undefined
-    ? { model, dtype, logitScale, dim }
-    : { model, dtype, adapter, logitScale, dim };
+  const { model, dtype, adapter, logitScale, weights } = spec;
+  return {
+    model,
+    dtype,
+    ...(adapter === undefined ? {} : { adapter }),
+    logitScale,
+    dim,
+    ...(weights === undefined ? {} : { weights }),
+  };
+}
+
+/**
+ * The spec to stamp on a collection made before specs were saved: without the opener's weights, since nothing
+ * says the vectors already there were made with them (a later change of weights then goes unnoticed, as before).
+ */
+export function specForOlderCollection(spec: EncoderSpec): EncoderSpec {
+  const { weights: _unproven, ...rest } = spec;
+  return rest;
+}
+
+/** Refuses an encoder whose weights differ from those a collection's vectors were made with. */
+export function checkWeights(name: string, saved: EncoderSpec | undefined, now: EncoderSpec): void {
+  if (!saved || sameWeights(saved, now)) return;
+  throw xmodalError(
+    'ENCODER_MISMATCH',
+    `collection "${name}" was indexed with other weights of ${saved.adapter ?? saved.model} (${saved.weights}, now ${now.weights}); re-index it into a new collection or drop it`,
+  );
 }
 
 export function efForRecall(target: number): number {
@@ -151,6 +176,7 @@ export function checkStamp(existing: CollectionInfo, requested: CollectionInfo):
       `collection ${name} was made with ${describeEncoderSpec(existing.encoder)}, not ${describeEncoderSpec(requested.encoder)}: open it with the same model and dtype, or re-index into another collection`,
     );
   }
+  if (requested.encoder) checkWeights(name, existing.encoder, requested.encoder);
   if (existing.metric !== requested.metric) {
     throw xmodalError(
       'CONFLICT',

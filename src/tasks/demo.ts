@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { locateModel, modelId, SHIPPED_MODELS_DIR } from '../encoders/load.js';
-import { xmodalError } from '../errors.js';
+import { XmodalError, xmodalError } from '../errors.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
 import { type IngestReport, ingest } from './ingest.js';
 import {
@@ -195,6 +195,31 @@ async function addDemoVideo(
 }
 
 /**
+ * The demo collection, opened with `model` as it is now. The demo is xmodal's own, so one made with another model
+ * or other weights (a new release of xmodal-mini) is dropped and made again rather than refused: its ingest skips
+ * unchanged files and would keep showing the old vectors. One indexed before weights were recorded cannot say
+ * which weights its vectors are from, so it is made again too.
+ */
+export async function openCurrentDemo(workspace: Workspace, model?: string): Promise<OpenCollection> {
+  const open = () => openCollection(workspace, DEMO_COLLECTION, { model, create: true });
+  const existing = await findCollection(workspace, DEMO_COLLECTION);
+  if (existing && existing.encoderId !== modelId(locateModel(model)))
+    await dropCollection(workspace, DEMO_COLLECTION);
+  let collection: OpenCollection;
+  try {
+    collection = await open();
+  } catch (error) {
+    if (!(error instanceof XmodalError && error.code === 'ENCODER_MISMATCH')) throw error;
+    await dropCollection(workspace, DEMO_COLLECTION);
+    return open();
+  }
+  if (collection.info.encoder?.weights === collection.encoder.spec.weights) return collection;
+  await collection.close();
+  await dropCollection(workspace, DEMO_COLLECTION);
+  return open();
+}
+
+/**
  * Builds (or brings up to date) the demo collection from media that ship with xmodal: OpenMoji emoji, the
  * committed instrument, drum and speech clips, and a short video made of both (when ffmpeg is on PATH).
  * Unchanged files are skipped, so later runs are instant.
@@ -206,11 +231,7 @@ export async function buildDemoCollection(
   const mediaDir = join(resolve(storeLocation({ home: workspace.home })), '..', 'demo-media');
   options.onProgress?.('rendering demo images');
   await renderDemoImages(join(mediaDir, 'emoji'));
-  // The demo collection is xmodal's own: when the model changes, it is rebuilt rather than refused.
-  const existing = await findCollection(workspace, DEMO_COLLECTION);
-  if (existing && existing.encoderId !== modelId(locateModel(options.model)))
-    await dropCollection(workspace, DEMO_COLLECTION);
-  const collection = await openCollection(workspace, DEMO_COLLECTION, { model: options.model, create: true });
+  const collection = await openCurrentDemo(workspace, options.model);
   try {
     const images = await ingest(collection, { paths: [join(mediaDir, 'emoji', '*.png')], tags: ['emoji'] });
     options.onProgress?.('emoji indexed', images);

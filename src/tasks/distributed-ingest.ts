@@ -18,6 +18,7 @@ import {
 } from '../queue/ingest-queue.js';
 import { isSharedLocation, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { checkWeights } from '../store/validate.js';
 import { expandPaths } from './expand-paths.js';
 import { ingest } from './ingest.js';
 import { checkVideoOptions, type VideoOptions } from './video.js';
@@ -93,6 +94,11 @@ export interface IngestWorkerOptions extends WorkerOptions {
   onWarning?: (message: string) => void;
 }
 
+/** Why this worker does not take a job for a model: the job's failure, as queue status shows it. */
+function refusal(encoderId: string, why: string): Error {
+  return new Error(`worker on ${hostname()} refuses model ${encoderId}: ${why}`);
+}
+
 /** Takes ingest jobs from the queue until `close()`. */
 export class IngestWorker {
   readonly #queueUrl: string;
@@ -145,6 +151,12 @@ export class IngestWorker {
     const { data } = job;
     const encoder = await this.#encoderFor(data.encoderId);
     const store = await this.#storeFor(this.#options.store ?? data.store, data.collection, encoder);
+    try {
+      // Same id, other weights (a model retrained or upgraded on this machine): its vectors would not match.
+      checkWeights(data.collection, store.info.encoder, encoder.spec);
+    } catch (error) {
+      throw refusal(data.encoderId, asXmodalError(error).message);
+    }
     const report = await ingest(
       { encoder, store, info: store.info, close: async () => {} },
       { paths: data.files, tags: data.tags, lookup: 'files', video: data.video },
@@ -177,14 +189,13 @@ export class IngestWorker {
   }
 
   async #loadEncoder(encoderId: string): Promise<Encoder> {
-    const refuse = (why: string) => new Error(`worker on ${hostname()} refuses model ${encoderId}: ${why}`);
     if (this.#allowed && !this.#allowed.has(encoderId)) {
-      throw refuse(`it serves only ${[...this.#allowed].join(', ')}`);
+      throw refusal(encoderId, `it serves only ${[...this.#allowed].join(', ')}`);
     }
     try {
       return await loadEncoder(encoderId, { offline: true, spinThreads: false, ...this.#options.encoder });
     } catch (error) {
-      throw refuse(asXmodalError(error).message);
+      throw refusal(encoderId, asXmodalError(error).message);
     }
   }
 

@@ -99,8 +99,9 @@ export async function findCollection(
 /**
  * Opens a collection with the encoder that made it: the saved spec (model, dtype, adapter, logit scale) is
  * reloaded exactly. A new collection is created with `model` (or the default model) only when `create` is set;
- * an existing one refuses a different model or dtype. A collection made before specs were saved opens with
- * its model at the asked dtype (default fp32, what it was searched with before) and is stamped with that spec.
+ * an existing one refuses a different model or dtype, and other weights of the same model (the store checks the
+ * saved digest). A collection made before specs were saved opens with its model at the asked dtype (default fp32,
+ * what it was searched with before) and is stamped with that spec, without weights it cannot vouch for.
  */
 export async function openCollection(
   workspace: Workspace,

@@ -15,6 +15,8 @@ import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { chunkText } from '../../src/tasks/text-chunks.js';
 import { errorLines, runCli, startCli } from '../helpers/cli.js';
 import { expectCliError } from '../helpers/expect-cli-error.js';
+import { MINI, MINI_MISSING } from '../helpers/mini.js';
+import { changeWeights, copyModel } from '../helpers/model-copy.js';
 import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { NO_FFMPEG } from '../helpers/video.js';
 import type { ChildServer } from '../servers/child-server.js';
@@ -186,6 +188,48 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
     const status = await waitFor(queueUrl, (s) => s.failed.jobs > 0, 120_000);
     assert.match(status.failures[0].reason, /refuses model .*tiny-bundle: it serves only .*tiny-clip/);
     assert.equal(status.done.jobs, 0);
+  });
+
+  it('a worker whose copy of the model has other weights than the collection was indexed with refuses the job', {
+    skip: MINI_MISSING,
+  }, async () => {
+    const queueUrl = `${redis.url}/5`;
+    const model = copyModel(MINI);
+    try {
+      const report = await queueIndex('reweighted', join(IMAGES, 'photo.png'), {
+        store: store.url,
+        queue: queueUrl,
+        model,
+      });
+      assert.equal(report.jobs, 1);
+      // Retrained in place after the collection was made: same folder, so the same model id.
+      changeWeights(join(model, 'clip'), 'vision_model');
+      const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1 });
+      try {
+        const status = await waitFor(queueUrl, (s) => s.failed.jobs > 0, 120_000);
+        assert.match(
+          status.failures[0].reason,
+          /refuses model .+: collection "reweighted" was indexed with other weights of .+; re-index it into a new collection or drop it/,
+        );
+        assert.equal(status.done.jobs, 0);
+      } finally {
+        await worker.close();
+      }
+      const info = (await listCollections(store.url)).find((c) => c.name === 'reweighted');
+      assert.ok(info?.encoder?.weights);
+      const opened = await openStore(store.url, {
+        collection: 'reweighted',
+        dim: info.dim,
+        encoderId: info.encoderId,
+      });
+      try {
+        assert.equal(await opened.count(), 0, 'no vector of the other weights was written');
+      } finally {
+        await opened.close();
+      }
+    } finally {
+      rmSync(model, { recursive: true, force: true });
+    }
   });
 
   it('the library: queueIndex, startIngestWorker and queueStatus do what index --queue, worker and queue status do', async () => {

@@ -9,6 +9,8 @@ import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { IMAGES, TINY_CLIP, TINY_SIGLIP, tempDir } from '../helpers/paths.js';
 
 const png = readFileSync(join(IMAGES, 'photo.png'));
+/** A revision that names a commit, which cannot move as a branch or tag can. */
+const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
 describe('models from the hub (a local server speaking its file protocol)', () => {
   let hub: HubServer;
@@ -24,7 +26,7 @@ describe('models from the hub (a local server speaking its file protocol)', () =
     cpSync(TINY_CLIP, withoutVisionTower, { recursive: true });
     rmSync(join(withoutVisionTower, 'onnx', 'vision_model.onnx'));
     hub = await startHubServer({
-      'acme/tiny-clip': { main: TINY_CLIP, v1: TINY_SIGLIP },
+      'acme/tiny-clip': { main: TINY_CLIP, v1: TINY_SIGLIP, [COMMIT]: TINY_CLIP },
       'acme/no-vision': { main: withoutVisionTower },
     });
     process.env.HF_ENDPOINT = hub.url;
@@ -100,6 +102,15 @@ describe('models from the hub (a local server speaking its file protocol)', () =
       main[0].length === pinned.vector.length && main[0].every((x, i) => x === pinned.vector[i]),
       true,
     );
+  });
+
+  test("a hub model's weights are its pinned commit; on a branch or tag they are not known", async () => {
+    const cacheDir = cache();
+    const weights = async (spec: string) =>
+      use(await loadEncoder(spec, { cacheDir }), async (e) => e.spec.weights);
+    assert.equal(await weights(`acme/tiny-clip@${COMMIT}`), COMMIT);
+    assert.equal(await weights('acme/tiny-clip'), undefined);
+    assert.equal(await weights('acme/tiny-clip@v1'), undefined);
   });
 
   test('a download cut half-way is resumed, and the cache holds the whole file', async () => {

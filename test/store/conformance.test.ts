@@ -437,6 +437,50 @@ export function runStoreConformance(backend: BackendUnderTest): void {
       assert.equal(untouched?.encoder, undefined);
     });
 
+    it('saves the weights with the spec and refuses other weights; a collection made without a spec takes none', async () => {
+      const spec: EncoderSpec = {
+        model: ENCODER,
+        dtype: 'fp32',
+        logitScale: 100,
+        dim: DIM,
+        weights: '0123456789abcdef',
+      };
+      const store = await openStore(location, options(`c${++counter}`, { encoder: spec }));
+      assert.deepEqual(store.info.encoder, spec);
+      await store.close();
+      assert.deepEqual(
+        (await listCollections(location)).find((c) => c.name === store.info.name)?.encoder,
+        spec,
+      );
+      await assert.rejects(
+        openStore(location, {
+          ...options(store.info.name),
+          encoder: { ...spec, weights: 'fedcba9876543210' },
+        }),
+        (error: XmodalError) =>
+          error.code === 'ENCODER_MISMATCH' &&
+          error.message.includes(
+            `collection "${store.info.name}" was indexed with other weights of ${ENCODER}`,
+          ),
+      );
+      // An opener that does not know its weights (a hub model on a branch) proves nothing either way.
+      const { weights: _, ...unknown } = spec;
+      const again = await openStore(location, { ...options(store.info.name), encoder: unknown });
+      assert.deepEqual(again.info.encoder, spec);
+      await again.close();
+
+      // A collection made before specs were saved cannot vouch for the weights its vectors came from.
+      const legacy = await openStore(location, options(`c${++counter}`));
+      await legacy.close();
+      const migrated = await openStore(location, { ...options(legacy.info.name), encoder: spec });
+      assert.deepEqual(migrated.info.encoder, unknown);
+      await migrated.close();
+      assert.deepEqual(
+        (await listCollections(location)).find((c) => c.name === legacy.info.name)?.encoder,
+        unknown,
+      );
+    });
+
     it('refuses bad arguments with BAD_ARGUMENT', async () => {
       const store = await fresh();
       const vector = new Float32Array(DIM).fill(1);

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { errorMessage, xmodalError } from '../../errors.js';
 import type { CollectionInfo, Item, ItemRecord, MetaValue, Metric } from '../store.js';
-import type { NormalisedFilter } from '../validate.js';
+import { type NormalisedFilter, specForOlderCollection } from '../validate.js';
 import { filterToSql, metaColumns } from './filter-sql.js';
 
 const SCHEMA = `
@@ -117,8 +117,8 @@ export class ItemsDb {
   }
 
   /**
-   * Opens or creates the file; refuses a stamp that differs from `requested`. The encoder spec is written only
-   * once the rest of the stamp matched, so a file made before specs were saved gets the opener's (migration).
+   * Opens or creates the file; refuses a stamp that differs from `requested`. A file made before specs were
+   * saved gets the opener's once the rest of the stamp matched (migration), without its weights.
    */
   static open(path: string, requested: CollectionInfo, check: (existing: CollectionInfo) => void): ItemsDb {
     let db: Database.Database;
@@ -138,7 +138,9 @@ export class ItemsDb {
       db.exec(SCHEMA);
       stamp = db.prepare('INSERT OR IGNORE INTO collection (key, value) VALUES (?, ?)');
       db.transaction(() => {
-        stamp.run('name', requested.name);
+        const created = stamp.run('name', requested.name).changes === 1;
+        // A new file is stamped with the whole spec, weights included; an older one only below.
+        if (created && requested.encoder) stamp.run('encoder', JSON.stringify(requested.encoder));
         stamp.run('dim', String(requested.dim));
         stamp.run('metric', requested.metric);
         stamp.run('encoder_id', requested.encoderId);
@@ -153,7 +155,7 @@ export class ItemsDb {
       existing = readStamp(db);
       check(existing);
       if (requested.encoder && !existing.encoder) {
-        stamp.run('encoder', JSON.stringify(requested.encoder));
+        stamp.run('encoder', JSON.stringify(specForOlderCollection(requested.encoder)));
         // Another process may have stamped it first: check against what is there now.
         existing = readStamp(db);
         check(existing);

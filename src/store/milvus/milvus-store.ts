@@ -21,6 +21,7 @@ import {
   prepareItems,
   prepareVector,
   type ResolvedOptions,
+  specForOlderCollection,
 } from '../validate.js';
 import { filterToMilvusExpr, quote, typedMeta } from './filter-expr.js';
 
@@ -109,7 +110,7 @@ export class MilvusStore implements Store {
       info = stamped;
       if (options.info.encoder && !stamped.encoder) {
         // Made before encoder specs were saved: stamp it with the opener's (migration).
-        info = { ...stamped, encoder: options.info.encoder };
+        info = { ...stamped, encoder: specForOlderCollection(options.info.encoder) };
         const stamp: Stamp = { xmodal: 1, info };
         checkStatus(
           await client.alterCollectionProperties({

@@ -24,6 +24,7 @@ import {
   prepareItems,
   prepareVector,
   type ResolvedOptions,
+  specForOlderCollection,
 } from '../validate.js';
 import { filterToPgSql } from './filter-sql.js';
 
@@ -288,12 +289,13 @@ async function ensureCollection(
     if (row.encoder) info.encoder = row.encoder;
     checkStamp(info, options.info);
     if (encoder && !info.encoder) {
-      // Made before specs were saved: stamp it with the opener's (migration).
+      // Made before specs were saved: stamp it with the opener's (migration), weights left unclaimed.
+      const migrated = specForOlderCollection(encoder);
       await client.query(`UPDATE ${COLLECTIONS_TABLE} SET encoder = $2 WHERE name = $1`, [
         name,
-        JSON.stringify(encoder),
+        JSON.stringify(migrated),
       ]);
-      info.encoder = encoder;
+      info.encoder = migrated;
     }
     return { info, indexType: row.index_type === 'halfvec' ? 'halfvec' : 'vector' };
   }
