@@ -8,6 +8,7 @@ import { registerAsk } from './ask.js';
 import { registerAudit } from './audit.js';
 import { registerBind } from './bind.js';
 import { registerClassify } from './classify.js';
+import { registerCollections } from './collections.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
 import { registerEval } from './eval.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerEval(program, withModelFlags);
   registerIndex(program, withModelFlags);
   registerSearch(program, withModelFlags);
+  registerCollections(program);
   registerServe(program, withModelFlags);
   registerDemo(program, withModelFlags);
   registerClassify(program, withModelFlags);

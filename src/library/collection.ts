@@ -6,7 +6,6 @@ import { basename, join } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
-import { listCollections as listStored } from '../store/open.js';
 import type { CollectionInfo, Filter, MetaValue, SearchHit } from '../store/store.js';
 import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
@@ -24,9 +23,9 @@ import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
   dropCollection as dropWorkspaceCollection,
+  listWorkspaceCollections,
   type OpenCollection,
   openCollection as openStored,
-  storeLocation,
   uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
@@ -451,7 +450,7 @@ export function openDemoCollection(
 
 /** Every collection in the store, with its model and dimension. */
 export function listCollections(options: StoreOptions = {}): Promise<CollectionInfo[]> {
-  return listStored(storeLocation(options));
+  return listWorkspaceCollections(options);
 }
 
 /** Deletes a collection and the files uploaded to it; resolves to false when there was none. */

@@ -1,14 +1,13 @@
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
-import { listCollections } from '../store/open.js';
 import type { CollectionInfo } from '../store/store.js';
 import { checkCollectionName } from '../store/validate.js';
 import {
   dropCollection,
   findCollection,
+  listWorkspaceCollections,
   type OpenCollection,
   openCollection,
-  storeLocation,
   type Workspace,
 } from '../tasks/workspace.js';
 
@@ -46,7 +45,7 @@ export class CollectionPool {
   }
 
   async list(): Promise<CollectionInfo[]> {
-    return listCollections(storeLocation(this.workspace));
+    return listWorkspaceCollections(this.workspace);
   }
 
   get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {

@@ -27,6 +27,12 @@ export function isSharedLocation(location: string): boolean {
   return POSTGRES_URL.test(location) || MILVUS_URL.test(location);
 }
 
+/** The location as it may be shown: a password or token in a URL is hidden. */
+export function shownLocation(location: string): string {
+  if (!isSharedLocation(location)) return location;
+  return location.replace(/\/\/[^@/]*@/, '//…@').replace(/([?&]token=)[^&]*/gi, '$1…');
+}
+
 /** Every collection at the location with its stamp (dim, metric, encoder id). */
 export async function listCollections(location: string): Promise<CollectionInfo[]> {
   return (await backendFor(location)).listCollections(location);

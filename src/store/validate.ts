@@ -146,7 +146,7 @@ export function checkWeights(name: string, saved: EncoderSpec | undefined, now: 
   if (!saved || sameWeights(saved, now)) return;
   throw xmodalError(
     'ENCODER_MISMATCH',
-    `collection "${name}" was indexed with other weights of ${saved.adapter ?? saved.model} (${saved.weights}, now ${now.weights}); re-index it into a new collection or drop it`,
+    `collection "${name}" was indexed with other weights of ${saved.adapter ?? saved.model} (${saved.weights}, now ${now.weights}); re-index it into a new collection, or drop it (xmodal collections drop ${name} --yes)`,
   );
 }
 

@@ -89,11 +89,16 @@ export interface OpenCollection {
   close(): Promise<void>;
 }
 
+/** Every collection of the workspace with its stamp, by name: the one list the library, the CLI and the server share. */
+export function listWorkspaceCollections(workspace: Workspace): Promise<CollectionInfo[]> {
+  return listCollections(storeLocation(workspace));
+}
+
 export async function findCollection(
   workspace: Workspace,
   name: string,
 ): Promise<CollectionInfo | undefined> {
-  return (await listCollections(storeLocation(workspace))).find((c) => c.name === name);
+  return (await listWorkspaceCollections(workspace)).find((c) => c.name === name);
 }
 
 /**

@@ -209,7 +209,7 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
         const status = await waitFor(queueUrl, (s) => s.failed.jobs > 0, 120_000);
         assert.match(
           status.failures[0].reason,
-          /refuses model .+: collection "reweighted" was indexed with other weights of .+; re-index it into a new collection or drop it/,
+          /refuses model .+: collection "reweighted" was indexed with other weights of .+; re-index it into a new collection, or drop it \(xmodal collections drop reweighted --yes\)/,
         );
         assert.equal(status.done.jobs, 0);
       } finally {

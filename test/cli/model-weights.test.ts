@@ -9,7 +9,7 @@ import { changeWeights, copyModel } from '../helpers/model-copy.js';
 import { IMAGES, tempDir } from '../helpers/paths.js';
 
 const REFUSAL =
-  /collection "photos" was indexed with other weights of .+ \([0-9a-f]{16}, now [0-9a-f]{16}\); re-index it into a new collection or drop it/;
+  /collection "photos" was indexed with other weights of .+ \([0-9a-f]{16}, now [0-9a-f]{16}\); re-index it into a new collection, or drop it \(xmodal collections drop photos --yes\)$/;
 
 describe('a collection indexed with weights its model no longer has', { skip: MINI_MISSING }, () => {
   const home = tempDir();

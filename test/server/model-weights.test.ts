@@ -44,7 +44,7 @@ describe('a collection indexed with weights its model no longer has, over HTTP',
     const server = await startServer({ model, workspace: { home } });
     try {
       const refusal =
-        /^collection "photos" was indexed with other weights of .+ \([0-9a-f]{16}, now [0-9a-f]{16}\); re-index it into a new collection or drop it$/;
+        /^collection "photos" was indexed with other weights of .+ \([0-9a-f]{16}, now [0-9a-f]{16}\); re-index it into a new collection, or drop it \(xmodal collections drop photos --yes\)$/;
       const searched = await server.call('POST', '/search', { collection: 'photos', text: 'a photo' });
       assert.equal(searched.status, 409, JSON.stringify(searched.body));
       assert.equal(searched.body.error.code, 'ENCODER_MISMATCH');

@@ -77,7 +77,7 @@ describe('collections remember the weights of their model', { skip: MINI_MISSING
     await assert.rejects(openCollection({ home }, 'photos'), {
       code: 'ENCODER_MISMATCH',
       message: new RegExp(
-        `^collection "photos" was indexed with other weights of ${model} \\(${stamped.weights}, now [0-9a-f]{16}\\); re-index it into a new collection or drop it$`,
+        `^collection "photos" was indexed with other weights of ${model} \\(${stamped.weights}, now [0-9a-f]{16}\\); re-index it into a new collection, or drop it \\(xmodal collections drop photos --yes\\)$`,
       ),
     });
     // Indexing into it is refused the same way (nothing is added next to the old vectors).

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
+import { countItems } from '../../tasks/collection-summaries.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
 import { ingestUnderLock } from '../../tasks/index-lock.js';
 import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
@@ -17,17 +18,9 @@ const nameParams = {
 } as const;
 
 async function stats(collection: OpenCollection) {
-  const { store, info } = collection;
-  const [items, text, image, audio] = await Promise.all([
-    store.count(),
-    store.count({ modality: 'text' }),
-    store.count({ modality: 'image' }),
-    store.count({ modality: 'audio' }),
-  ]);
   return {
-    ...info,
-    items,
-    modalities: { text, image, audio },
+    ...collection.info,
+    ...(await countItems(collection.store)),
     modalitiesSupported: collection.encoder.modalities,
   };
 }
