@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { shownLocation } from '../store/open.js';
 import { checkCollectionName } from '../store/validate.js';
 import { type CollectionSummary, collectionSummaries } from '../tasks/collection-summaries.js';
-import { dropCollection, findCollection, storeLocation } from '../tasks/workspace.js';
+import { dropCollection, findCollection, shownStoreLocation } from '../tasks/workspace.js';
 import { describeEncoderSpec } from '../types.js';
 import { out, printable, printJson } from './io.js';
 import { workspaceOf } from './workspace-flags.js';
@@ -32,7 +31,7 @@ export function registerCollections(program: Command): void {
     )
     .action(async (flags: { json?: boolean }, command: Command) => {
       const workspace = workspaceOf(command);
-      const store = shownLocation(storeLocation(workspace));
+      const store = shownStoreLocation(workspace);
       const summaries = await collectionSummaries(workspace);
       if (flags.json) return printJson({ store, collections: summaries });
       out(`${summaries.length === 0 ? 'no collections' : 'collections'} in ${printable(store)}\n`);
@@ -48,7 +47,7 @@ export function registerCollections(program: Command): void {
     .action(async (name: string, flags: { yes?: boolean }, command: Command) => {
       const workspace = workspaceOf(command);
       checkCollectionName(name);
-      const where = shownLocation(storeLocation(workspace));
+      const where = shownStoreLocation(workspace);
       if (!(await findCollection(workspace, name)))
         throw xmodalError('NOT_FOUND', `no collection "${name}" in ${where}`);
       if (!flags.yes)

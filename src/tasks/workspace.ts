@@ -13,7 +13,7 @@ import {
   readBundleManifest,
 } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
-import { dropCollection as dropStored, listCollections, openStore } from '../store/open.js';
+import { dropCollection as dropStored, listCollections, openStore, shownLocation } from '../store/open.js';
 import type { CollectionInfo, Store } from '../store/store.js';
 import { type CollectionSpace, SpacesStore, spaceCollectionName } from './spaces.js';
 
@@ -33,6 +33,11 @@ export function homeDir(workspace: Workspace): string {
 export function storeLocation(workspace: Workspace): string {
   if (workspace.store) return workspace.store;
   return join(homeDir(workspace), 'collections');
+}
+
+/** Where collections live as messages and listings may show it: a store URL's password or token hidden. */
+export function shownStoreLocation(workspace: Workspace): string {
+  return shownLocation(storeLocation(workspace));
 }
 
 /** Where uploaded files are kept: beside the collections, one folder per collection. */
@@ -117,7 +122,7 @@ export async function openCollection(
   if (!existing && !options.create)
     throw xmodalError(
       'NOT_FOUND',
-      `no collection "${name}" in ${storeLocation(workspace)}; index something first`,
+      `no collection "${name}" in ${shownStoreLocation(workspace)}; index something first`,
     );
   if (existing && options.model) {
     const wanted = modelId(locateModel(options.model));

@@ -150,6 +150,11 @@ describe('xmodal collections --store postgres://', { skip: MINI_MISSING }, () =>
     const dropped = await runCli([...at, 'collections', 'drop', 'pgphotos', '--yes']);
     assert.equal(dropped.code, 0, dropped.stderr);
     assert.deepEqual((await listed(at)).collections, []);
+    await expectCliError(
+      [...at, 'search', 'a photo', '-c', 'pgphotos'],
+      4,
+      /^xmodal: no collection "pgphotos" in postgres:\/\/…@127\.0\.0\.1:\d+\/postgres;/,
+    );
   });
 });
 
