@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { shownLocation } from '../../src/store/open.js';
 import { tempDir } from '../helpers/paths.js';
 import { startPgliteServer } from '../store/pglite-server.js';
 import { type RunningServer, startServer } from './harness.js';
@@ -30,4 +31,17 @@ describe('a server on --store postgres://user:password@…', () => {
     );
     assert.ok(!searched.body.error.message.includes('postgres:postgres'), searched.body.error.message);
   });
+});
+
+test('store locations are shown without a password or token, folders as they are', () => {
+  assert.equal(shownLocation('milvus://root:secret@db:19530'), 'milvus://…@db:19530');
+  assert.equal(
+    shownLocation('milvus+https://x.zillizcloud.com?db=a&token=secret&x=1'),
+    'milvus+https://x.zillizcloud.com?db=a&token=…&x=1',
+  );
+  assert.equal(
+    shownLocation('postgresql://u:secret@db/x?sslmode=require'),
+    'postgresql://…@db/x?sslmode=require',
+  );
+  assert.equal(shownLocation('/home/me/.xmodal/collections'), '/home/me/.xmodal/collections');
 });
