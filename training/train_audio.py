@@ -180,7 +180,7 @@ def main():
     p.add_argument("--extra", default="", help="more training clip sets, comma-separated NAMEs of DATA/NAME.{i16,jsonl}")
     p.add_argument("--extra-heldout", default="", help="more held-out clip sets, each scored on its own")
     p.add_argument("--instrument-sources", help="train on the instruments of these soundfonts only, e.g. fluid,musescore (default: every training bank)")
-    p.add_argument("--all-positives", action="store_true", help="every label of a clip must match (the mean of one softmax per label, the clip's other labels left out), not just the nearest one")
+    p.add_argument("--all-positives", nargs="?", const=",".join(SHARES), default="", metavar="KINDS", help="for clips of these kinds (comma-separated, default every kind) every label must match (the mean of one softmax per label, the clip's other labels left out), not just the nearest one: e.g. gm,drum,kit makes an instrument learn its family and a drum the plain word as well as its name")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     rng = seeded(args.seed)
@@ -223,6 +223,9 @@ def main():
     tindex = {s: i for i, s in enumerate(targets)}
     T = embed_text(targets).to(device)
     pos_of = [[tindex[s] for s in clip_texts(r, corpus)] for r in train.rows]
+    all_kinds = {k for k in args.all_positives.split(",") if k}
+    assert all_kinds <= set(SHARES), f"--all-positives: kinds are {','.join(SHARES)}"
+    every_kind = torch.tensor([r["kind"] in all_kinds for r in train.rows])
 
     mel, window = load_filters(os.path.join(args.data, "clap-reference.json"))
     train.load_features(args.data, mel, window)
@@ -264,6 +267,7 @@ def main():
     for step in range(last):
         idx = [int(rng.choice(train.by_kind[k])) for k in kinds for _ in range(quota[k])]
         rows = np.array(idx)
+        rows_t = torch.from_numpy(rows)
         order = np.argsort(rows)  # sorted reads from the memory map
         f = torch.empty(len(rows), FRAMES, train.feats.shape[2])
         f[torch.from_numpy(order)] = torch.from_numpy(np.asarray(train.feats[rows[order]], dtype=np.float32))
@@ -273,13 +277,13 @@ def main():
         pos = torch.zeros_like(logits, dtype=torch.bool)
         for row, i in enumerate(idx):
             pos[row, pos_of[i]] = True
-        if args.all_positives:
-            # per label p of a clip: -log softmax of p against the clip's negatives only, averaged over its labels
-            # (with one label this is the plain softmax loss)
-            neg = torch.logsumexp(logits.masked_fill(pos, torch.finfo(logits.dtype).min), 1, keepdim=True)
-            loss = ((torch.nn.functional.softplus(neg - logits) * pos).sum(1) / pos.sum(1)).mean()
-        else:  # the clip matches its labels as a set: the nearest label alone can carry it
-            loss = -(torch.logsumexp(logits.masked_fill(~pos, torch.finfo(logits.dtype).min), 1) - torch.logsumexp(logits, 1)).mean()
+        # all positives: per label p of a clip, -log softmax of p against the clip's negatives only, averaged over
+        # its labels (with one label this is the plain softmax loss); otherwise the clip matches its labels as a
+        # set and the nearest label alone can carry it
+        neg = torch.logsumexp(logits.masked_fill(pos, torch.finfo(logits.dtype).min), 1, keepdim=True)
+        every = ((torch.nn.functional.softplus(neg - logits) * pos).sum(1) / pos.sum(1))
+        nearest = -(torch.logsumexp(logits.masked_fill(~pos, torch.finfo(logits.dtype).min), 1) - torch.logsumexp(logits, 1))
+        loss = torch.where(every_kind[rows_t], every, nearest).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -12,6 +12,14 @@ melodies, single long notes; random key, tempo, velocity and gain) and drums and
 slot. Each file is then cut like src/encoders/audio-features.ts clipWindows(): trimmed to 50 dB under its peak
 (20 ms kept before the sound, 50 ms after), split into 2 s windows with the last one end-aligned; every window
 is a clip with its program's labels.
+
+    /usr/bin/python3 training/data/render_user_instruments.py [dataDir] --one-shots [--takes 6]
+      -> dataDir/oneshots-train.i16 + .jsonl
+
+One-shot samples, as sample packs and sound libraries hold them: one drum hit or one short note per file, the file
+cut where its sound ends (a sample editor's trim, anywhere from 15 to 60 dB under the peak). Such a file is shorter
+than the model's 2 s window, so the product pads it with 50 ms of silence and the extractor repeats it: a 0.1 s
+snare becomes a roll that no 2 s training slot sounds like. Every drum of the kit and a short note of every program.
 """
 
 import argparse
@@ -104,8 +112,32 @@ def plan(rng, takes):
     return out
 
 
+def one_shot_plan(rng, takes):
+    """[(events from 0 s, row)]: single drum hits and single short notes, each to become a file of its own."""
+    out = []
+    for key in DRUMS:
+        for _ in range(takes):
+            v = rng.randint(50, 127)
+            out.append(([(0.05, bytes([0x99, key, v])), (0.15, bytes([0x89, key, 0]))], {"kind": "drum", "key": key, "style": "one-shot"}))
+    for prog in range(128):
+        ch = prog % 9
+        for _ in range(max(1, takes // 2)):
+            pitch, hold = rng.choice([48, 55, 60, 64, 67, 72]), rng.uniform(0.15, 1.5)
+            ev = [(0.0, bytes([0xC0 | ch, prog])), (0.05, bytes([0x90 | ch, pitch, rng.randint(60, 120)])), (0.05 + hold, bytes([0x80 | ch, pitch, 0]))]
+            out.append((ev, {"kind": "gm", "program": prog, "pitch": pitch, "style": "one-shot"}))
+    return out
+
+
+def sample_file(seg, rng):
+    """One slot as a sample file: cut at both ends where the sound falls under a threshold between 15 and 60 dB
+    below its peak (a sample editor's trim, as sox's `silence` does), then read as the product reads a file."""
+    loud = np.nonzero(np.abs(seg) >= np.abs(seg).max() * 10 ** (-rng.uniform(15, 60) / 20))[0]
+    return clip_windows(seg[loud[0] : loud[-1] + 1])
+
+
 def clip_windows(x):
-    """src/encoders/audio-features.ts clipWindows() in numpy: trim to the sound, then 2 s windows."""
+    """src/encoders/audio-features.ts clipWindows() in numpy: trim to the sound, then 2 s windows; a clip shorter
+    than a window ends with at least 50 ms of silence (the extractor repeats it to fill the window)."""
     peak = np.abs(x).max()
     if peak == 0:
         return []
@@ -115,34 +147,36 @@ def clip_windows(x):
     end = min(len(x), max(last + 1 + int(0.05 * SR), start + WINDOW))
     body = x[start:end]
     if len(body) <= WINDOW:
-        return [body]
+        missing = min(WINDOW - len(body), int(0.05 * SR) - (end - 1 - last))
+        return [np.concatenate([body, np.zeros(missing, np.float32)]) if missing > 0 else body]
     wins = [body[s : s + WINDOW] for s in range(0, len(body) - WINDOW + 1, WINDOW)]
     if len(wins) * WINDOW < len(body):
         wins.append(body[-WINDOW:])
     return wins
 
 
-def render_soundfont(name, path, rng, takes, tmp):
-    slots = plan(rng, takes)
+def render_soundfont(name, path, rng, takes, tmp, one_shots=False):
+    slots = one_shot_plan(rng, takes) if one_shots else plan(rng, takes)
+    slot_s = 4.0 if one_shots else SLOT_S  # a one-shot is over by 1.6 s
     gain = round(rng.uniform(0.2, 0.6), 2)
     events = []
     for k, (ev, _) in enumerate(slots):
-        events += [(k * SLOT_S + t, m) for t, m in ev]
+        events += [(k * slot_s + t, m) for t, m in ev]
         for ch in range(16):  # notes off and controllers reset once the tail has died, before the next slot
-            events += [(k * SLOT_S + SLOT_S - 0.05, bytes([0xB0 | ch, 123, 0])), (k * SLOT_S + SLOT_S - 0.04, bytes([0xB0 | ch, 121, 0]))]
+            events += [(k * slot_s + slot_s - 0.05, bytes([0xB0 | ch, 123, 0])), (k * slot_s + slot_s - 0.04, bytes([0xB0 | ch, 121, 0]))]
     mid, wav = os.path.join(tmp, f"{name}.mid"), os.path.join(tmp, f"{name}.wav")
     write_midi(mid, events)
     # fluidsynth's defaults as a user runs it (reverb and chorus on, 44.1 kHz stereo); only the gain varies per file
     subprocess.run(["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(RENDER_SR), "-F", wav, path, mid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     x, sr = read_wav(wav)
-    slot = int(SLOT_S * sr)
+    slot = int(slot_s * sr)
     clips, rows = [], []
     for k, (_, row) in enumerate(slots):
         seg = x[k * slot : (k + 1) * slot]
         if len(seg) < slot // 2 or np.abs(seg).max() < 1e-3:
             continue  # a program this soundfont leaves silent
         seg = resample(seg, sr)
-        for w, win in enumerate(clip_windows(seg)):
+        for w, win in enumerate(sample_file(seg, rng) if one_shots else clip_windows(seg)):
             if np.abs(win).max() < 1e-3:
                 continue
             clips.append(win)
@@ -154,18 +188,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data_dir", nargs="?", default=os.path.join(HERE, "..", ".data"))
     ap.add_argument("--takes", type=int, default=4, help="phrases per program and soundfont")
+    ap.add_argument("--one-shots", action="store_true", help="one-shot sample files instead (prefix oneshots)")
     args = ap.parse_args()
-    rng = random.Random(777)
+    rng = random.Random(778 if args.one_shots else 777)
+    prefix = "oneshots" if args.one_shots else "instruments-user"
     clips, rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in SOUNDFONTS_TRAIN.items():
-            c, r = render_soundfont(name, path, rng, args.takes, tmp)
+            c, r = render_soundfont(name, path, rng, args.takes, tmp, args.one_shots)
             clips += c
             rows += r
             print(f"{name}: {len(c)} clips", flush=True)
     assert not any(r["source"] in SOUNDFONTS_HELDOUT for r in rows)
-    save(args.data_dir, "train", clips, rows, prefix="instruments-user")
-    with open(os.path.join(args.data_dir, "instruments-user.json"), "w") as f:
+    save(args.data_dir, "train", clips, rows, prefix=prefix)
+    with open(os.path.join(args.data_dir, f"{prefix}.json"), "w") as f:
         json.dump({"soundfonts": sorted(SOUNDFONTS_TRAIN), "takes": args.takes, "clips": len(rows), "by_kind": {k: sum(r["kind"] == k for r in rows) for k in ("gm", "drum", "kit")}}, f, indent=1)
 
 
