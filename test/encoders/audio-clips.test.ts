@@ -93,7 +93,7 @@ describe('audio clips with xmodal-mini', { skip: MINI_MISSING }, () => {
     );
     // Sox cut them at the first and last sound, so repeat-padding played each word back to back with no pause
     // (training's words keep 50 ms of silence): 9 of 20 were right, and "dog" sat nearer "a car" than "a dog".
-    // With the pause restored: 13 of 20 with xmodal-mini v1, 11 with v2, 14 with v3. Half of these words ("car",
+    // With the pause restored: 13 of 20 with xmodal-mini v1, 11 with v2, 14 with v3, 15 with v4. Half of these words ("car",
     // "moon", "coffee", "hello" …) are everyday words that v1 and v2 never heard spoken (their spoken words were
     // the emoji names: "automobile", "hot beverage"); v3 also learnt the emoji keywords and WordNet aliases.
     assert.ok(right >= 13, found);
@@ -103,7 +103,7 @@ describe('audio clips with xmodal-mini', { skip: MINI_MISSING }, () => {
   });
 
   // festival is an engine xmodal-mini never heard (v2 trained on espeak-ng and flite); the clips went through Vorbis
-  // twice and were trimmed as users trim them (training/data/build_voice_fixture.py). v1 got 8 of 40, v2 31, v3 35.
+  // twice and were trimmed as users trim them (training/data/build_voice_fixture.py). v1 got 8 of 40, v2 31, v3 35, v4 33.
   test('words spoken by an unseen speech engine, as Vorbis files, find their word among the 40', async () => {
     const dir = join(FIXTURES, 'voices');
     const words: Record<string, { word: string }> = JSON.parse(readFileSync(join(dir, 'words.json'), 'utf8'));
