@@ -1,9 +1,10 @@
 // Picks the backend from the location: postgres:// means pgvector, milvus:// Milvus, anything else an embedded directory.
 import type { EmbeddedOptions } from './embedded/sqlite-hnsw-store.js';
+import { POSTGRES_URL } from './location.js';
 import { MILVUS_URL } from './milvus/url.js';
 import type { CollectionInfo, OpenStoreOptions, Store, StoreBackend } from './store.js';
 
-const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+export { isSharedLocation, shownLocation } from './location.js';
 
 /**
  * Opens one collection. `location` is either
@@ -20,17 +21,6 @@ export async function openStore(
   options: OpenStoreOptions & EmbeddedOptions,
 ): Promise<Store> {
   return (await backendFor(location)).open(location, options);
-}
-
-/** Whether many machines can use the location at once (a database server), unlike an embedded directory. */
-export function isSharedLocation(location: string): boolean {
-  return POSTGRES_URL.test(location) || MILVUS_URL.test(location);
-}
-
-/** The location as it may be shown: a password or token in a URL is hidden. */
-export function shownLocation(location: string): string {
-  if (!isSharedLocation(location)) return location;
-  return location.replace(/\/\/[^@/]*@/, '//…@').replace(/([?&]token=)[^&]*/gi, '$1…');
 }
 
 /** Every collection at the location with its stamp (dim, metric, encoder id). */

@@ -45,3 +45,12 @@ test('store locations are shown without a password or token, folders as they are
   );
   assert.equal(shownLocation('/home/me/.xmodal/collections'), '/home/me/.xmodal/collections');
 });
+
+test('a Milvus address that is not a URL is refused without echoing its token', async () => {
+  const { milvusClient } = await import('../../src/store/milvus/backend.js');
+  assert.throws(
+    () => milvusClient('milvus+https://db:19530:9?token=secret-key'),
+    (error: Error & { code?: string }) =>
+      error.code === 'BAD_ARGUMENT' && !error.message.includes('secret-key') && /Milvus URL/.test(error.message),
+  );
+});

@@ -1,6 +1,7 @@
 // The Milvus backend: `milvus://host:19530` (plain gRPC) or `milvus+https://host:443?token=…` (TLS, managed Milvus).
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { xmodalError } from '../../errors.js';
+import { shownLocation } from '../location.js';
 import type { CollectionInfo, OpenStoreOptions, StoreBackend } from '../store.js';
 import { checkCollectionName, resolveOpenOptions } from '../validate.js';
 import { asStoreError, checkStatus, MilvusStore, milvusName, parseStamp } from './milvus-store.js';
@@ -15,7 +16,7 @@ export function milvusClient(location: string): MilvusClient {
   try {
     url = new URL(location.replace(MILVUS_URL, 'http://'));
   } catch {
-    throw xmodalError('BAD_ARGUMENT', `not a Milvus URL: ${location}`);
+    throw xmodalError('BAD_ARGUMENT', `not a Milvus URL: ${shownLocation(location)}`);
   }
   const ssl = /^milvus\+https:/i.test(location);
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
