@@ -51,6 +51,8 @@ test('a Milvus address that is not a URL is refused without echoing its token', 
   assert.throws(
     () => milvusClient('milvus+https://db:19530:9?token=secret-key'),
     (error: Error & { code?: string }) =>
-      error.code === 'BAD_ARGUMENT' && !error.message.includes('secret-key') && /Milvus URL/.test(error.message),
+      error.code === 'BAD_ARGUMENT' &&
+      !error.message.includes('secret-key') &&
+      /Milvus URL/.test(error.message),
   );
 });
