@@ -9,7 +9,6 @@ import { WrappedEncoder } from './wrapped-encoder.js';
 export const ADAPTER_FILE = 'adapter.json';
 /** The matrices of an adapter or a map, beside its `adapter.json`. */
 export const ADAPTER_WEIGHTS_FILE = 'adapter.bin';
-const WEIGHTS_FILE = ADAPTER_WEIGHTS_FILE;
 const FORMAT = 'xmodal-adapter/1';
 
 /**
@@ -109,7 +108,7 @@ export function saveAdapter(folder: string, adapter: Adapter): void {
   const modalities = (Object.keys(adapter.matrices) as Modality[]).sort();
   const weights = new Float32Array(modalities.length * adapter.dim * adapter.dim);
   for (const [i, m] of modalities.entries()) weights.set(adapter.matrices[m]!, i * adapter.dim * adapter.dim);
-  writeFileSync(join(folder, WEIGHTS_FILE), new Uint8Array(weights.buffer));
+  writeFileSync(join(folder, ADAPTER_WEIGHTS_FILE), new Uint8Array(weights.buffer));
   const manifest: AdapterManifest = {
     format: FORMAT,
     model: adapter.model,
@@ -137,15 +136,15 @@ export function readAdapter(folder: string): Adapter {
     throw xmodalError('MODEL_INVALID', `${folder}: not an ${FORMAT} residual-linear adapter`);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(join(folder, WEIGHTS_FILE));
+    bytes = readFileSync(join(folder, ADAPTER_WEIGHTS_FILE));
   } catch (error) {
-    throw xmodalError('MODEL_INVALID', `${folder}: no ${WEIGHTS_FILE}`, error);
+    throw xmodalError('MODEL_INVALID', `${folder}: no ${ADAPTER_WEIGHTS_FILE}`, error);
   }
   const size = manifest.dim * manifest.dim;
   if (bytes.byteLength !== manifest.modalities.length * size * 4)
     throw xmodalError(
       'MODEL_INVALID',
-      `${folder}: ${WEIGHTS_FILE} does not hold ${manifest.modalities.length} ${manifest.dim}×${manifest.dim} matrices`,
+      `${folder}: ${ADAPTER_WEIGHTS_FILE} does not hold ${manifest.modalities.length} ${manifest.dim}×${manifest.dim} matrices`,
     );
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const matrices: Partial<Record<Modality, Float32Array>> = {};

@@ -6,7 +6,6 @@ import type { Encoder, Modality, ModalityInputs } from './encoder.js';
 import { l2normalize } from './vectors.js';
 import { WrappedEncoder } from './wrapped-encoder.js';
 
-const WEIGHTS_FILE = ADAPTER_WEIGHTS_FILE;
 const FORMAT = 'xmodal-adapter/1';
 
 /**
@@ -129,7 +128,7 @@ export function saveMapAdapter(folder: string, map: MapAdapter): void {
     weights.set(part, offset);
     offset += part.length;
   }
-  writeFileSync(join(folder, WEIGHTS_FILE), new Uint8Array(weights.buffer));
+  writeFileSync(join(folder, ADAPTER_WEIGHTS_FILE), new Uint8Array(weights.buffer));
   const manifest: MapManifest = {
     format: FORMAT,
     kind: 'map',
@@ -156,13 +155,13 @@ export function readMapAdapter(folder: string): MapAdapter | undefined {
     throw xmodalError('MODEL_INVALID', `${folder}: not an ${FORMAT} map adapter`);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(join(folder, WEIGHTS_FILE));
+    bytes = readFileSync(join(folder, ADAPTER_WEIGHTS_FILE));
   } catch (error) {
-    throw xmodalError('MODEL_INVALID', `${folder}: no ${WEIGHTS_FILE}`, error);
+    throw xmodalError('MODEL_INVALID', `${folder}: no ${ADAPTER_WEIGHTS_FILE}`, error);
   }
   const lengths = sizes(shape);
   if (bytes.byteLength !== lengths.reduce((a, b) => a + b, 0) * 4)
-    throw xmodalError('MODEL_INVALID', `${folder}: ${WEIGHTS_FILE} does not match the map's shape`);
+    throw xmodalError('MODEL_INVALID', `${folder}: ${ADAPTER_WEIGHTS_FILE} does not match the map's shape`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const starts = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
   const [linear, bias, w1, b1, w2] = lengths.map((n, i) => all.slice(starts[i], starts[i] + n));
