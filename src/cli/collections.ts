@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
 import { checkCollectionName } from '../store/validate.js';
+import { dropCollection } from '../tasks/collection-lock.js';
 import { type CollectionSummary, collectionSummaries } from '../tasks/collection-summaries.js';
-import { dropCollection, findCollection, shownStoreLocation } from '../tasks/workspace.js';
+import { findCollection, shownStoreLocation } from '../tasks/workspace.js';
 import { describeEncoderSpec } from '../types.js';
-import { out, printable, printJson } from './io.js';
+import { err, out, printable, printJson } from './io.js';
 import { workspaceOf } from './workspace-flags.js';
 
 /** `name  items (text n, image n, audio n)  model@dtype  weights digest`: one line a collection. */
@@ -55,7 +56,10 @@ export function registerCollections(program: Command): void {
           'BAD_ARGUMENT',
           `dropping "${name}" deletes its items for good: run it again with --yes`,
         );
-      if (!(await dropCollection(workspace, name)))
+      // An indexing run on it finishes first: a drop never leaves it half-written or fails that run.
+      const onWait = (pid: number) =>
+        err(`waiting: collection "${name}" is being indexed by another run (process ${pid})\n`);
+      if (!(await dropCollection(workspace, name, { onWait })))
         throw xmodalError('NOT_FOUND', `no collection "${name}" in ${where}`);
       out(`dropped ${name}\n`);
     });

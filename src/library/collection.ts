@@ -9,9 +9,9 @@ import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
 import type { CollectionInfo, Filter, MetaValue, SearchHit } from '../store/store.js';
 import type { AuditResult } from '../tasks/audit.js';
 import type { ChatApi, ChatEndpoint } from '../tasks/chat.js';
+import { dropCollection as dropWorkspaceCollection, ingestUnderLock } from '../tasks/collection-lock.js';
 import { buildDemoCollection, DEMO_COLLECTION } from '../tasks/demo.js';
 import { type FairReport, fairSearch } from '../tasks/fair-search.js';
-import { ingestUnderLock } from '../tasks/index-lock.js';
 import type { IngestProgress, IngestReport } from '../tasks/ingest.js';
 import { collectionQuality, type QualityReport } from '../tasks/quality.js';
 import { projectTo2d, scatterSvg, writePlot } from '../tasks/quality-plot.js';
@@ -22,7 +22,6 @@ import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
-  dropCollection as dropWorkspaceCollection,
   listWorkspaceCollections,
   type OpenCollection,
   openCollection as openStored,
@@ -320,7 +319,7 @@ export class Collection {
       paths.push(path);
       shown.set(path, source.name);
     }
-    const report = await ingestUnderLock(this.workspace, this.opened, {
+    const report = await ingestUnderLock(this.workspace, this.name, async () => this.opened, {
       paths,
       tags: options.tags,
       prune: options.prune,
@@ -453,7 +452,10 @@ export function listCollections(options: StoreOptions = {}): Promise<CollectionI
   return listWorkspaceCollections(options);
 }
 
-/** Deletes a collection and the files uploaded to it; resolves to false when there was none. */
+/**
+ * Deletes a collection and the files uploaded to it, once an indexing run on it (in any process) has finished;
+ * resolves to false when there was none.
+ */
 export async function dropCollection(name: string, options: StoreOptions = {}): Promise<boolean> {
   return dropWorkspaceCollection(options, name);
 }

@@ -2,8 +2,8 @@ import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import { checkCollectionName } from '../store/validate.js';
+import { dropCollection } from '../tasks/collection-lock.js';
 import {
-  dropCollection,
   findCollection,
   listWorkspaceCollections,
   type OpenCollection,
@@ -129,12 +129,15 @@ export class CollectionPool {
     }
   }
 
-  async drop(name: string): Promise<void> {
+  /** Drops a collection once no indexing run writes it (see `dropCollection`); `signal`: stop waiting. */
+  async drop(name: string, signal?: AbortSignal): Promise<void> {
     checkCollectionName(name);
-    const entry = this.open.get(name);
-    this.open.delete(name);
-    if (entry) await (await entry.opening.catch(() => undefined))?.close();
-    if (!(await dropCollection(this.workspace, name)))
+    const closeOpen = async () => {
+      const entry = this.open.get(name);
+      this.open.delete(name);
+      if (entry) await (await entry.opening.catch(() => undefined))?.close();
+    };
+    if (!(await dropCollection(this.workspace, name, { beforeDrop: closeOpen, signal })))
       throw xmodalError('NOT_FOUND', `no collection "${name}"`);
   }
 

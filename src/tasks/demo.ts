@@ -8,9 +8,9 @@ import sharp from 'sharp';
 import { locateModel, modelId, SHIPPED_MODELS_DIR } from '../encoders/load.js';
 import { XmodalError, xmodalError } from '../errors.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
+import { dropCollection } from './collection-lock.js';
 import { type IngestReport, ingest } from './ingest.js';
 import {
-  dropCollection,
   findCollection,
   type OpenCollection,
   openCollection,
@@ -203,19 +203,16 @@ async function addDemoVideo(
 export async function openCurrentDemo(workspace: Workspace, model?: string): Promise<OpenCollection> {
   const open = () => openCollection(workspace, DEMO_COLLECTION, { model, create: true });
   const existing = await findCollection(workspace, DEMO_COLLECTION);
-  if (existing && existing.encoderId !== modelId(locateModel(model)))
-    await dropCollection(workspace, DEMO_COLLECTION);
-  let collection: OpenCollection;
-  try {
-    collection = await open();
-  } catch (error) {
-    if (!(error instanceof XmodalError && error.code === 'ENCODER_MISMATCH')) throw error;
-    await dropCollection(workspace, DEMO_COLLECTION);
-    return open();
+  if (existing?.encoderId === modelId(locateModel(model))) {
+    const collection = await open().catch((error) => {
+      if (error instanceof XmodalError && error.code === 'ENCODER_MISMATCH') return undefined; // other weights
+      throw error;
+    });
+    // Current only when stamped with the weights loaded now; an unstamped one cannot say, so it is made again.
+    if (collection && collection.info.encoder?.weights === collection.encoder.spec.weights) return collection;
+    await collection?.close();
   }
-  if (collection.info.encoder?.weights === collection.encoder.spec.weights) return collection;
-  await collection.close();
-  await dropCollection(workspace, DEMO_COLLECTION);
+  if (existing) await dropCollection(workspace, DEMO_COLLECTION);
   return open();
 }
 

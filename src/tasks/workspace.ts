@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
@@ -13,7 +12,7 @@ import {
   readBundleManifest,
 } from '../encoders/load.js';
 import { xmodalError } from '../errors.js';
-import { dropCollection as dropStored, listCollections, openStore, shownLocation } from '../store/open.js';
+import { listCollections, openStore, shownLocation } from '../store/open.js';
 import type { CollectionInfo, Store } from '../store/store.js';
 import { type CollectionSpace, SpacesStore, spaceCollectionName } from './spaces.js';
 
@@ -50,7 +49,7 @@ export function uploadsRoot(workspace: Workspace): string {
  * bundle's manifest (no model is loaded), each only when it is stamped with that part's model, so a collection
  * that merely shares the name pattern is never taken for one.
  */
-function spaceCollections(info: CollectionInfo, all: readonly CollectionInfo[]): string[] {
+export function spaceCollections(info: CollectionInfo, all: readonly CollectionInfo[]): string[] {
   try {
     const bundle = locateModel(info.encoder?.model ?? info.encoderId);
     const file = join(bundle.source, BUNDLE_FILE);
@@ -67,21 +66,6 @@ function spaceCollections(info: CollectionInfo, all: readonly CollectionInfo[]):
     // The model is gone or unreadable: only the collection itself can be named.
     return [];
   }
-}
-
-/**
- * Deletes a collection, every sub-collection of its spaces and the files uploaded to it; false when there was
- * none. The one drop the library, the CLI and the server share.
- */
-export async function dropCollection(workspace: Workspace, name: string): Promise<boolean> {
-  const location = storeLocation(workspace);
-  const all = await listCollections(location);
-  const info = all.find((c) => c.name === name);
-  // Spaces first: if one fails, the collection that leads to them is still there to drop again.
-  for (const space of info ? spaceCollections(info, all) : []) await dropStored(location, space);
-  const dropped = await dropStored(location, name);
-  await rm(join(uploadsRoot(workspace), name), { recursive: true, force: true });
-  return dropped;
 }
 
 export interface OpenCollection {

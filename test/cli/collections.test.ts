@@ -4,7 +4,9 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { locateModel, modelId } from '../../src/encoders/load.js';
-import { errorLines, runCli, spawnCli } from '../helpers/cli.js';
+import { withIndexLock } from '../../src/tasks/collection-lock.js';
+import { finished } from '../helpers/child.js';
+import { cliChild, errorLines, runCli, spawnCli } from '../helpers/cli.js';
 import { expectCliError } from '../helpers/expect-cli-error.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { changeWeights, copyModel } from '../helpers/model-copy.js';
@@ -91,6 +93,40 @@ describe('xmodal collections', { skip: MINI_MISSING }, () => {
     assert.ok(names.includes('media'), names.join(', '));
     assert.equal(existsSync(join(home, 'collections', 'doomed')), false);
     await expectCliError([...at, 'search', 'the sea', '-c', 'doomed'], 4, /^xmodal: no collection "doomed"/);
+  });
+
+  test('drop waits for an indexing run on the collection, says so, then drops it', async () => {
+    const indexed = await runCli([...at, 'index', files[2], '-c', 'busy', '--model', MINI]);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    // Another process indexing 'busy' holds its lock until released.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = withIndexLock({ home }, 'busy', async () => {
+      locked();
+      await held;
+      return (await listed(at)).collections.some((c) => c.name === 'busy');
+    });
+    await isLocked;
+    const child = cliChild([...at, 'collections', 'drop', 'busy', '--yes'], { env: process.env });
+    child.stderr?.on('data', (d) => {
+      if (String(d).includes('waiting:')) release();
+    });
+    const dropped = await finished(child);
+    release(); // a drop that did not wait has exited by now
+    assert.equal(await holder, true, 'the collection was still there for the whole indexing run');
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.equal(
+      dropped.stderr,
+      `waiting: collection "busy" is being indexed by another run (process ${process.pid})\n`,
+    );
+    assert.equal(dropped.stdout, 'dropped busy\n');
+    assert.ok(!(await listed(at)).collections.some((c) => c.name === 'busy'));
   });
 
   test('drop of an unknown name answers NOT_FOUND (exit code 4), with or without --yes', async () => {

@@ -216,7 +216,7 @@ describe('index: two runs on one collection', () => {
   });
 
   test('a run that finds the collection busy waits, says so, and goes on when it is free', async () => {
-    const { withIndexLock } = await import('../../src/tasks/index-lock.js');
+    const { withIndexLock } = await import('../../src/tasks/collection-lock.js');
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
       release = resolve;

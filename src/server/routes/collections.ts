@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
+import { ingestUnderLock } from '../../tasks/collection-lock.js';
 import { countItems } from '../../tasks/collection-summaries.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
-import { ingestUnderLock } from '../../tasks/index-lock.js';
 import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
 import type { ServerContext, ServerLimits } from '../context.js';
 import { errorSchema } from '../schemas.js';
@@ -128,9 +128,9 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         response: { '4xx': errorSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params as { name: string };
-      await ctx.collections.drop(name);
+      await ctx.collections.drop(name, clientGone(reply));
       return { deleted: name };
     },
   );
@@ -196,8 +196,8 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         prune = body.prune ?? false;
       }
       const signal = clientGone(reply);
-      const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
-      const report = await ingestUnderLock(ctx.collections.workspace, collection, {
+      const open = () => ctx.collections.getOrCreate(name, ctx.encoder.id);
+      const report = await ingestUnderLock(ctx.collections.workspace, name, open, {
         paths,
         tags,
         prune,
