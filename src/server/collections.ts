@@ -32,6 +32,11 @@ export class CollectionPool {
   /** Opens in flight or done; `create` when the open may create the collection. */
   private readonly open = new Map<string, { opening: Promise<OpenCollection>; create: boolean }>();
   private readonly encoders = new Map<string, Encoder>();
+  /** Requests working on each open collection now: a drop closes one only once none is. */
+  private readonly users = new Map<OpenCollection, { count: number; idle?: () => void }>();
+  private readonly dropped = new WeakSet<OpenCollection>();
+  /** Drops under way (from when they hold the collection's lock): the name is not opened again until done. */
+  private readonly dropping = new Map<string, Promise<void>>();
 
   constructor(
     readonly workspace: Workspace,
@@ -48,8 +53,11 @@ export class CollectionPool {
     return listWorkspaceCollections(this.workspace);
   }
 
-  get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
+  private get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
     checkCollectionName(name);
+    // Opened now it would be a copy of what is being deleted: look once the drop is done.
+    const dropping = this.dropping.get(name);
+    if (dropping) return dropping.then(() => this.get(name, options));
     const entry = this.open.get(name);
     if (entry) {
       // A lookup that may fail (no such collection yet) must not fail a create that joined it: retry creating.
@@ -65,6 +73,31 @@ export class CollectionPool {
       if (this.open.get(name) === created) this.open.delete(name);
     });
     return opening;
+  }
+
+  /**
+   * Runs `work` on a collection (opened as by `get`). A drop waits for `work` to finish before it closes the
+   * collection, so a request never meets a store closed under it; one that comes once the drop has begun finds
+   * no collection.
+   */
+  async use<T>(
+    name: string,
+    work: (collection: OpenCollection) => Promise<T>,
+    options: { create?: boolean; model?: string } = {},
+  ): Promise<T> {
+    const collection = await this.get(name, options);
+    if (this.dropped.has(collection)) throw xmodalError('NOT_FOUND', `no collection "${name}"`);
+    const use = this.users.get(collection) ?? { count: 0 };
+    this.users.set(collection, use);
+    use.count++;
+    try {
+      return await work(collection);
+    } finally {
+      if (--use.count === 0) {
+        this.users.delete(collection);
+        use.idle?.();
+      }
+    }
   }
 
   /** Whether the collection exists: open here, or in the store (an open that fails does not count). */
@@ -106,6 +139,7 @@ export class CollectionPool {
 
   /** Opens a collection, creating it with `model` when there is none. */
   async getOrCreate(name: string, model: string): Promise<OpenCollection> {
+    await this.dropping.get(name);
     return (await this.exists(name)) ? this.get(name) : this.get(name, { create: true, model });
   }
 
@@ -118,6 +152,11 @@ export class CollectionPool {
     checkCollectionName(name);
     const taken = () => xmodalError('CONFLICT', `collection "${name}" already exists`);
     for (;;) {
+      const dropping = this.dropping.get(name);
+      if (dropping) {
+        await dropping;
+        continue;
+      }
       const entry = this.open.get(name);
       if (entry) {
         if (await succeeds(entry.opening)) throw taken();
@@ -132,13 +171,27 @@ export class CollectionPool {
   /** Drops a collection once no indexing run writes it (see `dropCollection`); `signal`: stop waiting. */
   async drop(name: string, signal?: AbortSignal): Promise<void> {
     checkCollectionName(name);
+    let done: (() => void) | undefined;
     const closeOpen = async () => {
+      this.dropping.set(name, new Promise<void>((resolve) => (done = resolve)));
       const entry = this.open.get(name);
       this.open.delete(name);
-      if (entry) await (await entry.opening.catch(() => undefined))?.close();
+      const collection = await entry?.opening.catch(() => undefined);
+      if (!collection) return;
+      this.dropped.add(collection);
+      const use = this.users.get(collection);
+      if (use) await new Promise<void>((resolve) => (use.idle = resolve));
+      await collection.close();
     };
-    if (!(await dropCollection(this.workspace, name, { beforeDrop: closeOpen, signal })))
-      throw xmodalError('NOT_FOUND', `no collection "${name}"`);
+    try {
+      if (!(await dropCollection(this.workspace, name, { beforeDrop: closeOpen, signal })))
+        throw xmodalError('NOT_FOUND', `no collection "${name}"`);
+    } finally {
+      if (done) {
+        this.dropping.delete(name);
+        done();
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -100,8 +100,8 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
     },
     async (request, reply) => {
       const { name, model } = request.body as { name: string; model?: string };
-      const collection = await ctx.collections.create(name, model ?? ctx.encoder.id);
-      return reply.status(201).send(await stats(collection));
+      await ctx.collections.create(name, model ?? ctx.encoder.id);
+      return reply.status(201).send(await ctx.collections.use(name, stats));
     },
   );
 
@@ -115,7 +115,7 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         response: { '4xx': errorSchema },
       },
     },
-    async (request) => stats(await ctx.collections.get((request.params as { name: string }).name)),
+    async (request) => ctx.collections.use((request.params as { name: string }).name, stats),
   );
 
   app.delete(

@@ -119,22 +119,23 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
     async (request) => {
       const body = request.body as SearchBody;
       const name = body.collection ?? ctx.defaultCollection;
-      const collection = await ctx.collections.get(name);
-      const query = {
-        parts: await queryParts(body, ctx),
-        k: body.k,
-        filter: body.filter,
-        minScore: body.minScore,
-        ef: body.ef,
-      };
-      const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = body.fair
-        ? await fairSearch(collection, query, { attribute: body.fair, margin: body.fairMargin })
-        : { hits: await searchCollection(collection, query) };
-      return {
-        collection: name,
-        hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(ctx.prefix, name, hit).content })),
-        ...(fair ? { fair } : {}),
-      };
+      return ctx.collections.use(name, async (collection) => {
+        const query = {
+          parts: await queryParts(body, ctx),
+          k: body.k,
+          filter: body.filter,
+          minScore: body.minScore,
+          ef: body.ef,
+        };
+        const { hits, fair }: { hits: ResultHit[]; fair?: FairReport } = body.fair
+          ? await fairSearch(collection, query, { attribute: body.fair, margin: body.fairMargin })
+          : { hits: await searchCollection(collection, query) };
+        return {
+          collection: name,
+          hits: hits.map((hit) => ({ ...hitJson(hit), content: describe(ctx.prefix, name, hit).content })),
+          ...(fair ? { fair } : {}),
+        };
+      });
     },
   );
 
@@ -148,7 +149,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   const findItem = async (id: string, collectionName: string | undefined) => {
     const name = collectionName ?? ctx.defaultCollection;
-    const item = await (await ctx.collections.get(name)).store.get(id);
+    const item = await ctx.collections.use(name, (collection) => collection.store.get(id));
     if (!item) throw xmodalError('NOT_FOUND', `no item "${id}" in collection "${name}"`);
     return { name, item };
   };

@@ -141,13 +141,15 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
       };
       const name = body.collection ?? ctx.defaultCollection;
       checkText(body.question, 'question', ctx.limits);
-      const { messages: _, ...answer } = await ask(await ctx.collections.get(name), body.question, {
-        sources: body.sources,
-        rerankTop: body.candidates,
-        fusion: body.fusion,
-        // The server's LLM is its operator's (the environment), never a client's.
-        llm: body.sourcesOnly ? undefined : chatEndpointFrom(),
-      });
+      const { messages: _, ...answer } = await ctx.collections.use(name, (collection) =>
+        ask(collection, body.question, {
+          sources: body.sources,
+          rerankTop: body.candidates,
+          fusion: body.fusion,
+          // The server's LLM is its operator's (the environment), never a client's.
+          llm: body.sourcesOnly ? undefined : chatEndpointFrom(),
+        }),
+      );
       return { collection: name, ...answer };
     },
   );
@@ -182,10 +184,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
         records: _,
         vectors: __,
         ...report
-      } = await collectionQuality(await ctx.collections.get(name), {
-        k,
-        sample,
-      });
+      } = await ctx.collections.use(name, (collection) => collectionQuality(collection, { k, sample }));
       return report;
     },
   );
@@ -211,28 +210,29 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ServerContext): vo
     async (request) => {
       const { name } = request.params as { name: string };
       const refresh = (request.query as { refresh?: string }).refresh === 'true';
-      const collection = await ctx.collections.get(name);
-      const count = await collection.store.count();
-      let pending = audits.get(name);
-      const cached = pending ? await pending.catch(() => undefined) : undefined;
-      const fresh = !refresh && cached?.count === count;
-      if (!fresh) {
-        pending = (async () => {
-          const result = await auditEncoder(collection.encoder, await builtInProbeSet(), {
-            store: collection.store,
-          });
-          for (const attribute of result.attributes) {
-            const labels = { collection: name, attribute: attribute.name };
-            ctx.metrics.auditMaxSkew.set(labels, attribute.exposure.max_skew);
-            ctx.metrics.auditZeroShotGap.set(labels, attribute.zero_shot.max_gap);
-          }
-          return { count, computed_at: new Date().toISOString(), result };
-        })();
-        audits.set(name, pending);
-        pending.catch(() => audits.delete(name));
-      }
-      const { computed_at, result } = await pending!;
-      return { collection: name, computed_at, cached: fresh, ...result };
+      return ctx.collections.use(name, async (collection) => {
+        const count = await collection.store.count();
+        let pending = audits.get(name);
+        const cached = pending ? await pending.catch(() => undefined) : undefined;
+        const fresh = !refresh && cached?.count === count;
+        if (!fresh) {
+          pending = (async () => {
+            const result = await auditEncoder(collection.encoder, await builtInProbeSet(), {
+              store: collection.store,
+            });
+            for (const attribute of result.attributes) {
+              const labels = { collection: name, attribute: attribute.name };
+              ctx.metrics.auditMaxSkew.set(labels, attribute.exposure.max_skew);
+              ctx.metrics.auditZeroShotGap.set(labels, attribute.zero_shot.max_gap);
+            }
+            return { count, computed_at: new Date().toISOString(), result };
+          })();
+          audits.set(name, pending);
+          pending.catch(() => audits.delete(name));
+        }
+        const { computed_at, result } = await pending!;
+        return { collection: name, computed_at, cached: fresh, ...result };
+      });
     },
   );
 }

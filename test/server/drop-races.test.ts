@@ -1,17 +1,19 @@
-// DELETE /collections/:name while the collection is being indexed: the drop waits for the run, so the run is
-// answered in full (never a 500 from a store closed under it) and no half-made collection is left behind.
+// DELETE /collections/:name while the collection is in use: the drop waits for an indexing run and for requests
+// working on it, so each is answered in full (never a 500 from a store closed under it), later ones find no
+// collection, and no half-made collection is left behind.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withIndexLock } from '../../src/tasks/collection-lock.js';
+import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
 import { tempDir } from '../helpers/paths.js';
 import { type RunningServer, startServer } from './harness.js';
 
 const NOTES = 1500;
 
-describe('dropping a collection while it is being indexed', () => {
+describe('dropping a collection while it is in use', () => {
   const root = tempDir('xmodal-drop-race-');
   const notes = join(root, 'notes');
   let server: RunningServer;
@@ -77,5 +79,47 @@ describe('dropping a collection while it is being indexed', () => {
     const stats = await server.call('GET', '/collections/queued/stats');
     if (stats.status === 200) assert.equal(stats.body.items, NOTES);
     else assert.equal(stats.status, 404);
+  });
+
+  test('searches running while a DELETE comes are answered 200 or 404, never with a closed store', async () => {
+    const some = Array.from({ length: 50 }, (_, i) => join(notes, `note-${i}.txt`));
+    const answers = new Map<string, number>();
+    for (let round = 0; round < 5; round++) {
+      const indexed = await server.call('POST', '/collections/searched/index', { paths: some });
+      assert.equal(indexed.status, 200, JSON.stringify(indexed.body));
+      let dropped = false;
+      const searching = (async () => {
+        for (let n = 0; !dropped || n < 1; n++) {
+          const found = await Promise.all(
+            Array.from({ length: 4 }, () =>
+              server.call('POST', '/search', { collection: 'searched', text: 'a cat', k: 5 }),
+            ),
+          );
+          for (const r of found) {
+            const key = `${r.status} ${r.body?.error?.code ?? ''}`;
+            answers.set(key, (answers.get(key) ?? 0) + 1);
+          }
+        }
+      })();
+      await sleep(30);
+      const deleted = await server.call('DELETE', '/collections/searched');
+      dropped = true;
+      await searching;
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    }
+    const statuses = [...answers.keys()].sort();
+    assert.ok(
+      statuses.every((s) => s === '200 ' || s === '404 NOT_FOUND'),
+      JSON.stringify(Object.fromEntries(answers)),
+    );
+    assert.ok(
+      answers.has('200 ') && answers.has('404 NOT_FOUND'),
+      JSON.stringify(Object.fromEntries(answers)),
+    );
+    // Indexed again, the collection is written where it is stored (not into a copy a search reopened mid-drop).
+    const again = await server.call('POST', '/collections/searched/index', { paths: some });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    const onDisk = (await collectionSummaries({ home: server.home })).find((c) => c.name === 'searched');
+    assert.equal(onDisk?.items, some.length);
   });
 });
