@@ -2,7 +2,7 @@
 // ask and measure it. Results have the shapes the CLI prints with --json.
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
@@ -22,6 +22,7 @@ import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
 import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
+  findCollection,
   listWorkspaceCollections,
   type OpenCollection,
   openCollection as openStored,
@@ -298,6 +299,7 @@ export class Collection {
   async index(sources: readonly IndexSource[], options: IndexOptions = {}): Promise<IndexReport> {
     options.signal?.throwIfAborted();
     const paths: string[] = [];
+    const uploads: { path: string; bytes: Uint8Array }[] = [];
     const shown = new Map<string, string>();
     for (const source of sources) {
       if (typeof source === 'string') {
@@ -314,13 +316,22 @@ export class Collection {
           .replace(/[^\w.-]+/g, '_')
           .replace(/^\.+/, '') || 'upload',
       );
-      await mkdir(folder, { recursive: true });
-      await writeFile(path, bytes);
+      uploads.push({ path, bytes });
       paths.push(path);
       shown.set(path, source.name);
     }
-    const report = await ingestUnderLock(this.workspace, this.name, async () => this.opened, {
-      paths,
+    // Written once the collection's lock is held, so a drop running now cannot delete them before they are indexed.
+    const prepare = async () => {
+      // Dropped while this run waited: refused before any upload is written where nothing would index it.
+      if (!(await findCollection(this.workspace, this.name)))
+        throw xmodalError('NOT_FOUND', `collection "${this.name}" was dropped while it was open`);
+      for (const { path, bytes } of uploads) {
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, bytes);
+      }
+      return { collection: this.opened, paths };
+    };
+    const report = await ingestUnderLock(this.workspace, this.name, prepare, {
       tags: options.tags,
       prune: options.prune,
       onProgress: options.onProgress,

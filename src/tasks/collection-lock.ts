@@ -81,23 +81,36 @@ export async function withIndexLock<T>(
   }
 }
 
+/** What an indexing run writes, made once the collection's lock is held. */
+export interface IndexRun {
+  collection: OpenCollection;
+  /** Files, folders and globs; uploads are written to disk in `prepare`, so a drop that went first cannot take them. */
+  paths: string[];
+}
+
 /**
  * Indexes into a collection while holding its lock: how the CLI (through the library), the server and the library
- * index, so no two runs write one collection at once and no drop pulls it away mid-run. `open` runs once the lock
- * is held, so a drop that went first is seen (the server then makes the collection again). Queue workers index
- * without it: many workers writing one shared collection is what they are for.
+ * index, so no two runs write one collection at once and no drop pulls it away mid-run. `prepare` opens the
+ * collection and writes any uploaded files once the lock is held, so a drop that went first is seen (the server
+ * then makes the collection again) and never deletes an upload before its run. Queue workers index without it:
+ * many workers writing one shared collection is what they are for.
  */
 export function ingestUnderLock(
   workspace: Workspace,
   name: string,
-  open: () => Promise<OpenCollection>,
-  options: IngestOptions & Pick<IndexLockOptions, 'onWait'>,
+  prepare: () => Promise<IndexRun>,
+  options: Omit<IngestOptions, 'paths'> & Pick<IndexLockOptions, 'onWait'>,
 ): Promise<IngestReport> {
   const { onWait, ...ingestOptions } = options;
-  return withIndexLock(workspace, name, async () => ingest(await open(), ingestOptions), {
-    onWait,
-    signal: options.signal,
-  });
+  return withIndexLock(
+    workspace,
+    name,
+    async () => {
+      const { collection, paths } = await prepare();
+      return ingest(collection, { ...ingestOptions, paths });
+    },
+    { onWait, signal: options.signal },
+  );
 }
 
 export interface DropOptions extends IndexLockOptions {

@@ -122,4 +122,56 @@ describe('dropping a collection while it is in use', () => {
     const onDisk = (await collectionSummaries({ home: server.home })).find((c) => c.name === 'searched');
     assert.equal(onDisk?.items, some.length);
   });
+
+  test('an upload waiting to be indexed while a DELETE also waits is never lost: indexed, then dropped or kept', async () => {
+    for (let round = 0; round < 6; round++) {
+      const name = `uploaded-${round}`;
+      const first = await server.call('POST', `/collections/${name}/index`, {
+        paths: [join(notes, 'note-1.txt')],
+      });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holder = withIndexLock({ home: server.home }, name, async () => {
+        locked();
+        await held;
+      });
+      await isLocked;
+      const form = new FormData();
+      form.append('file', new Blob([`an uploaded note, round ${round}`]), 'upload.txt');
+      const uploading = fetch(`${server.base}/collections/${name}/index`, {
+        method: 'POST',
+        body: form,
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      await sleep(200);
+      const deleting = server.call('DELETE', `/collections/${name}`);
+      // Released at a different point of the waiting runs' polling each round, so either may go first.
+      await sleep(200 + round * 45);
+      release();
+      await holder;
+      const [uploaded, deleted] = await Promise.all([uploading, deleting]);
+      assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+      assert.deepEqual(uploaded.body.failed, [], 'the uploaded file was there to index');
+      assert.equal(uploaded.body.indexed, 1);
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+      const stats = await server.call('GET', `/collections/${name}/stats`);
+      // 404: dropped after the upload was indexed; else indexed again after the drop.
+      if (stats.status !== 404) {
+        assert.equal(stats.body.items, 1, 'only the upload, indexed after the drop');
+        const found = await server.call('POST', '/search', {
+          collection: name,
+          text: 'an uploaded note',
+          k: 1,
+        });
+        const content = await fetch(`${server.base}${found.body.hits[0].content}`);
+        assert.equal(await content.text(), `an uploaded note, round ${round}`);
+      }
+    }
+  });
 });

@@ -514,6 +514,25 @@ export function runStoreConformance(backend: BackendUnderTest): void {
       await assert.rejects(openStore(location, options(store.info.name)), isCode('CONFLICT'));
     });
 
+    it('a collection dropped while open refuses its writes, and closing it brings back nothing', async () => {
+      const items = corpus().slice(0, 20);
+      const store = await filled(items);
+      const name = store.info.name;
+      assert.equal(await dropCollection(location, name), true);
+      await assert.rejects(store.upsert(items.slice(0, 1)), (error) => error instanceof XmodalError);
+      await assert.rejects(store.delete([items[0].id]), (error) => error instanceof XmodalError);
+      // Made anew under the name while the old handle is still open: closing the old one leaves it alone.
+      const anew = await openStore(location, options(name));
+      await anew.upsert(items.slice(0, 2));
+      await store.close();
+      await anew.close();
+      const reopened = await openStore(location, options(name));
+      open.push(reopened);
+      assert.equal(await reopened.count(), 2);
+      const hits = await reopened.search(items[5].vector, { k: 5 });
+      assert.deepEqual(hits.map((h) => h.id).sort(), [items[0].id, items[1].id].sort());
+    });
+
     it('lists and drops collections', async () => {
       const store = await filled(corpus().slice(0, 3));
       const name = store.info.name;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dropCollection } from '../../src/library/collection.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { XmodalError } from '../../src/errors.js';
+import { dropCollection, openCollection as openLibraryCollection } from '../../src/library/collection.js';
 import { listCollections } from '../../src/store/open.js';
+import { withIndexLock } from '../../src/tasks/collection-lock.js';
 import { openCollection, storeLocation, type Workspace } from '../../src/tasks/workspace.js';
 import { TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { startServer } from '../server/harness.js';
@@ -62,6 +65,57 @@ describe('dropping a collection of separate spaces drops every space', () => {
       assert.deepEqual(await names({ home: server.home }), []);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("the library's index and dropCollection take turns on a collection", () => {
+  const home = tempDir('xmodal-drop-turns-');
+  after(() => rmSync(home, { recursive: true, force: true }));
+
+  test('bytes given to index while a drop waits are indexed before the drop, or refused after it, never lost', async () => {
+    for (let round = 0; round < 4; round++) {
+      const collection = await openLibraryCollection('turns', { home, model: TINY_CLIP, create: true });
+      try {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => {
+          locked = resolve;
+        });
+        // Another run holds the collection until released; the index, then the drop, wait for it.
+        const holder = withIndexLock({ home }, 'turns', async () => {
+          locked();
+          await held;
+        });
+        await isLocked;
+        const bytes = new TextEncoder().encode(`a note in bytes, round ${round}`);
+        const indexing = collection.index([{ name: 'note.txt', data: bytes }]).then(
+          (report) => report,
+          (error: unknown) => error,
+        );
+        await sleep(200);
+        const dropping = dropCollection('turns', { home });
+        // Released at a different point of the waiting runs' polling each round, so either may go first.
+        await sleep(200 + round * 60);
+        release();
+        await holder;
+        const [indexed, dropped] = await Promise.all([indexing, dropping]);
+        assert.equal(dropped, true);
+        if (indexed instanceof Error) {
+          // The drop went first: this handle's collection is gone, and nothing was written for it.
+          assert.ok(indexed instanceof XmodalError && indexed.code === 'NOT_FOUND', String(indexed));
+        } else {
+          const report = indexed as Awaited<ReturnType<typeof collection.index>>;
+          assert.deepEqual(report.failed, [], 'the bytes were on disk when indexed');
+          assert.equal(report.indexed, 1);
+        }
+        assert.equal(existsSync(join(home, 'uploads', 'turns')), false, 'no upload left behind');
+      } finally {
+        await collection.close();
+      }
     }
   });
 });

@@ -1,15 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { ingestUnderLock } from '../../tasks/collection-lock.js';
 import { countItems } from '../../tasks/collection-summaries.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
 import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
-import type { ServerContext, ServerLimits } from '../context.js';
+import type { ServerContext } from '../context.js';
 import { errorSchema } from '../schemas.js';
-import { keepUpload, readMultipart, requireFiles } from '../uploads.js';
+import { keepUpload, readMultipart, requireFiles, type UploadedFile } from '../uploads.js';
 
 const nameParams = {
   type: 'object',
@@ -39,13 +39,11 @@ function clientGone(reply: FastifyReply): AbortSignal {
  * Stores a multipart request's files under the collection's uploads folder (safe names, no folders).
  * Resolves to the saved paths, how to show each path to the client (its own file name), and the tags fields.
  */
-async function saveUploads(
-  request: FastifyRequest,
+/** Writes uploaded files to `folder` (see `keepUpload`): their paths, and the name each was sent as. */
+async function keepUploads(
   folder: string,
-  limits: ServerLimits,
-): Promise<{ paths: string[]; shown: Map<string, string>; tags?: string[] }> {
-  const { files, fields } = await readMultipart(request, limits);
-  requireFiles(files);
+  files: readonly UploadedFile[],
+): Promise<{ paths: string[]; shown: Map<string, string> }> {
   await mkdir(folder, { recursive: true });
   const paths: string[] = [];
   const shown = new Map<string, string>();
@@ -54,11 +52,7 @@ async function saveUploads(
     if (!shown.has(path)) paths.push(path);
     shown.set(path, file.filename);
   }
-  const tags = fields.tags
-    ?.flatMap((t) => t.split(','))
-    .map((t) => t.trim())
-    .filter(Boolean);
-  return { paths, shown, tags };
+  return { paths, shown };
 }
 
 /** Server paths a client asked to index, refused unless every one lies inside the roots the server was given. */
@@ -175,16 +169,19 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
     async (request, reply) => {
       const { name } = request.params as { name: string };
       let roots: string[] | undefined;
-      let paths: string[];
+      let paths: string[] = [];
+      let uploads: UploadedFile[] = [];
       let tags: string[] | undefined;
       let prune = false;
       let shown = new Map<string, string>();
       if (request.isMultipart()) {
-        ({ paths, shown, tags } = await saveUploads(
-          request,
-          join(uploadsRoot(ctx.collections.workspace), name),
-          ctx.limits,
-        ));
+        // Read now (bounded by the limits), written once the collection's lock is held.
+        const { files, fields } = await readMultipart(request, ctx.limits);
+        uploads = requireFiles(files);
+        tags = fields.tags
+          ?.flatMap((t) => t.split(','))
+          .map((t) => t.trim())
+          .filter(Boolean);
       } else {
         const body = request.body as { paths: string[]; tags?: string[]; prune?: boolean } | undefined;
         if (!body?.paths)
@@ -196,9 +193,13 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         prune = body.prune ?? false;
       }
       const signal = clientGone(reply);
-      const open = () => ctx.collections.getOrCreate(name, ctx.encoder.id);
-      const report = await ingestUnderLock(ctx.collections.workspace, name, open, {
-        paths,
+      const folder = join(uploadsRoot(ctx.collections.workspace), name);
+      const prepare = async () => {
+        const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
+        if (uploads.length > 0) ({ paths, shown } = await keepUploads(folder, uploads));
+        return { collection, paths };
+      };
+      const report = await ingestUnderLock(ctx.collections.workspace, name, prepare, {
         tags,
         prune,
         roots,

@@ -52,8 +52,9 @@ export class SqliteHnswStore implements Store {
   #closed = false;
   /** The SQLite generation the graph and record cache were last brought up to. */
   #synced = -1;
-  /** The items file's key in writesInProcess. */
+  /** The items file's key in writesInProcess: its device and inode. */
   readonly #file: string;
+  readonly #path: string;
   #seenWrites = -1;
   #polledAt = 0;
   /** Scratch space for the normalised query: search runs synchronously, so one per store is enough. */
@@ -62,6 +63,7 @@ export class SqliteHnswStore implements Store {
   private constructor(file: string, db: ItemsDb, ann: AnnIndex, options: ResolvedOptions & EmbeddedOptions) {
     const { dev, ino } = statSync(file, { bigint: true });
     this.#file = `${dev}:${ino}`;
+    this.#path = file;
     this.info = db.info;
     this.#db = db;
     this.#ann = ann;
@@ -109,6 +111,7 @@ export class SqliteHnswStore implements Store {
 
   async upsert(items: readonly Item[]): Promise<void> {
     this.#checkOpen();
+    this.#checkStored();
     const prepared = prepareItems(items, this.info);
     if (prepared.length === 0) return;
     this.#db.upsert(prepared);
@@ -117,6 +120,7 @@ export class SqliteHnswStore implements Store {
 
   async delete(ids: readonly string[]): Promise<number> {
     this.#checkOpen();
+    this.#checkStored();
     const removed = this.#db.delete(checkIds(ids));
     this.#afterWrite();
     return removed;
@@ -168,6 +172,9 @@ export class SqliteHnswStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // Dropped while open: there is nothing left to save to, and a collection made anew under the name must not
+      // get this one's index.
+      if (!this.#stored()) return;
       this.#sync();
       if (this.#ann.unsaved > 0) this.#ann.save(this.#db);
     } finally {
@@ -281,5 +288,21 @@ export class SqliteHnswStore implements Store {
 
   #checkOpen(): void {
     if (this.#closed) throw xmodalError('STORE_ERROR', `collection ${this.info.name} is closed`);
+  }
+
+  /** Whether the items file this store opened is still the one at its path (not dropped, nor dropped and made anew). */
+  #stored(): boolean {
+    try {
+      const { dev, ino } = statSync(this.#path, { bigint: true });
+      return `${dev}:${ino}` === this.#file;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Writes to a dropped collection would go to deleted files and be lost without a word: refused instead. */
+  #checkStored(): void {
+    if (!this.#stored())
+      throw xmodalError('NOT_FOUND', `collection ${this.info.name} was dropped while it was open`);
   }
 }
