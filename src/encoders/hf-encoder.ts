@@ -1,5 +1,5 @@
 import { AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer, Tensor } from '@huggingface/transformers';
-import { errorMessage, xmodalError } from '../errors.js';
+import { errorMessage, XmodalError, xmodalError } from '../errors.js';
 import type { AudioInput } from '../media/audio.js';
 import {
   type ImageInput,
@@ -28,6 +28,8 @@ export interface HfEncoderSettings {
   logitScale: number;
   /** What the weight files it loads digest to (see `weights.ts`); undefined when not known. */
   weights?: string;
+  /** Digests the weight files again (a local model): each tower checks it before it loads, see `tower`. */
+  currentWeights?: () => Promise<string>;
   batchSize: number;
   imageLimits?: ImageLimits;
   /** Worker threads preparing audio clips; default: one per core, at most 4. */
@@ -77,6 +79,7 @@ export class HfEncoder extends EncoderBase {
     if (!pending) {
       pending = load().catch((error) => {
         this.loaded.delete(key);
+        if (error instanceof XmodalError && error.code === 'ENCODER_MISMATCH') throw error;
         throw xmodalError('MODEL_INVALID', `${this.id}: cannot load ${what} (${firstLine(error)})`, error);
       });
       this.loaded.set(key, pending);
@@ -99,9 +102,26 @@ export class HfEncoder extends EncoderBase {
     const tower: Tower | undefined = this.settings.family.towers[modality];
     if (!tower) throw xmodalError('MODALITY_UNSUPPORTED', `${this.id} does not embed ${modality}`);
     const { source, dtype, loadOptions } = this.settings;
-    return this.once(`model:${modality}`, `the ${modality} model`, () =>
-      tower.modelClass.from_pretrained(source, { ...loadOptions, dtype, device: 'cpu' }),
-    );
+    return this.once(`model:${modality}`, `the ${modality} model`, async () => {
+      await this.checkWeightsUnchanged(modality);
+      return tower.modelClass.from_pretrained(source, { ...loadOptions, dtype, device: 'cpu' });
+    });
+  }
+
+  /**
+   * Towers load on first use, perhaps long after the model was (a server running through an upgrade): a tower
+   * whose files changed since would embed with other weights than the collection's stamp says. Unchanged files
+   * cost a stat each (their digests are kept per file).
+   */
+  private async checkWeightsUnchanged(modality: Modality): Promise<void> {
+    const { weights, currentWeights } = this.settings;
+    if (weights === undefined || !currentWeights) return;
+    const now = await currentWeights();
+    if (now !== weights)
+      throw xmodalError(
+        'ENCODER_MISMATCH',
+        `${this.id}: its files changed after it was loaded (weights ${weights}, now ${now}); its ${modality} model would embed with other weights than its collection's: load the model again (restart)`,
+      );
   }
 
   private tokenizer(): Promise<Loose> {

@@ -136,9 +136,8 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
       `${location.spec}: model_type "${config.model_type ?? '(none)'}" is not supported (see \`xmodal models\`)`,
     );
   if (location.local) checkLocalFiles(location.source, family.towers, dtype);
-  const weights = location.local
-    ? await localWeights(location.source, towerFiles(family.towers, dtype))
-    : hubWeights(location.revision);
+  const digest = () => localWeights(location.source, towerFiles(family.towers, dtype));
+  const weights = location.local ? await digest() : hubWeights(location.revision);
   const dim = family.dim(config);
   if (!dim)
     throw xmodalError('MODEL_INVALID', `${location.spec}: config.json does not say the embedding size`);
@@ -151,6 +150,7 @@ export async function loadEncoder(spec?: string, options: EncoderOptions = {}): 
     dtype,
     logitScale: options.logitScale ?? logitScaleIn(config) ?? DEFAULT_LOGIT_SCALE,
     weights,
+    currentWeights: location.local ? digest : undefined,
     batchSize: options.batchSize ?? 16,
     audioWorkers: options.audioWorkers,
     imageLimits: options.imageLimits,

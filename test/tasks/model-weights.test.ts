@@ -1,7 +1,7 @@
 // A model keeps its id (a shipped name, a folder) when its weights change: a new release of xmodal-mini, a model
 // retrained into the same folder. Vectors of the old weights and the new ones must never meet in one collection.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { saveAdapter } from '../../src/encoders/adapter.js';
@@ -13,7 +13,7 @@ import { openCollection, storeLocation } from '../../src/tasks/workspace.js';
 import type { EncoderSpec } from '../../src/types.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { changeWeights, copyModel } from '../helpers/model-copy.js';
-import { IMAGES, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { AUDIO, IMAGES, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 const photo = join(IMAGES, 'photo.png');
 const WEIGHTS = /^[0-9a-f]{16}$/;
@@ -88,6 +88,27 @@ describe('collections remember the weights of their model', { skip: MINI_MISSING
     const fresh = await indexPhoto(home, model, 'photos-v2');
     assert.match(fresh.weights ?? '', WEIGHTS);
     assert.notEqual(fresh.weights, stamped.weights);
+  });
+
+  test('a collection open while its model gets other weights refuses to load a tower with them (ENCODER_MISMATCH)', async () => {
+    const { home, model } = setup();
+    await indexPhoto(home, model, 'served');
+    // Open, as a running server keeps it: the image tower has loaded, the audio tower loads on first use.
+    const collection = await openCollection({ home }, 'served');
+    try {
+      const [before] = await collection.encoder.embed('image', [readFileSync(photo)]);
+      changeWeights(join(model, 'clap'), 'audio_model'); // an upgrade while it runs
+      await assert.rejects(collection.encoder.embed('audio', [readFileSync(join(AUDIO, 'sine.ogg'))]), {
+        code: 'ENCODER_MISMATCH',
+        message:
+          /its files changed after it was loaded \(weights [0-9a-f]{16}, now [0-9a-f]{16}\); its audio model would embed with other weights than its collection's: load the model again \(restart\)$/,
+      });
+      // A tower loaded before the change goes on with the weights it was loaded with.
+      const [after] = await collection.encoder.embed('image', [readFileSync(photo)]);
+      assert.deepEqual(Array.from(after), Array.from(before));
+    } finally {
+      await collection.close();
+    }
   });
 
   test('a collection saved before weights were recorded still opens, and is not stamped with weights it was not made with', async () => {
