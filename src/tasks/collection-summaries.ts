@@ -3,7 +3,7 @@ import { errorMessage } from '../errors.js';
 import { openStore } from '../store/open.js';
 import type { CollectionInfo, Store } from '../store/store.js';
 import { MODALITIES, type Modality } from '../types.js';
-import { listWorkspaceCollections, storeLocation, type Workspace } from './workspace.js';
+import { listWithSpaces, openCollection, storeLocation, type Workspace } from './workspace.js';
 
 /** How many items a collection holds, in all and per modality. */
 export interface ItemCounts {
@@ -31,13 +31,23 @@ export async function countItems(store: Store): Promise<ItemCounts> {
 
 /**
  * Every collection of the workspace with its item counts, by name. Each store is opened with its own stamp,
- * no model loaded; one that cannot be opened is listed with `error` instead of counts.
+ * no model loaded (a collection of separate spaces is opened with its model, to count each item once across its
+ * spaces, as its stats do); one that cannot be opened is listed with `error` instead of counts.
  */
 export async function collectionSummaries(workspace: Workspace): Promise<CollectionSummary[]> {
   const location = storeLocation(workspace);
   const summaries: CollectionSummary[] = [];
-  for (const info of await listWorkspaceCollections(workspace)) {
+  for (const { info, spaces } of await listWithSpaces(workspace)) {
     try {
+      if (spaces.length > 0) {
+        const collection = await openCollection(workspace, info.name);
+        try {
+          summaries.push({ ...info, ...(await countItems(collection.store)) });
+        } finally {
+          await collection.close();
+        }
+        continue;
+      }
       const store = await openStore(location, {
         collection: info.name,
         dim: info.dim,

@@ -78,9 +78,22 @@ export interface OpenCollection {
   close(): Promise<void>;
 }
 
+/**
+ * Every collection of the workspace with its stamp, by name, and the sub-collections holding its other spaces
+ * (a bundle of separate spaces; none for any other), which are part of it and not collections of their own.
+ */
+export async function listWithSpaces(
+  workspace: Workspace,
+): Promise<{ info: CollectionInfo; spaces: string[] }[]> {
+  const all = await listCollections(storeLocation(workspace));
+  const listed = all.map((info) => ({ info, spaces: spaceCollections(info, all) }));
+  const spaces = new Set(listed.flatMap((c) => c.spaces));
+  return listed.filter((c) => !spaces.has(c.info.name));
+}
+
 /** Every collection of the workspace with its stamp, by name: the one list the library, the CLI and the server share. */
-export function listWorkspaceCollections(workspace: Workspace): Promise<CollectionInfo[]> {
-  return listCollections(storeLocation(workspace));
+export async function listWorkspaceCollections(workspace: Workspace): Promise<CollectionInfo[]> {
+  return (await listWithSpaces(workspace)).map((c) => c.info);
 }
 
 export async function findCollection(

@@ -4,11 +4,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XmodalError } from '../../src/errors.js';
-import { dropCollection, openCollection as openLibraryCollection } from '../../src/library/collection.js';
+import {
+  dropCollection,
+  listCollections as listLibraryCollections,
+  openCollection as openLibraryCollection,
+} from '../../src/library/collection.js';
 import { listCollections } from '../../src/store/open.js';
 import { withIndexLock } from '../../src/tasks/collection-lock.js';
+import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
+import { ingest } from '../../src/tasks/ingest.js';
 import { openCollection, storeLocation, type Workspace } from '../../src/tasks/workspace.js';
-import { TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { startServer } from '../server/harness.js';
 import { startPgliteServer } from '../store/pglite-server.js';
 
@@ -63,6 +69,57 @@ describe('dropping a collection of separate spaces drops every space', () => {
       assert.deepEqual(await names({ home: server.home }), ['mixed', 'mixed__tiny-clap']);
       assert.equal((await server.call('DELETE', '/collections/mixed')).status, 200);
       assert.deepEqual(await names({ home: server.home }), []);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a collection of separate spaces is listed as one', () => {
+  const dir = tempDir('xmodal-spaces-list-');
+  const bundle = separateBundle(dir);
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('what `xmodal collections` counts, GET /collections and the library list it once, each item counted once', async () => {
+    const note = join(dir, 'note.txt');
+    writeFileSync(note, 'a note about the sea\n');
+    const server = await startServer({ model: bundle });
+    try {
+      const ws = { home: server.home };
+      const collection = await openCollection(ws, 'mixed', { model: bundle, create: true });
+      try {
+        const report = await ingest(collection, {
+          paths: [join(IMAGES, 'photo.png'), join(AUDIO, 'sine.ogg'), note],
+        });
+        assert.equal(report.indexed, 3);
+      } finally {
+        await collection.close();
+      }
+      await create(ws, 'mixed__old', TINY_CLIP); // named like a space, but a collection of its own
+      assert.deepEqual(await names(ws), ['mixed', 'mixed__old', 'mixed__tiny-clap']);
+      const listed = (await listLibraryCollections(ws)).map((c) => c.name);
+      assert.deepEqual(listed, ['mixed', 'mixed__old']);
+      const served = await server.call('GET', '/collections');
+      assert.deepEqual(
+        served.body.collections.map((c: { name: string }) => c.name),
+        ['mixed', 'mixed__old'],
+      );
+      const summaries = await collectionSummaries(ws);
+      const mixed = summaries.find((c) => c.name === 'mixed');
+      assert.deepEqual(
+        { items: mixed?.items, modalities: mixed?.modalities },
+        { items: 3, modalities: { text: 1, image: 1, audio: 1 } },
+      );
+      // The same counts as its stats.
+      const stats = await server.call('GET', '/collections/mixed/stats');
+      assert.deepEqual(
+        { items: stats.body.items, modalities: stats.body.modalities },
+        { items: 3, modalities: mixed?.modalities },
+      );
+      assert.deepEqual(
+        summaries.map((c) => c.name),
+        ['mixed', 'mixed__old'],
+      );
     } finally {
       await server.close();
     }
