@@ -4,10 +4,10 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { locateModel, modelId } from '../../src/encoders/load.js';
-import { withIndexLock } from '../../src/tasks/collection-lock.js';
 import { finished } from '../helpers/child.js';
 import { cliChild, errorLines, runCli, spawnCli } from '../helpers/cli.js';
 import { expectCliError } from '../helpers/expect-cli-error.js';
+import { holdIndexLock } from '../helpers/held-lock.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { changeWeights, copyModel } from '../helpers/model-copy.js';
 import { AUDIO, IMAGES, tempDir } from '../helpers/paths.js';
@@ -99,27 +99,17 @@ describe('xmodal collections', { skip: MINI_MISSING }, () => {
     const indexed = await runCli([...at, 'index', files[2], '-c', 'busy', '--model', MINI]);
     assert.equal(indexed.code, 0, indexed.stderr);
     // Another process indexing 'busy' holds its lock until released.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
+    let keptWhileHeld = false;
+    const lock = await holdIndexLock({ home }, 'busy', async () => {
+      keptWhileHeld = (await listed(at)).collections.some((c) => c.name === 'busy');
     });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = withIndexLock({ home }, 'busy', async () => {
-      locked();
-      await held;
-      return (await listed(at)).collections.some((c) => c.name === 'busy');
-    });
-    await isLocked;
     const child = cliChild([...at, 'collections', 'drop', 'busy', '--yes'], { env: process.env });
     child.stderr?.on('data', (d) => {
-      if (String(d).includes('waiting:')) release();
+      if (String(d).includes('waiting:')) lock.release();
     });
     const dropped = await finished(child);
-    release(); // a drop that did not wait has exited by now
-    assert.equal(await holder, true, 'the collection was still there for the whole indexing run');
+    await lock.release(); // a drop that did not wait has exited by now
+    assert.equal(keptWhileHeld, true, 'the collection was still there for the whole indexing run');
     assert.equal(dropped.code, 0, dropped.stderr);
     assert.equal(
       dropped.stderr,

@@ -6,8 +6,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withIndexLock } from '../../src/tasks/collection-lock.js';
 import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
+import { holdIndexLock } from '../helpers/held-lock.js';
 import { tempDir } from '../helpers/paths.js';
 import { type RunningServer, startServer } from './harness.js';
 
@@ -51,26 +51,13 @@ describe('dropping a collection while it is in use', () => {
     });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     // Another process indexing 'queued' holds its lock until released.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = withIndexLock({ home: server.home }, 'queued', async () => {
-      locked();
-      await held;
-    });
-    await isLocked;
+    const lock = await holdIndexLock({ home: server.home }, 'queued');
     // The index request first, so that it is waiting when the DELETE comes; then both wait.
     const indexing = server.call('POST', '/collections/queued/index', { paths: [notes] });
     await sleep(300);
     const deleting = server.call('DELETE', '/collections/queued');
     await sleep(300);
-    release();
-    await holder;
+    await lock.release();
     const [indexed, deleted] = await Promise.all([indexing, deleting]);
     assert.equal(indexed.status, 200, JSON.stringify(indexed.body));
     assert.deepEqual(indexed.body.failed, []);
@@ -130,19 +117,7 @@ describe('dropping a collection while it is in use', () => {
         paths: [join(notes, 'note-1.txt')],
       });
       assert.equal(first.status, 200, JSON.stringify(first.body));
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
-      const holder = withIndexLock({ home: server.home }, name, async () => {
-        locked();
-        await held;
-      });
-      await isLocked;
+      const lock = await holdIndexLock({ home: server.home }, name);
       const form = new FormData();
       form.append('file', new Blob([`an uploaded note, round ${round}`]), 'upload.txt');
       const uploading = fetch(`${server.base}/collections/${name}/index`, {
@@ -153,8 +128,7 @@ describe('dropping a collection while it is in use', () => {
       const deleting = server.call('DELETE', `/collections/${name}`);
       // Released at a different point of the waiting runs' polling each round, so either may go first.
       await sleep(200 + round * 45);
-      release();
-      await holder;
+      await lock.release();
       const [uploaded, deleted] = await Promise.all([uploading, deleting]);
       assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
       assert.deepEqual(uploaded.body.failed, [], 'the uploaded file was there to index');

@@ -10,10 +10,10 @@ import {
   openCollection as openLibraryCollection,
 } from '../../src/library/collection.js';
 import { listCollections } from '../../src/store/open.js';
-import { withIndexLock } from '../../src/tasks/collection-lock.js';
 import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { openCollection, storeLocation, type Workspace } from '../../src/tasks/workspace.js';
+import { holdIndexLock } from '../helpers/held-lock.js';
 import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { startServer } from '../server/harness.js';
 import { startPgliteServer } from '../store/pglite-server.js';
@@ -134,20 +134,8 @@ describe("the library's index and dropCollection take turns on a collection", ()
     for (let round = 0; round < 4; round++) {
       const collection = await openLibraryCollection('turns', { home, model: TINY_CLIP, create: true });
       try {
-        let release!: () => void;
-        const held = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        let locked!: () => void;
-        const isLocked = new Promise<void>((resolve) => {
-          locked = resolve;
-        });
         // Another run holds the collection until released; the index, then the drop, wait for it.
-        const holder = withIndexLock({ home }, 'turns', async () => {
-          locked();
-          await held;
-        });
-        await isLocked;
+        const lock = await holdIndexLock({ home }, 'turns');
         const bytes = new TextEncoder().encode(`a note in bytes, round ${round}`);
         const indexing = collection.index([{ name: 'note.txt', data: bytes }]).then(
           (report) => report,
@@ -157,8 +145,7 @@ describe("the library's index and dropCollection take turns on a collection", ()
         const dropping = dropCollection('turns', { home });
         // Released at a different point of the waiting runs' polling each round, so either may go first.
         await sleep(200 + round * 60);
-        release();
-        await holder;
+        await lock.release();
         const [indexed, dropped] = await Promise.all([indexing, dropping]);
         assert.equal(dropped, true);
         if (indexed instanceof Error) {

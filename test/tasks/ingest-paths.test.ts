@@ -7,6 +7,7 @@ import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { spawnCli } from '../helpers/cli.js';
+import { holdIndexLock } from '../helpers/held-lock.js';
 import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 /** Six small PNGs in `folder` (distinct content, so none is a duplicate of another). */
@@ -216,20 +217,7 @@ describe('index: two runs on one collection', () => {
   });
 
   test('a run that finds the collection busy waits, says so, and goes on when it is free', async () => {
-    const { withIndexLock } = await import('../../src/tasks/collection-lock.js');
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = withIndexLock({ home }, 'default', async () => {
-      locked();
-      await held;
-    });
-    await isLocked;
+    const lock = await holdIndexLock({ home }, 'default');
     writeFileSync(join(data, 'late.txt'), 'a late note\n');
     const child = spawn(
       process.execPath,
@@ -244,10 +232,10 @@ describe('index: two runs on one collection', () => {
     // Free the collection once the second run says it is waiting.
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (stderr.includes('waiting:')) release();
+      if (stderr.includes('waiting:')) lock.release();
     });
     const code = await new Promise((resolve) => child.on('close', resolve));
-    await holder;
+    await lock.release();
     const result = { code, stdout, stderr };
     assert.equal(result.code, 0, result.stderr);
     assert.match(
