@@ -98,7 +98,7 @@ export const xmodalPlugin: FastifyPluginAsync<XmodalPluginOptions> = async (app,
   const served = await servedModel({ ...options, encoderOptions }, workspace, defaultCollection);
   const spec = served.spec;
   const encoder = share(await loadEncoder(spec, served.encoderOptions));
-  const collections = new CollectionPool(workspace, share, encoderOptions);
+  const collections = new CollectionPool(workspace, share, encoderOptions, limits.openCollections);
   collections.adopt(encoder);
   const ctx: ServerContext = {
     encoder,

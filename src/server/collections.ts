@@ -24,24 +24,38 @@ function succeeds(opening: Promise<unknown>): Promise<boolean> {
   );
 }
 
+/** A collection a request works on, open until `release()` (see `CollectionPool.acquire`). */
+export interface CollectionLease {
+  collection: OpenCollection;
+  /** The request is done with it (again: no-op): a drop or an eviction may close it now. */
+  release(): void;
+}
+
 /**
- * The collections a server has open, each kept open once opened. Collections made with the same model share
- * one encoder (so concurrent requests batch together across collections): `share` wraps each new model once.
+ * The collections a server has open: at most `maxOpen` idle ones are kept, the least recently used closed first,
+ * so a client opening one collection after another cannot run the server out of file handles. Collections made
+ * with the same model share one encoder (so concurrent requests batch together across collections): `share`
+ * wraps each new model once.
  */
 export class CollectionPool {
-  /** Opens in flight or done; `create` when the open may create the collection. */
-  private readonly open = new Map<string, { opening: Promise<OpenCollection>; create: boolean }>();
+  /** Opens in flight or done, least recently used first; `create` when the open may create the collection. */
+  private readonly open = new Map<
+    string,
+    { opening: Promise<OpenCollection>; create: boolean; opened?: OpenCollection }
+  >();
   private readonly encoders = new Map<string, Encoder>();
-  /** Requests working on each open collection now: a drop closes one only once none is. */
+  /** Requests working on each open collection now: a drop or an eviction closes one only once none is. */
   private readonly users = new Map<OpenCollection, { count: number; idle?: () => void }>();
   private readonly dropped = new WeakSet<OpenCollection>();
-  /** Drops under way (from when they hold the collection's lock): the name is not opened again until done. */
-  private readonly dropping = new Map<string, Promise<void>>();
+  private readonly evicted = new WeakSet<OpenCollection>();
+  /** Drops under way (from when they hold the collection's lock) and closes of evicted collections: the name is not opened again until done. */
+  private readonly settling = new Map<string, Promise<void>>();
 
   constructor(
     readonly workspace: Workspace,
     private readonly share: (encoder: Encoder) => Encoder,
     private readonly encoderOptions: EncoderOptions = {},
+    private readonly maxOpen = 64,
   ) {}
 
   /** Registers an encoder already wrapped for sharing (the server's own model). */
@@ -53,50 +67,99 @@ export class CollectionPool {
     return listWorkspaceCollections(this.workspace);
   }
 
+  /** How many collections are open or opening now. */
+  get size(): number {
+    return this.open.size;
+  }
+
   private get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
     checkCollectionName(name);
-    // Opened now it would be a copy of what is being deleted: look once the drop is done.
-    const dropping = this.dropping.get(name);
-    if (dropping) return dropping.then(() => this.get(name, options));
+    // Opened now it would be a second copy of one being deleted or closed: look once that is done.
+    const settling = this.settling.get(name);
+    if (settling) return settling.then(() => this.get(name, options));
     const entry = this.open.get(name);
     if (entry) {
+      this.open.delete(name); // most recently used last
+      this.open.set(name, entry);
       // A lookup that may fail (no such collection yet) must not fail a create that joined it: retry creating.
       return options.create && !entry.create
         ? entry.opening.catch(() => this.get(name, options))
         : entry.opening;
     }
     const opening = this.openShared(name, options);
-    const created = { opening, create: options.create === true };
+    const created: { opening: Promise<OpenCollection>; create: boolean; opened?: OpenCollection } = {
+      opening,
+      create: options.create === true,
+    };
     this.open.set(name, created);
-    // A failed open is forgotten, so the next request tries again (unless a newer open already took its place).
-    opening.catch(() => {
-      if (this.open.get(name) === created) this.open.delete(name);
-    });
+    opening.then(
+      (collection) => {
+        created.opened = collection;
+        this.evictIdle();
+      },
+      // A failed open is forgotten, so the next request tries again (unless a newer open already took its place).
+      () => {
+        if (this.open.get(name) === created) this.open.delete(name);
+      },
+    );
     return opening;
   }
 
+  /** Closes the least recently used collections no request is working on while more than `maxOpen` are open. */
+  private evictIdle(): void {
+    let excess = this.open.size - this.maxOpen;
+    for (const [name, entry] of this.open) {
+      if (excess <= 0) return;
+      const collection = entry.opened;
+      if (!collection || this.users.has(collection)) continue;
+      this.open.delete(name);
+      this.evicted.add(collection);
+      excess--;
+      const closing = collection.close().catch(() => {}); // nothing to tell a client: it reopens on next use
+      this.settling.set(name, closing);
+      closing.then(() => {
+        if (this.settling.get(name) === closing) this.settling.delete(name);
+      });
+    }
+  }
+
   /**
-   * Runs `work` on a collection (opened as by `get`). A drop waits for `work` to finish before it closes the
-   * collection, so a request never meets a store closed under it; one that comes once the drop has begun finds
-   * no collection.
+   * Opens a collection (creating it with `options.model` when `create` is set) for a request to work on until it
+   * releases it. A drop waits for the release before it closes the collection, so a request never meets a store
+   * closed under it; one that comes once the drop has begun finds no collection.
    */
+  async acquire(name: string, options: { create?: boolean; model?: string } = {}): Promise<CollectionLease> {
+    for (;;) {
+      const collection = await this.get(name, options);
+      if (this.dropped.has(collection)) throw xmodalError('NOT_FOUND', `no collection "${name}"`);
+      if (this.evicted.has(collection)) continue; // closed for want of room while this request waited: open it again
+      const use = this.users.get(collection) ?? { count: 0 };
+      this.users.set(collection, use);
+      use.count++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        if (--use.count > 0) return;
+        this.users.delete(collection);
+        use.idle?.();
+        this.evictIdle();
+      };
+      return { collection, release };
+    }
+  }
+
+  /** Runs `work` on a collection acquired for it (see `acquire`). */
   async use<T>(
     name: string,
     work: (collection: OpenCollection) => Promise<T>,
     options: { create?: boolean; model?: string } = {},
   ): Promise<T> {
-    const collection = await this.get(name, options);
-    if (this.dropped.has(collection)) throw xmodalError('NOT_FOUND', `no collection "${name}"`);
-    const use = this.users.get(collection) ?? { count: 0 };
-    this.users.set(collection, use);
-    use.count++;
+    const { collection, release } = await this.acquire(name, options);
     try {
       return await work(collection);
     } finally {
-      if (--use.count === 0) {
-        this.users.delete(collection);
-        use.idle?.();
-      }
+      release();
     }
   }
 
@@ -137,10 +200,10 @@ export class CollectionPool {
     };
   }
 
-  /** Opens a collection, creating it with `model` when there is none. */
-  async getOrCreate(name: string, model: string): Promise<OpenCollection> {
-    await this.dropping.get(name);
-    return (await this.exists(name)) ? this.get(name) : this.get(name, { create: true, model });
+  /** Acquires a collection (see `acquire`), creating it with `model` when there is none. */
+  async acquireOrCreate(name: string, model: string): Promise<CollectionLease> {
+    await this.settling.get(name);
+    return (await this.exists(name)) ? this.acquire(name) : this.acquire(name, { create: true, model });
   }
 
   /**
@@ -152,9 +215,9 @@ export class CollectionPool {
     checkCollectionName(name);
     const taken = () => xmodalError('CONFLICT', `collection "${name}" already exists`);
     for (;;) {
-      const dropping = this.dropping.get(name);
-      if (dropping) {
-        await dropping;
+      const settling = this.settling.get(name);
+      if (settling) {
+        await settling;
         continue;
       }
       const entry = this.open.get(name);
@@ -173,7 +236,7 @@ export class CollectionPool {
     checkCollectionName(name);
     let done: (() => void) | undefined;
     const closeOpen = async () => {
-      this.dropping.set(name, new Promise<void>((resolve) => (done = resolve)));
+      this.settling.set(name, new Promise<void>((resolve) => (done = resolve)));
       const entry = this.open.get(name);
       this.open.delete(name);
       const collection = await entry?.opening.catch(() => undefined);
@@ -188,7 +251,7 @@ export class CollectionPool {
         throw xmodalError('NOT_FOUND', `no collection "${name}"`);
     } finally {
       if (done) {
-        this.dropping.delete(name);
+        this.settling.delete(name);
         done();
       }
     }

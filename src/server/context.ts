@@ -16,6 +16,8 @@ export interface ServerLimits extends MediaLimits {
   mediaInputs: number;
   /** Whole request received within this, milliseconds. */
   requestTimeoutMs: number;
+  /** Most collections kept open when idle (each holds a few file handles); the least recently used close first. */
+  openCollections: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -27,6 +29,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   textChars: 100_000,
   maxPixels: 40_000_000,
   requestTimeoutMs: 60_000,
+  openCollections: 64,
 };
 
 /** What every route group is given. */

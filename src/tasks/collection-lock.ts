@@ -86,6 +86,8 @@ export interface IndexRun {
   collection: OpenCollection;
   /** Files, folders and globs; uploads are written to disk in `prepare`, so a drop that went first cannot take them. */
   paths: string[];
+  /** Called once the run is over, however it ends (the server's pool may close the collection again). */
+  finished?: () => void;
 }
 
 /**
@@ -106,8 +108,12 @@ export function ingestUnderLock(
     workspace,
     name,
     async () => {
-      const { collection, paths } = await prepare();
-      return ingest(collection, { ...ingestOptions, paths });
+      const { collection, paths, finished } = await prepare();
+      try {
+        return await ingest(collection, { ...ingestOptions, paths });
+      } finally {
+        finished?.();
+      }
     },
     { onWait, signal: options.signal },
   );

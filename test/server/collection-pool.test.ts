@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type RunningServer, startServer } from './harness.js';
 
@@ -95,5 +96,49 @@ describe('the server opens each collection once, and never keeps a failed open',
       assert.equal(again.status, 409, name);
       assert.equal((await server.call('GET', `/collections/${name}/stats`)).body.items, 1);
     }
+  });
+});
+
+describe('the server keeps at most limits.openCollections idle collections open', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ limits: { openCollections: 3 } });
+  });
+  after(() => server.close());
+
+  const openFiles = () => readdirSync('/proc/self/fd').length;
+
+  test('opening 40 collections one after another holds the handles of about 3, and each still answers', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+    const before = openFiles();
+    for (const name of names) {
+      const form = new FormData();
+      form.append('file', new Blob([`a note about ${name}`]), `${name}.txt`);
+      const indexed = await fetch(`${server.base}/collections/${name}/index`, { method: 'POST', body: form });
+      assert.equal(indexed.status, 200, await indexed.text());
+    }
+    // An open embedded collection holds 4 handles: 40 kept open would hold 160 more.
+    assert.ok(openFiles() - before <= 24, `file handles ${before} -> ${openFiles()}`);
+    // Every one of them, reopened on demand (and closed again for the next), finds its note.
+    for (const name of names) {
+      const found = await server.call('POST', '/search', { collection: name, text: 'a note', k: 1 });
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      assert.match(found.body.hits[0].id, new RegExp(`/${name}\\.txt#0$`));
+    }
+    assert.ok(openFiles() - before <= 24, `file handles ${before} -> ${openFiles()}`);
+  });
+
+  test('concurrent searches over more collections than the bound are all answered', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    const answers = await Promise.all(
+      names.flatMap((name) =>
+        [1, 2, 3].map(() => server.call('POST', '/search', { collection: name, text: 'a note', k: 1 })),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      answers.map(() => 200),
+      JSON.stringify(answers.find((a) => a.status !== 200)?.body),
+    );
   });
 });

@@ -195,9 +195,14 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
       const signal = clientGone(reply);
       const folder = join(uploadsRoot(ctx.collections.workspace), name);
       const prepare = async () => {
-        const collection = await ctx.collections.getOrCreate(name, ctx.encoder.id);
-        if (uploads.length > 0) ({ paths, shown } = await keepUploads(folder, uploads));
-        return { collection, paths };
+        const { collection, release } = await ctx.collections.acquireOrCreate(name, ctx.encoder.id);
+        try {
+          if (uploads.length > 0) ({ paths, shown } = await keepUploads(folder, uploads));
+        } catch (error) {
+          release();
+          throw error;
+        }
+        return { collection, paths, finished: release };
       };
       const report = await ingestUnderLock(ctx.collections.workspace, name, prepare, {
         tags,
