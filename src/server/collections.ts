@@ -67,11 +67,6 @@ export class CollectionPool {
     return listWorkspaceCollections(this.workspace);
   }
 
-  /** How many collections are open or opening now. */
-  get size(): number {
-    return this.open.size;
-  }
-
   private get(name: string, options: { create?: boolean; model?: string } = {}): Promise<OpenCollection> {
     checkCollectionName(name);
     // Opened now it would be a second copy of one being deleted or closed: look once that is done.

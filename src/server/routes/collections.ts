@@ -36,10 +36,9 @@ function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 /**
- * Stores a multipart request's files under the collection's uploads folder (safe names, no folders).
- * Resolves to the saved paths, how to show each path to the client (its own file name), and the tags fields.
+ * Stores uploaded files under the collection's uploads folder (safe names, no folders, see `keepUpload`).
+ * Resolves to the saved paths and how to show each path to the client (its own file name).
  */
-/** Writes uploaded files to `folder` (see `keepUpload`): their paths, and the name each was sent as. */
 async function keepUploads(
   folder: string,
   files: readonly UploadedFile[],
