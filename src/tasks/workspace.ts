@@ -115,7 +115,15 @@ export async function openCollection(
   name: string,
   options: { model?: string; create?: boolean; encoder?: EncoderOptions } = {},
 ): Promise<OpenCollection> {
-  const existing = await findCollection(workspace, name);
+  const listed = await listWithSpaces(workspace);
+  const existing = listed.find((c) => c.info.name === name)?.info;
+  // Writing a bundle's space as a collection of its own would mix a second model's vectors into it.
+  const owner = listed.find((c) => c.spaces.includes(name));
+  if (owner)
+    throw xmodalError(
+      'CONFLICT',
+      `"${name}" holds a vector space of collection "${owner.info.name}"; use another --collection`,
+    );
   if (!existing && !options.create)
     throw xmodalError(
       'NOT_FOUND',
@@ -163,7 +171,19 @@ export async function openCollection(
         },
       };
     }
-    // One collection per space: the first is stamped with the bundle, the others with their part.
+    // One collection per space: the first is stamped with the bundle, the others with their part. A new
+    // collection never takes over a collection of its own that already has a space's name (a drop would delete it).
+    if (!existing) {
+      const taken = new Set((await listCollections(location)).map((c) => c.name));
+      for (const [i, space] of encoder.spaces.entries()) {
+        const spaceName = spaceCollectionName(name, space.name, i);
+        if (i > 0 && taken.has(spaceName))
+          throw xmodalError(
+            'CONFLICT',
+            `collection "${spaceName}" exists, and a collection "${name}" on ${encoder.id} needs that name for its space "${space.name}"; use another --collection`,
+          );
+      }
+    }
     const spaces: CollectionSpace[] = [];
     for (const [i, space] of encoder.spaces.entries()) {
       const store = await openStore(location, {

@@ -50,7 +50,7 @@ describe('dropping a collection of separate spaces drops every space', () => {
     ['embedded', () => ({ home: join(dir, 'home') })],
     ['postgres (PGlite)', () => ({ home: join(dir, 'pg-home'), store: pg.url })],
   ];
-  for (const [backend, workspace] of backends)
+  for (const [backend, workspace] of backends) {
     test(`${backend}: the library's dropCollection leaves no name__part behind, and no one else's collection`, async () => {
       const ws = workspace();
       await create(ws, 'mixed', bundle);
@@ -61,6 +61,28 @@ describe('dropping a collection of separate spaces drops every space', () => {
       assert.deepEqual(await names(ws), ['mixed__old']);
       assert.equal(await dropCollection('mixed', ws), false);
     });
+
+    test(`${backend}: a collection of its own is never taken for a space, nor a space written as a collection`, async () => {
+      const ws = workspace();
+      const ours = async () => (await names(ws)).filter((n) => /^(sounds|tunes)/.test(n));
+      // A user's own collection that happens to have the name a bundle's space would get.
+      await create(ws, 'sounds__tiny-clap', TINY_CLAP);
+      await assert.rejects(openCollection(ws, 'sounds', { model: bundle, create: true }), {
+        code: 'CONFLICT',
+        message:
+          /collection "sounds__tiny-clap" exists, and a collection "sounds" on .+ needs that name for its space "tiny-clap"/,
+      });
+      assert.deepEqual(await ours(), ['sounds__tiny-clap'], 'nothing made, nothing adopted');
+      // The other way round: a bundle's space cannot be opened as a collection of its own.
+      await create(ws, 'tunes', bundle);
+      await assert.rejects(openCollection(ws, 'tunes__tiny-clap', { model: TINY_CLAP, create: true }), {
+        code: 'CONFLICT',
+        message: /"tunes__tiny-clap" holds a vector space of collection "tunes"/,
+      });
+      assert.equal(await dropCollection('tunes', ws), true);
+      assert.deepEqual(await ours(), ['sounds__tiny-clap'], 'the collection of its own survives the drop');
+    });
+  }
 
   test('DELETE /collections/:name drops every space', async () => {
     const server = await startServer({ model: bundle });
