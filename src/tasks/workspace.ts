@@ -174,7 +174,8 @@ export async function openCollection(
     // One collection per space: the first is stamped with the bundle, the others with their part. A new
     // collection never takes over a collection of its own that already has a space's name (a drop would delete it).
     if (!existing) {
-      const taken = new Set((await listCollections(location)).map((c) => c.name));
+      // Every stored name: the listed collections and the spaces they hide.
+      const taken = new Set(listed.flatMap((c) => [c.info.name, ...c.spaces]));
       for (const [i, space] of encoder.spaces.entries()) {
         const spaceName = spaceCollectionName(name, space.name, i);
         if (i > 0 && taken.has(spaceName))
