@@ -1,8 +1,5 @@
 // The library's collections: open one on any store, index paths, buffers or streams, search, get, delete,
 // ask and measure it. Results have the shapes the CLI prints with --json.
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES } from '../media/input.js';
@@ -19,6 +16,7 @@ import { type Answer, ask } from '../tasks/rag.js';
 import { CrossEncoderReranker, HttpReranker, type TextReranker } from '../tasks/rerank.js';
 import type { Fusion } from '../tasks/retrieve.js';
 import { hitJson, type QueryPart, searchCollection } from '../tasks/search.js';
+import { keepUploads, type UploadedFile } from '../tasks/uploads.js';
 import type { VideoOptions } from '../tasks/video.js';
 import {
   DEFAULT_COLLECTION,
@@ -26,7 +24,6 @@ import {
   listWorkspaceCollections,
   type OpenCollection,
   openCollection as openStored,
-  uploadsRoot,
   type Workspace,
 } from '../tasks/workspace.js';
 import { type ModelOptions, modelSpec } from './model.js';
@@ -243,15 +240,11 @@ async function readAll(
 
 /** An open collection. Close it when done: that saves the index and frees the model. */
 export class Collection {
-  private readonly uploads: string;
-
   private constructor(
     readonly name: string,
     private readonly opened: OpenCollection,
     private readonly workspace: Workspace,
-  ) {
-    this.uploads = join(uploadsRoot(workspace), name);
-  }
+  ) {}
 
   /**
    * The demo collection (`xmodal demo`): OpenMoji emoji and the shipped instrument, drum and speech clips,
@@ -299,37 +292,24 @@ export class Collection {
   async index(sources: readonly IndexSource[], options: IndexOptions = {}): Promise<IndexReport> {
     options.signal?.throwIfAborted();
     const paths: string[] = [];
-    const uploads: { path: string; bytes: Uint8Array }[] = [];
-    const shown = new Map<string, string>();
+    const uploads: UploadedFile[] = [];
     for (const source of sources) {
-      if (typeof source === 'string') {
-        paths.push(source);
-        continue;
+      if (typeof source === 'string') paths.push(source);
+      else {
+        uploads.push({ filename: source.name, bytes: await readAll(source.data, source.name) });
+        options.signal?.throwIfAborted();
       }
-      const bytes = await readAll(source.data, source.name);
-      options.signal?.throwIfAborted();
-      // Content-addressed folders: two uploads never overwrite each other, and the same bytes stay unchanged.
-      const folder = join(this.uploads, createHash('sha256').update(bytes).digest('hex').slice(0, 16));
-      const path = join(
-        folder,
-        basename(source.name)
-          .replace(/[^\w.-]+/g, '_')
-          .replace(/^\.+/, '') || 'upload',
-      );
-      uploads.push({ path, bytes });
-      paths.push(path);
-      shown.set(path, source.name);
     }
+    let shown = new Map<string, string>();
     // Written once the collection's lock is held, so a drop running now cannot delete them before they are indexed.
     const prepare = async () => {
       // Dropped while this run waited: refused before any upload is written where nothing would index it.
       if (!(await findCollection(this.workspace, this.name)))
         throw xmodalError('NOT_FOUND', `collection "${this.name}" was dropped while it was open`);
-      for (const { path, bytes } of uploads) {
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, bytes);
-      }
-      return { collection: this.opened, paths };
+      if (uploads.length === 0) return { collection: this.opened, paths };
+      const kept = await keepUploads(this.workspace, this.name, uploads);
+      shown = kept.shown;
+      return { collection: this.opened, paths: [...paths, ...kept.paths] };
     };
     const report = await ingestUnderLock(this.workspace, this.name, prepare, {
       tags: options.tags,

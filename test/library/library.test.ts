@@ -2,7 +2,7 @@
 // and cancellation, bytes and streams, any store URL, typed errors, and nothing written to the console.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +23,7 @@ import {
 } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { startServer } from '../server/harness.js';
 import { startPgliteServer } from '../store/pglite-server.js';
 
 const PICTURES = ['photo.png', 'photo.jpg', 'photo.gif', 'photo.webp'];
@@ -161,6 +162,28 @@ describe('indexing bytes and streams, progress and cancellation', () => {
       assert.equal((await collection.stats()).items, 3);
     } finally {
       await collection.close();
+    }
+  });
+
+  test('a file uploaded to the server and the same file given to the library are one item, kept once', async () => {
+    const server = await startServer();
+    try {
+      const png = readFileSync(join(IMAGES, 'photo.png'));
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(png)]), 'holiday.png');
+      const posted = await fetch(`${server.base}/collections/shared/index`, { method: 'POST', body: form });
+      assert.equal(posted.status, 200, await posted.clone().text());
+      const collection = await openCollection('shared', { home: server.home, model: TINY_CLIP });
+      try {
+        const report = await collection.index([{ name: 'holiday.png', data: new Uint8Array(png) }]);
+        assert.equal(report.unchanged, 1, JSON.stringify(report));
+        assert.equal(await collection.count(), 1);
+      } finally {
+        await collection.close();
+      }
+      assert.deepEqual(readdirSync(join(server.home, 'uploads', 'shared')), ['holiday.png']);
+    } finally {
+      await server.close();
     }
   });
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { keepUpload } from '../../src/server/uploads.js';
+import { keepUpload } from '../../src/tasks/uploads.js';
 import { IMAGES, tempDir } from '../helpers/paths.js';
 import { embeddedModalities, type Json, type RunningServer, startServer } from './harness.js';
 

@@ -1,15 +1,15 @@
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { xmodalError } from '../../errors.js';
 import { COLLECTION_NAME_PATTERN } from '../../store/validate.js';
 import { ingestUnderLock } from '../../tasks/collection-lock.js';
 import { countItems } from '../../tasks/collection-summaries.js';
 import { insideRoots } from '../../tasks/expand-paths.js';
-import { type OpenCollection, uploadsRoot } from '../../tasks/workspace.js';
+import { keepUploads, type UploadedFile } from '../../tasks/uploads.js';
+import type { OpenCollection } from '../../tasks/workspace.js';
 import type { ServerContext } from '../context.js';
 import { errorSchema } from '../schemas.js';
-import { keepUpload, readMultipart, requireFiles, type UploadedFile } from '../uploads.js';
+import { readMultipart, requireFiles } from '../uploads.js';
 
 const nameParams = {
   type: 'object',
@@ -33,25 +33,6 @@ function clientGone(reply: FastifyReply): AbortSignal {
       controller.abort(xmodalError('BAD_INPUT', 'the client closed the request before it was answered'));
   });
   return controller.signal;
-}
-
-/**
- * Stores uploaded files under the collection's uploads folder (safe names, no folders, see `keepUpload`).
- * Resolves to the saved paths and how to show each path to the client (its own file name).
- */
-async function keepUploads(
-  folder: string,
-  files: readonly UploadedFile[],
-): Promise<{ paths: string[]; shown: Map<string, string> }> {
-  await mkdir(folder, { recursive: true });
-  const paths: string[] = [];
-  const shown = new Map<string, string>();
-  for (const [i, file] of files.entries()) {
-    const path = await keepUpload(folder, file, i);
-    if (!shown.has(path)) paths.push(path);
-    shown.set(path, file.filename);
-  }
-  return { paths, shown };
 }
 
 /** Server paths a client asked to index, refused unless every one lies inside the roots the server was given. */
@@ -192,11 +173,11 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         prune = body.prune ?? false;
       }
       const signal = clientGone(reply);
-      const folder = join(uploadsRoot(ctx.collections.workspace), name);
       const prepare = async () => {
         const { collection, release } = await ctx.collections.acquireOrCreate(name, ctx.encoder.id);
         try {
-          if (uploads.length > 0) ({ paths, shown } = await keepUploads(folder, uploads));
+          if (uploads.length > 0)
+            ({ paths, shown } = await keepUploads(ctx.collections.workspace, name, uploads));
         } catch (error) {
           release();
           throw error;
