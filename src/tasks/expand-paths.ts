@@ -80,6 +80,7 @@ export async function expandPaths(
           if (target instanceof Error) skip(path, fileSystemReason(target));
           else if (target.isFile()) candidates.push(path);
           // A link to a folder is not walked: that is how loops (loop/a -> .) stay finite.
+          else if (!target.isDirectory()) skip(path, 'not a regular file');
         } else if (entry.dirent.isDirectory()) {
           if (checkFolders) {
             const unreadable = await access(path, constants.R_OK | constants.X_OK).catch(

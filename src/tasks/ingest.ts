@@ -49,6 +49,7 @@ export interface FailedFile {
 }
 
 export interface IngestReport {
+  /** Every file the run reports on: indexed, unchanged or failed (those it could not read while listing too). */
   files: number;
   indexed: number;
   unchanged: number;
@@ -439,7 +440,7 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
 
   const pruned = options.prune ? await pruneMissing(collection.store, known.values()) : 0;
   return {
-    files: files.length,
+    files: files.length + skipped.length,
     indexed: tally.progress.indexed,
     unchanged: tally.progress.unchanged,
     failed: tally.failed,

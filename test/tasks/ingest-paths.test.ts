@@ -71,13 +71,14 @@ describe('paths: globs, folder walks and links', () => {
     assert.ok((await expandPaths([join(root, 'secret.txt')])).files.length === 1);
   });
 
-  test('FIFOs and broken links inside a folder are skipped and reported, not read', async () => {
+  test('FIFOs, links to devices and broken links inside a folder are skipped and reported, not read', async () => {
     const odd = join(data, 'odd');
     mkdirSync(odd);
     copyFileSync(join(IMAGES, 'photo.png'), join(odd, 'ok.png'));
     execFileSync('mkfifo', [join(odd, 'pipe')]);
     symlinkSync(join(odd, 'nowhere'), join(odd, 'broken'));
     symlinkSync('self', join(odd, 'self'));
+    symlinkSync('/dev/zero', join(odd, 'zero.png'));
     const { files, skipped } = await expandPaths([odd, join(odd, 'pipe')]);
     assert.deepEqual(files, [join(odd, 'ok.png')]);
     const reasons = Object.fromEntries(skipped.map((s) => [s.path.split('/').pop(), s.reason]));
@@ -85,6 +86,7 @@ describe('paths: globs, folder walks and links', () => {
       pipe: 'not a regular file',
       broken: 'no such file',
       self: 'symbolic link loop',
+      'zero.png': 'not a regular file',
     });
   });
 

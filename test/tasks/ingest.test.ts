@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -57,6 +58,20 @@ describe('ingest and search on real files', () => {
       (await collection.store.get(`${join(data, 'notes.md')}#2`))?.meta?.text,
       'A piano has eighty-eight keys.',
     );
+  });
+
+  test('files counts every file the run reports on: those it could not read while listing too', async () => {
+    const { collection, data } = fixture;
+    execFileSync('mkfifo', [join(data, 'pipe.png')]);
+    const report = await ingest(collection, { paths: [data, join(data, 'missing.png')] });
+    assert.deepEqual(report.failed.map((f) => f.path.split('/').pop()).sort(), [
+      'corrupt.jpg',
+      'empty.txt',
+      'missing.png',
+      'pipe.png',
+    ]);
+    assert.equal(report.files, 9);
+    assert.equal(report.files, report.indexed + report.unchanged + report.failed.length);
   });
 
   test('each query modality finds its own item first', async () => {
