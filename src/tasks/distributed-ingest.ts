@@ -2,7 +2,7 @@
 // files with the collection's own model and writes them to the shared store with `ingest` (ids and content
 // hashes make a job delivered twice write nothing twice).
 import { hostname } from 'node:os';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
 import { loadEncoder, locateModel, modelId } from '../encoders/load.js';
 import { asXmodalError, xmodalError } from '../errors.js';
@@ -16,7 +16,7 @@ import {
   startWorker,
   type WorkerOptions,
 } from '../queue/ingest-queue.js';
-import { isSharedLocation, openStore } from '../store/open.js';
+import { isSharedLocation, listCollections, openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { checkWeights } from '../store/validate.js';
 import { expandPaths } from './expand-paths.js';
@@ -92,6 +92,17 @@ export interface IngestWorkerOptions extends WorkerOptions {
   onJob?: (event: { job: string; files: number; result?: IngestJobResult; error?: string }) => void;
   /** Queue connection trouble (BullMQ keeps retrying), told once per distinct message. */
   onWarning?: (message: string) => void;
+  /** Most collections kept open between jobs (default 16), the least recently used closed first. */
+  openCollections?: number;
+}
+
+/** A collection's store as a worker keeps it between jobs: `users` jobs write it now. */
+interface HeldStore {
+  opening: Promise<Store>;
+  encoderId: string;
+  users: number;
+  /** Left the pool (evicted, or its collection changed): closed once no job writes it. */
+  retired?: boolean;
 }
 
 /** Why this worker does not take a job for a model: the job's failure, as queue status shows it. */
@@ -105,7 +116,8 @@ export class IngestWorker {
   readonly #options: IngestWorkerOptions;
   readonly #allowed: Set<string> | undefined;
   readonly #encoders = new Map<string, Promise<Encoder>>();
-  readonly #stores = new Map<string, Promise<Store>>();
+  /** Open stores by location and collection, least recently used first. */
+  readonly #stores = new Map<string, HeldStore>();
   readonly #queue;
   readonly #worker;
 
@@ -143,24 +155,32 @@ export class IngestWorker {
   async close(): Promise<void> {
     await this.#worker.close();
     await this.#queue.close();
-    for (const store of this.#stores.values()) await (await store.catch(() => undefined))?.close();
+    for (const held of this.#stores.values()) await (await held.opening.catch(() => undefined))?.close();
+    this.#stores.clear();
     for (const encoder of this.#encoders.values()) await (await encoder.catch(() => undefined))?.dispose();
+  }
+
+  /** Collections this worker holds open now (at most `openCollections` idle ones). */
+  get openCollections(): number {
+    return this.#stores.size;
   }
 
   async #process(job: Job<IngestJob, IngestJobResult>): Promise<IngestJobResult> {
     const { data } = job;
     const encoder = await this.#encoderFor(data.encoderId);
-    const store = await this.#storeFor(this.#options.store ?? data.store, data.collection, encoder);
-    try {
-      // Same id, other weights (a model retrained or upgraded on this machine): its vectors would not match.
-      checkWeights(data.collection, store.info.encoder, encoder.spec);
-    } catch (error) {
-      throw refusal(data.encoderId, asXmodalError(error).message);
-    }
-    const report = await ingest(
-      { encoder, store, info: store.info, close: async () => {} },
-      { paths: data.files, tags: data.tags, lookup: 'files', video: data.video },
-    );
+    const location = this.#options.store ?? data.store;
+    const report = await this.#withStore(location, data.collection, encoder, async (store) => {
+      try {
+        // Same id, other weights (a model retrained or upgraded on this machine): its vectors would not match.
+        checkWeights(data.collection, store.info.encoder, encoder.spec);
+      } catch (error) {
+        throw refusal(data.encoderId, asXmodalError(error).message);
+      }
+      return ingest(
+        { encoder, store, info: store.info, close: async () => {} },
+        { paths: data.files, tags: data.tags, lookup: 'files', video: data.video },
+      );
+    });
     // A video this worker cannot decode (no ffmpeg) fails here, so that it is retried, maybe on another machine.
     const failed = [...report.failed, ...report.skipped];
     if (failed.length > 0 && data.single) {
@@ -199,16 +219,77 @@ export class IngestWorker {
     }
   }
 
-  async #storeFor(location: string, collection: string, encoder: Encoder): Promise<Store> {
+  /**
+   * Runs `work` on the collection's store, kept open for the next jobs. A collection that is gone is not made
+   * again (the files were queued before it was dropped); one made anew under the name, with another model, is
+   * opened anew; a job that fails lets the next one open the store afresh.
+   */
+  async #withStore<T>(
+    location: string,
+    collection: string,
+    encoder: Encoder,
+    work: (store: Store) => Promise<T>,
+  ): Promise<T> {
     checkShared(location);
     const key = `${location}\n${collection}`;
-    let store = this.#stores.get(key);
-    if (!store) {
-      store = openStore(location, { collection, dim: encoder.dim, encoderId: encoder.id });
-      this.#stores.set(key, store);
-      // A store that failed to open (server down) is tried again by the next job.
-      store.catch(() => this.#stores.delete(key));
+    let held = this.#stores.get(key);
+    if (held && held.encoderId !== encoder.id) {
+      this.#retire(key, held);
+      held = undefined;
     }
-    return store;
+    if (held)
+      this.#stores.delete(key); // most recently used last
+    else {
+      held = { opening: this.#openExisting(location, collection, encoder), encoderId: encoder.id, users: 0 };
+      const opened = held;
+      opened.opening.catch(() => this.#retire(key, opened));
+    }
+    this.#stores.set(key, held);
+    held.users++;
+    try {
+      return await work(await held.opening);
+    } catch (error) {
+      this.#retire(key, held);
+      throw error;
+    } finally {
+      held.users--;
+      if (held.retired && held.users === 0) this.#close(held);
+      this.#evictIdle();
+    }
+  }
+
+  async #openExisting(location: string, collection: string, encoder: Encoder): Promise<Store> {
+    // Opening would create it: a collection dropped while its files waited in the queue would come back.
+    if (!(await listCollections(location)).some((c) => c.name === collection))
+      throw new UnrecoverableError(
+        `collection "${collection}" is not in the store (dropped after its files were queued); queue them again to index them`,
+      );
+    return openStore(location, { collection, dim: encoder.dim, encoderId: encoder.id });
+  }
+
+  /** Takes a store out of the pool; it is closed once no job writes it. */
+  #retire(key: string, held: HeldStore): void {
+    if (this.#stores.get(key) === held) this.#stores.delete(key);
+    if (held.retired) return;
+    held.retired = true;
+    if (held.users === 0) this.#close(held);
+  }
+
+  #close(held: HeldStore): void {
+    held.opening.then(
+      (store) => store.close().catch(() => {}), // nothing to report: the next job opens it again
+      () => {},
+    );
+  }
+
+  /** Closes the least recently used idle stores while more than `openCollections` are open. */
+  #evictIdle(): void {
+    let excess = this.#stores.size - (this.#options.openCollections ?? 16);
+    for (const [key, held] of this.#stores) {
+      if (excess <= 0) return;
+      if (held.users > 0) continue;
+      this.#retire(key, held);
+      excess--;
+    }
   }
 }

@@ -6,7 +6,12 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeMixedFiles } from '../../bench/mixed-files.js';
-import { queueStatus as libraryQueueStatus, queueIndex, startIngestWorker } from '../../src/index.js';
+import {
+  dropCollection,
+  queueStatus as libraryQueueStatus,
+  queueIndex,
+  startIngestWorker,
+} from '../../src/index.js';
 import { findVideoTools } from '../../src/media/video.js';
 import { openQueue, type QueueStatus, queueStatus } from '../../src/queue/ingest-queue.js';
 import { listCollections, openStore } from '../../src/store/open.js';
@@ -17,7 +22,7 @@ import { errorLines, runCli, startCli } from '../helpers/cli.js';
 import { expectCliError } from '../helpers/expect-cli-error.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { changeWeights, copyModel } from '../helpers/model-copy.js';
-import { IMAGES, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
+import { IMAGES, TINY_BUNDLE, TINY_CLIP, TINY_SIGLIP, tempDir } from '../helpers/paths.js';
 import { NO_FFMPEG } from '../helpers/video.js';
 import type { ChildServer } from '../servers/child-server.js';
 import { warnSkipped } from '../servers/python-venv.js';
@@ -340,6 +345,76 @@ describe('distributed ingest: xmodal index --queue, xmodal worker, xmodal queue 
       assert.equal(times.audio.length, 3, `sound windows at ${times.audio}`);
     } finally {
       await opened.close();
+    }
+  });
+
+  it('files queued for a collection that is then dropped are not indexed: the collection stays gone', async () => {
+    const queueUrl = `${redis.url}/6`;
+    const report = await queueIndex('gone', [join(IMAGES, 'photo.png'), join(IMAGES, 'photo.jpg')], {
+      store: store.url,
+      queue: queueUrl,
+      model: TINY_CLIP,
+      jobSize: 1,
+    });
+    assert.equal(report.jobs, 2);
+    assert.equal(await dropCollection('gone', { store: store.url }), true);
+    const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1 });
+    try {
+      const status = await waitFor(queueUrl, (s) => s.pending.jobs === 0 && s.running.jobs === 0, 120_000);
+      assert.deepEqual([status.done.jobs, status.failed.jobs], [0, 2]);
+      for (const failure of status.failures) {
+        assert.match(
+          failure.reason,
+          /collection "gone" is not in the store \(dropped after its files were queued\)/,
+        );
+        assert.equal(failure.attempts, 1, 'not retried: it cannot succeed later');
+      }
+    } finally {
+      await worker.close();
+    }
+    assert.ok(!(await listCollections(store.url)).some((c) => c.name === 'gone'), 'not made again');
+  });
+
+  it('a worker indexes into a collection dropped and made anew with another model, and keeps few collections open', async () => {
+    const queueUrl = `${redis.url}/7`;
+    const worker = await startIngestWorker(queueUrl, { store: store.url, threads: 1, openCollections: 2 });
+    const indexed = async (collection: string, file: string, model: string) => {
+      const before = await libraryQueueStatus(queueUrl);
+      const report = await queueIndex(collection, join(IMAGES, file), {
+        store: store.url,
+        queue: queueUrl,
+        model,
+      });
+      const status = await waitFor(
+        queueUrl,
+        (s) => s.done.jobs + s.failed.jobs > before.done.jobs + before.failed.jobs,
+        120_000,
+      );
+      assert.deepEqual(status.failures, []);
+      return report.encoderId;
+    };
+    try {
+      const first = await indexed('remade', 'photo.png', TINY_CLIP);
+      assert.equal(await dropCollection('remade', { store: store.url }), true);
+      const second = await indexed('remade', 'photo.jpg', TINY_SIGLIP);
+      assert.notEqual(first, second);
+      const info = (await listCollections(store.url)).find((c) => c.name === 'remade');
+      assert.equal(info?.encoderId, second);
+      const opened = await openStore(store.url, {
+        collection: 'remade',
+        dim: info!.dim,
+        encoderId: info!.encoderId,
+      });
+      try {
+        assert.deepEqual((await opened.get(join(IMAGES, 'photo.jpg')))?.uri, join(IMAGES, 'photo.jpg'));
+        assert.equal(await opened.count(), 1);
+      } finally {
+        await opened.close();
+      }
+      for (const name of ['kept-1', 'kept-2', 'kept-3']) await indexed(name, 'photo.webp', TINY_CLIP);
+      assert.equal(worker.openCollections, 2, 'the least recently used were closed');
+    } finally {
+      await worker.close();
     }
   });
 
