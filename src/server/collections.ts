@@ -1,5 +1,5 @@
 import type { Encoder, EncoderOptions } from '../encoders/encoder.js';
-import { xmodalError } from '../errors.js';
+import { XmodalError, xmodalError } from '../errors.js';
 import type { CollectionInfo } from '../store/store.js';
 import { checkCollectionName } from '../store/validate.js';
 import { dropCollection } from '../tasks/collection-lock.js';
@@ -153,9 +153,35 @@ export class CollectionPool {
     const { collection, release } = await this.acquire(name, options);
     try {
       return await work(collection);
+    } catch (error) {
+      this.forgetIfDropped(name, collection, error);
+      throw error;
     } finally {
       release();
     }
+  }
+
+  /**
+   * A store that answers NOT_FOUND was dropped under this server (by another process; maybe made anew since,
+   * with another model): it is closed once its requests are done, and the next request opens the name afresh.
+   */
+  forgetIfDropped(name: string, collection: OpenCollection, error: unknown): void {
+    if (!(error instanceof XmodalError && error.code === 'NOT_FOUND')) return;
+    const entry = this.open.get(name);
+    if (entry?.opened !== collection) return;
+    this.open.delete(name);
+    this.evicted.add(collection);
+    const close = () => {
+      collection.close().catch(() => {}); // its files or tables are gone: nothing to save
+    };
+    const use = this.users.get(collection);
+    if (use) {
+      const idle = use.idle;
+      use.idle = () => {
+        idle?.();
+        close();
+      };
+    } else close();
   }
 
   /** Whether the collection exists: open here, or in the store (an open that fails does not count). */

@@ -533,6 +533,29 @@ export function runStoreConformance(backend: BackendUnderTest): void {
       assert.deepEqual(hits.map((h) => h.id).sort(), [items[0].id, items[1].id].sort());
     });
 
+    it('a handle on a collection dropped, or dropped and made anew, refuses its writes and searches with NOT_FOUND', async () => {
+      const items = corpus().slice(0, 20);
+      const store = await filled(items);
+      const name = store.info.name;
+      const notFound = (error: unknown) => error instanceof XmodalError && error.code === 'NOT_FOUND';
+      assert.equal(await dropCollection(location, name), true);
+      await assert.rejects(store.upsert(items.slice(0, 1)), notFound);
+      await assert.rejects(store.search(items[0].vector, { k: 3 }), notFound);
+      // Made anew under the name by another process (maybe with another model): the old handle must not write
+      // its vectors into it, nor answer searches from it as its own.
+      const anew = await openStore(location, { ...options(name), encoderId: 'another-encoder@1' });
+      try {
+        await anew.upsert(items.slice(0, 2));
+        await assert.rejects(store.upsert(items.slice(2, 4)), notFound);
+        await assert.rejects(store.search(items[0].vector, { k: 3 }), notFound);
+        await store.close();
+        assert.equal(await anew.count(), 2);
+      } finally {
+        // Closed here, not at the end of the suite: PGlite's socket server takes few connections at once.
+        await anew.close();
+      }
+    });
+
     it('lists and drops collections', async () => {
       const store = await filled(corpus().slice(0, 3));
       const name = store.info.name;

@@ -184,11 +184,19 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         }
         return { collection, paths, finished: release };
       };
-      const report = await ingestUnderLock(ctx.collections.workspace, name, prepare, {
-        tags,
-        prune,
-        roots,
-        signal,
+      let opened: OpenCollection | undefined;
+      const report = await ingestUnderLock(
+        ctx.collections.workspace,
+        name,
+        async () => {
+          const run = await prepare();
+          opened = run.collection;
+          return run;
+        },
+        { tags, prune, roots, signal },
+      ).catch((error: unknown) => {
+        if (opened) ctx.collections.forgetIfDropped(name, opened, error);
+        throw error;
       });
       return {
         collection: name,

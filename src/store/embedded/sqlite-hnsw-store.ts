@@ -151,6 +151,8 @@ export class SqliteHnswStore implements Store {
 
   async search(vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
     this.#checkOpen();
+    // Dropped, or made anew by another process: its answers would be a dropped collection's, or another model's.
+    this.#checkStored();
     const query = prepareVector(vector, this.info, 'query', this.#query);
     const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
     const filter = normaliseFilter(options.filter);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // The Milvus Store: one Milvus collection per xmodal collection, HNSW on inner product, filters as expressions.
 import { ConsistencyLevelEnum, DataType, type MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { xmodalError } from '../../errors.js';
@@ -39,6 +40,8 @@ const STRONG = ConsistencyLevelEnum.Strong;
 interface Stamp {
   xmodal: 1;
   info: CollectionInfo;
+  /** Random, set when the collection is made: tells it from one dropped and made anew under the name. */
+  made?: string;
 }
 
 type Row = Record<string, unknown>;
@@ -51,16 +54,28 @@ export function milvusName(name: string): string {
 /** The collection property that holds the stamp (Milvus Lite keeps properties, not descriptions). */
 const STAMP_PROPERTY = 'xmodal.collection';
 
-export function parseStamp(described: {
-  properties?: { key: string; value: unknown }[];
-}): CollectionInfo | undefined {
+function readStamp(described: { properties?: { key: string; value: unknown }[] }): Stamp | undefined {
   const value = described.properties?.find((p) => p.key === STAMP_PROPERTY)?.value;
   try {
     const stamp = JSON.parse(String(value ?? '')) as Stamp;
-    return stamp?.xmodal === 1 ? stamp.info : undefined;
+    return stamp?.xmodal === 1 ? stamp : undefined;
   } catch {
     return undefined;
   }
+}
+
+export function parseStamp(described: {
+  properties?: { key: string; value: unknown }[];
+}): CollectionInfo | undefined {
+  return readStamp(described)?.info;
+}
+
+/** Which making of a collection this is (Milvus Lite gives every collection id 0, so the stamp's token counts too). */
+function identity(described: {
+  collectionID: string;
+  properties?: { key: string; value: unknown }[];
+}): string {
+  return `${described.collectionID}:${readStamp(described)?.made ?? ''}`;
 }
 
 /** Throws STORE_ERROR unless a Milvus response says Success. */
@@ -81,14 +96,22 @@ export class MilvusStore implements Store {
   readonly #client: MilvusClient;
   readonly #collection: string;
   readonly #options: ResolvedOptions;
+  /** Which making of the collection was opened (see `identity`): one dropped and made anew under the name is another. */
+  readonly #collectionId: string;
   #closed = false;
   #largeUntil = 0;
 
-  private constructor(client: MilvusClient, info: CollectionInfo, options: ResolvedOptions) {
+  private constructor(
+    client: MilvusClient,
+    info: CollectionInfo,
+    options: ResolvedOptions,
+    collectionId: string,
+  ) {
     this.#client = client;
     this.info = info;
     this.#collection = milvusName(info.name);
     this.#options = options;
+    this.#collectionId = collectionId;
   }
 
   /** Creates the collection (schema, HNSW index, stamp) when missing, checks the stamp, loads it for search. */
@@ -111,7 +134,7 @@ export class MilvusStore implements Store {
       if (options.info.encoder && !stamped.encoder) {
         // Made before encoder specs were saved: stamp it with the opener's (migration).
         info = { ...stamped, encoder: specForOlderCollection(options.info.encoder) };
-        const stamp: Stamp = { xmodal: 1, info };
+        const stamp: Stamp = { xmodal: 1, info, made: readStamp(described)?.made };
         checkStatus(
           await client.alterCollectionProperties({
             collection_name: collection,
@@ -124,7 +147,11 @@ export class MilvusStore implements Store {
       await createCollection(client, collection, options);
     }
     checkStatus(await client.loadCollectionSync({ collection_name: collection }), 'loadCollection');
-    return new MilvusStore(client, info, options);
+    const described = checkStatus(
+      await client.describeCollection({ collection_name: collection, cache: false }),
+      'describeCollection',
+    );
+    return new MilvusStore(client, info, options, identity(described));
   }
 
   async upsert(items: readonly Item[]): Promise<void> {
@@ -148,6 +175,8 @@ export class MilvusStore implements Store {
         meta: item.meta ?? {},
         meta_typed: Object.fromEntries(Object.entries(item.meta ?? {}).map(([k, v]) => [k, typedMeta(v)])),
       }));
+      // Milvus has no lock to hold across the two calls: a drop in between is not caught here.
+      await this.#checkOwnCollection();
       await this.#call('upsert', () =>
         this.#client.upsert({ collection_name: this.#collection, data: rows }),
       );
@@ -205,6 +234,8 @@ export class MilvusStore implements Store {
     const { k, ef } = checkSearchOptions(options, this.#options.defaultEf);
     const filter = normaliseFilter(options.filter);
     const expr = filterToMilvusExpr(filter);
+    // Dropped, or made anew by another process (maybe with another model): not this collection's answers.
+    await this.#checkOwnCollection();
     if (k > MAX_WINDOW || (await this.#matchesAtMost(filter, expr, this.#options.exactScanMax))) {
       return this.#exactSearch(query, k, expr);
     }
@@ -309,10 +340,23 @@ export class MilvusStore implements Store {
   #checkOpen(): void {
     if (this.#closed) throw xmodalError('STORE_ERROR', `collection ${this.info.name} is closed`);
   }
+
+  async #checkOwnCollection(): Promise<void> {
+    const exists = await this.#call('hasCollection', () =>
+      this.#client.hasCollection({ collection_name: this.#collection }),
+    );
+    const described =
+      exists.value &&
+      (await this.#call('describeCollection', () =>
+        this.#client.describeCollection({ collection_name: this.#collection, cache: false }),
+      ));
+    if (!described || identity(described) !== this.#collectionId)
+      throw xmodalError('NOT_FOUND', `collection ${this.info.name} was dropped while it was open`);
+  }
 }
 
 async function createCollection(client: MilvusClient, collection: string, options: ResolvedOptions) {
-  const stamp: Stamp = { xmodal: 1, info: options.info };
+  const stamp: Stamp = { xmodal: 1, info: options.info, made: randomUUID() };
   checkStatus(
     await client.createCollection({
       collection_name: collection,

@@ -29,6 +29,8 @@ import {
 import { filterToPgSql } from './filter-sql.js';
 
 export const COLLECTIONS_TABLE = 'xmodal_collections';
+// PostgreSQL's error code for a table that does not exist (dropped while a handle was open).
+const UNDEFINED_TABLE = '42P01';
 const UPSERT_BATCH = 500;
 // pgvector refuses larger values of hnsw.ef_search.
 const MAX_EF_SEARCH = 1000;
@@ -59,6 +61,8 @@ export class PgvectorStore implements Store {
   readonly #options: ResolvedOptions;
   /** `vector` or `halfvec`: the type the HNSW index was built on, fixed when the collection was created. */
   readonly #indexType: 'vector' | 'halfvec';
+  /** The table's oid when opened: a table dropped and made anew under the name has another. */
+  readonly #tableOid: string;
   #closed = false;
   /** Until when an unfiltered search may skip counting: the table was seen larger than exactScanMax. */
   #largeUntil = 0;
@@ -68,8 +72,10 @@ export class PgvectorStore implements Store {
     info: CollectionInfo,
     options: ResolvedOptions,
     indexType: 'vector' | 'halfvec',
+    tableOid: string,
   ) {
     this.#pool = pool;
+    this.#tableOid = tableOid;
     this.info = info;
     this.#table = itemsTable(info.name);
     this.#options = options;
@@ -86,8 +92,11 @@ export class PgvectorStore implements Store {
     }
     const pool = newPool(connectionString, 4);
     try {
-      const { info, indexType } = await withTransaction(pool, (client) => ensureCollection(client, options));
-      return new PgvectorStore(pool, info, options, indexType);
+      const { info, indexType, oid } = await withTransaction(pool, async (client) => ({
+        ...(await ensureCollection(client, options)),
+        oid: await tableOid(client, itemsTable(options.info.name)),
+      }));
+      return new PgvectorStore(pool, info, options, indexType, oid as string);
     } catch (error) {
       await pool.end();
       throw asStoreError(error, `cannot open collection ${options.info.name}`);
@@ -110,6 +119,7 @@ export class PgvectorStore implements Store {
         mime = EXCLUDED.mime, tags = EXCLUDED.tags, meta = EXCLUDED.meta, embedding = EXCLUDED.embedding`;
     await this.#run(async () => {
       await withTransaction(this.#pool, async (client) => {
+        await this.#lockOwnTable(client);
         for (let start = 0; start < prepared.length; start += UPSERT_BATCH) {
           const rows = prepared.slice(start, start + UPSERT_BATCH).map((item) => ({
             id: item.id,
@@ -132,7 +142,10 @@ export class PgvectorStore implements Store {
     const unique = checkIds(ids);
     if (unique.length === 0) return 0;
     const result = await this.#run(() =>
-      this.#pool.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [unique]),
+      withTransaction(this.#pool, async (client) => {
+        await this.#lockOwnTable(client);
+        return client.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [unique]);
+      }),
     );
     return result.rowCount ?? 0;
   }
@@ -192,6 +205,8 @@ export class PgvectorStore implements Store {
     return this.#run(async () => {
       const client = await this.#pool.connect();
       try {
+        // Dropped, or made anew by another process (maybe with another model): not this collection's answers.
+        await this.#checkOwnTable(client);
         if (await this.#matchesAtMost(client, filter, this.#options.exactScanMax)) {
           return await this.#exactSearch(client, query, k, filter);
         }
@@ -259,8 +274,23 @@ export class PgvectorStore implements Store {
     try {
       return await action();
     } catch (error) {
+      if ((error as { code?: unknown }).code === UNDEFINED_TABLE) throw this.#dropped();
       throw asStoreError(error, `collection ${this.info.name}`);
     }
+  }
+
+  #dropped(): Error {
+    return xmodalError('NOT_FOUND', `collection ${this.info.name} was dropped while it was open`);
+  }
+
+  async #checkOwnTable(client: pg.PoolClient): Promise<void> {
+    if ((await tableOid(client, this.#table)) !== this.#tableOid) throw this.#dropped();
+  }
+
+  /** Held until the transaction ends, so the table cannot be dropped (and made anew) between the check and the write. */
+  async #lockOwnTable(client: pg.PoolClient): Promise<void> {
+    await client.query(`LOCK TABLE ${this.#table} IN ROW EXCLUSIVE MODE`);
+    await this.#checkOwnTable(client);
   }
 
   #checkOpen(): void {
@@ -379,6 +409,14 @@ export async function withTransaction<T>(
   } finally {
     client.release();
   }
+}
+
+/** The table's oid as text, or null when there is no such table. */
+async function tableOid(client: pg.PoolClient, table: string): Promise<string | null> {
+  const result = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [
+    table,
+  ]);
+  return result.rows[0].oid;
 }
 
 export function asStoreError(error: unknown, context: string): Error {
