@@ -173,8 +173,10 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         prune = body.prune ?? false;
       }
       const signal = clientGone(reply);
+      let opened: OpenCollection | undefined;
       const prepare = async () => {
         const { collection, release } = await ctx.collections.acquireOrCreate(name, ctx.encoder.id);
+        opened = collection;
         try {
           if (uploads.length > 0)
             ({ paths, shown } = await keepUploads(ctx.collections.workspace, name, uploads));
@@ -184,17 +186,13 @@ export function registerCollectionRoutes(app: FastifyInstance, ctx: ServerContex
         }
         return { collection, paths, finished: release };
       };
-      let opened: OpenCollection | undefined;
-      const report = await ingestUnderLock(
-        ctx.collections.workspace,
-        name,
-        async () => {
-          const run = await prepare();
-          opened = run.collection;
-          return run;
-        },
-        { tags, prune, roots, signal },
-      ).catch((error: unknown) => {
+      const report = await ingestUnderLock(ctx.collections.workspace, name, prepare, {
+        tags,
+        prune,
+        roots,
+        signal,
+      }).catch((error: unknown) => {
+        // Dropped by another process while open here: the next request opens the name afresh.
         if (opened) ctx.collections.forgetIfDropped(name, opened, error);
         throw error;
       });

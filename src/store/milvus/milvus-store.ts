@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 // The Milvus Store: one Milvus collection per xmodal collection, HNSW on inner product, filters as expressions.
+import { randomUUID } from 'node:crypto';
 import { ConsistencyLevelEnum, DataType, type MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { xmodalError } from '../../errors.js';
 import type {
