@@ -342,16 +342,17 @@ export class MilvusStore implements Store {
   }
 
   async #checkOwnCollection(): Promise<void> {
-    const exists = await this.#call('hasCollection', () =>
-      this.#client.hasCollection({ collection_name: this.#collection }),
-    );
-    const described =
-      exists.value &&
-      (await this.#call('describeCollection', () =>
-        this.#client.describeCollection({ collection_name: this.#collection, cache: false }),
-      ));
-    if (!described || identity(described) !== this.#collectionId)
-      throw xmodalError('NOT_FOUND', `collection ${this.info.name} was dropped while it was open`);
+    const dropped = xmodalError('NOT_FOUND', `collection ${this.info.name} was dropped while it was open`);
+    const described = await this.#call('describeCollection', () =>
+      this.#client.describeCollection({ collection_name: this.#collection, cache: false }),
+    ).catch(async (error: unknown) => {
+      // One call while it exists; only a failed describe asks whether it is gone or the server in trouble.
+      const exists = await this.#call('hasCollection', () =>
+        this.#client.hasCollection({ collection_name: this.#collection }),
+      );
+      throw exists.value ? error : dropped;
+    });
+    if (identity(described) !== this.#collectionId) throw dropped;
   }
 }
 
