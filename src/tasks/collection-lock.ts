@@ -15,7 +15,7 @@ import {
 
 const POLL_MS = 250;
 
-export interface IndexLockOptions {
+export interface CollectionLockOptions {
   /** Told once, with the holder's process id, when the collection is busy and this run waits. */
   onWait?: (holder: number) => void;
   signal?: AbortSignal;
@@ -36,11 +36,11 @@ function alive(pid: number): boolean {
  * drop), across processes (two `xmodal index`, the CLI and a server) and within one (two server requests). A
  * writer that finds the lock held waits for it, saying so once; a lock left by a killed process is taken over.
  */
-export async function withIndexLock<T>(
+export async function withCollectionLock<T>(
   workspace: Workspace,
   collection: string,
   work: () => Promise<T>,
-  options: IndexLockOptions = {},
+  options: CollectionLockOptions = {},
 ): Promise<T> {
   const folder = join(homeDir(workspace), 'locks');
   await mkdir(folder, { recursive: true });
@@ -48,6 +48,7 @@ export async function withIndexLock<T>(
     .update(`${storeLocation(workspace)}\0${collection}`)
     .digest('hex')
     .slice(0, 16);
+  // Named `index-…` since only indexing runs took it: kept, so that a process of an earlier version still excludes.
   const path = join(folder, `index-${key}.lock`);
   const token = `${process.pid} ${Math.random().toString(36).slice(2)}`;
   let told = false;
@@ -101,10 +102,10 @@ export function ingestUnderLock(
   workspace: Workspace,
   name: string,
   prepare: () => Promise<IndexRun>,
-  options: Omit<IngestOptions, 'paths'> & Pick<IndexLockOptions, 'onWait'>,
+  options: Omit<IngestOptions, 'paths'> & Pick<CollectionLockOptions, 'onWait'>,
 ): Promise<IngestReport> {
   const { onWait, ...ingestOptions } = options;
-  return withIndexLock(
+  return withCollectionLock(
     workspace,
     name,
     async () => {
@@ -119,7 +120,7 @@ export function ingestUnderLock(
   );
 }
 
-export interface DropOptions extends IndexLockOptions {
+export interface DropOptions extends CollectionLockOptions {
   /** Runs once the lock is held, before anything is deleted: the server closes its open copy here. */
   beforeDrop?: () => Promise<void>;
 }
@@ -135,7 +136,7 @@ export function dropCollection(
   options: DropOptions = {},
 ): Promise<boolean> {
   const { beforeDrop, ...lockOptions } = options;
-  return withIndexLock(
+  return withCollectionLock(
     workspace,
     name,
     async () => {

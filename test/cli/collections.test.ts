@@ -7,7 +7,7 @@ import { locateModel, modelId } from '../../src/encoders/load.js';
 import { finished } from '../helpers/child.js';
 import { cliChild, errorLines, runCli, spawnCli } from '../helpers/cli.js';
 import { expectCliError } from '../helpers/expect-cli-error.js';
-import { holdIndexLock } from '../helpers/held-lock.js';
+import { holdCollectionLock } from '../helpers/held-lock.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { changeWeights, copyModel } from '../helpers/model-copy.js';
 import { AUDIO, IMAGES, tempDir } from '../helpers/paths.js';
@@ -100,7 +100,7 @@ describe('xmodal collections', { skip: MINI_MISSING }, () => {
     assert.equal(indexed.code, 0, indexed.stderr);
     // Another process indexing 'busy' holds its lock until released.
     let keptWhileHeld = false;
-    const lock = await holdIndexLock({ home }, 'busy', async () => {
+    const lock = await holdCollectionLock({ home }, 'busy', async () => {
       keptWhileHeld = (await listed(at)).collections.some((c) => c.name === 'busy');
     });
     const child = cliChild([...at, 'collections', 'drop', 'busy', '--yes'], { env: process.env });

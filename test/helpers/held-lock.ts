@@ -1,4 +1,4 @@
-import { withIndexLock } from '../../src/tasks/collection-lock.js';
+import { withCollectionLock } from '../../src/tasks/collection-lock.js';
 import type { Workspace } from '../../src/tasks/workspace.js';
 
 export interface HeldLock {
@@ -10,7 +10,7 @@ export interface HeldLock {
  * Holds a collection's lock as another indexing run would, until `release()`; resolves once it is held.
  * `beforeRelease` runs while it is still held, after `release()` is called.
  */
-export async function holdIndexLock(
+export async function holdCollectionLock(
   workspace: Workspace,
   collection: string,
   beforeRelease?: () => Promise<void>,
@@ -23,7 +23,7 @@ export async function holdIndexLock(
   const isHeld = new Promise<void>((resolve) => {
     held = resolve;
   });
-  const holder = withIndexLock(workspace, collection, async () => {
+  const holder = withCollectionLock(workspace, collection, async () => {
     held();
     await released;
     await beforeRelease?.();

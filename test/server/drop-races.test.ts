@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
-import { holdIndexLock } from '../helpers/held-lock.js';
+import { holdCollectionLock } from '../helpers/held-lock.js';
 import { tempDir } from '../helpers/paths.js';
 import { type RunningServer, startServer } from './harness.js';
 
@@ -51,7 +51,7 @@ describe('dropping a collection while it is in use', () => {
     });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     // Another process indexing 'queued' holds its lock until released.
-    const lock = await holdIndexLock({ home: server.home }, 'queued');
+    const lock = await holdCollectionLock({ home: server.home }, 'queued');
     // The index request first, so that it is waiting when the DELETE comes; then both wait.
     const indexing = server.call('POST', '/collections/queued/index', { paths: [notes] });
     await sleep(300);
@@ -117,7 +117,7 @@ describe('dropping a collection while it is in use', () => {
         paths: [join(notes, 'note-1.txt')],
       });
       assert.equal(first.status, 200, JSON.stringify(first.body));
-      const lock = await holdIndexLock({ home: server.home }, name);
+      const lock = await holdCollectionLock({ home: server.home }, name);
       const form = new FormData();
       form.append('file', new Blob([`an uploaded note, round ${round}`]), 'upload.txt');
       const uploading = fetch(`${server.base}/collections/${name}/index`, {

@@ -13,7 +13,7 @@ import { listCollections } from '../../src/store/open.js';
 import { collectionSummaries } from '../../src/tasks/collection-summaries.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { openCollection, storeLocation, type Workspace } from '../../src/tasks/workspace.js';
-import { holdIndexLock } from '../helpers/held-lock.js';
+import { holdCollectionLock } from '../helpers/held-lock.js';
 import { AUDIO, IMAGES, TINY_CLAP, TINY_CLIP, tempDir } from '../helpers/paths.js';
 import { startServer } from '../server/harness.js';
 import { startPgliteServer } from '../store/pglite-server.js';
@@ -157,7 +157,7 @@ describe("the library's index and dropCollection take turns on a collection", ()
       const collection = await openLibraryCollection('turns', { home, model: TINY_CLIP, create: true });
       try {
         // Another run holds the collection until released; the index, then the drop, wait for it.
-        const lock = await holdIndexLock({ home }, 'turns');
+        const lock = await holdCollectionLock({ home }, 'turns');
         const bytes = new TextEncoder().encode(`a note in bytes, round ${round}`);
         const indexing = collection.index([{ name: 'note.txt', data: bytes }]).then(
           (report) => report,

@@ -7,7 +7,7 @@ import { expandPaths } from '../../src/tasks/expand-paths.js';
 import { ingest } from '../../src/tasks/ingest.js';
 import { type OpenCollection, openCollection } from '../../src/tasks/workspace.js';
 import { spawnCli } from '../helpers/cli.js';
-import { holdIndexLock } from '../helpers/held-lock.js';
+import { holdCollectionLock } from '../helpers/held-lock.js';
 import { IMAGES, ROOT, TINY_BUNDLE, TINY_CLIP, tempDir } from '../helpers/paths.js';
 
 /** Six small PNGs in `folder` (distinct content, so none is a duplicate of another). */
@@ -219,7 +219,7 @@ describe('index: two runs on one collection', () => {
   });
 
   test('a run that finds the collection busy waits, says so, and goes on when it is free', async () => {
-    const lock = await holdIndexLock({ home }, 'default');
+    const lock = await holdCollectionLock({ home }, 'default');
     writeFileSync(join(data, 'late.txt'), 'a late note\n');
     const child = spawn(
       process.execPath,
