@@ -3,7 +3,7 @@ import { xmodalError } from '../errors.js';
 import { classify } from '../library/tasks.js';
 import { readLabelsFile } from '../tasks/classify.js';
 import { formatTime } from '../tasks/moments.js';
-import { isVideoFile } from '../tasks/video.js';
+import { hasMoments } from '../tasks/video.js';
 import { classifyVideo } from '../tasks/video-labels.js';
 import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
@@ -24,7 +24,7 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
     program
       .command('classify')
       .description(
-        'zero-shot classification of an image, a sound or a video (moment by moment) against labels you name',
+        'zero-shot classification of an image, a sound, or a video or long recording (moment by moment) against labels you name',
       )
       .argument('<input>', 'an image, audio or video file (or text:... to classify a text)')
       .option('--labels <list>', 'comma-separated labels, e.g. dog,cat,car')
@@ -39,7 +39,7 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
   ).action(async (arg: string, flags: ClassifyFlags) => {
     if (!flags.labels && !flags.labelsFile)
       throw xmodalError('BAD_ARGUMENT', 'give --labels a,b,c or --labels-file FILE');
-    if (await isVideoFile(arg)) {
+    if (await hasMoments(arg)) {
       const labels = [
         ...(flags.labels ? flags.labels.split(',') : []),
         ...(flags.labelsFile ? await readLabelsFile(flags.labelsFile) : []),
@@ -68,7 +68,7 @@ export function registerClassify(program: Command, withModelFlags: (c: Command) 
   });
 }
 
-/** A video, moment by moment: `0:00-0:04  seen   dog 87.1%  cat 8.0%`. */
+/** A video or a long recording, moment by moment: `0:00-0:04  seen   dog 87.1%  cat 8.0%`. */
 async function classifyVideoCommand(
   path: string,
   labels: string[],

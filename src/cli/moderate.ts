@@ -4,7 +4,7 @@ import type { CategoryCalibration, PrecisionRecall } from '../tasks/calibrate.js
 import { readPolicy } from '../tasks/moderate.js';
 import { formatTime } from '../tasks/moments.js';
 import { DEFAULT_POLICY } from '../tasks/policies/default.js';
-import { isVideoFile } from '../tasks/video.js';
+import { hasMoments } from '../tasks/video.js';
 import { moderateVideo } from '../tasks/video-labels.js';
 import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
@@ -36,7 +36,7 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
     program
       .command('moderate')
       .description(
-        'check an image, a sound or a video (moment by moment) against a moderation policy (zero-shot: see the README for limits)',
+        'check an image, a sound, or a video or long recording (moment by moment) against a moderation policy (zero-shot: see the README for limits)',
       )
       .argument('<file>', 'an image, audio or video file (or text:... to check a text)')
       .option('--policy <file>', 'policy JSON (default: the shipped policy)')
@@ -45,7 +45,7 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
         'print {"safe","flagged":[{"category","score","threshold"}],"scores":[...]}; a video: {"safe","duration","flagged":[{"t","end","modality","flagged"}]}',
       ),
   ).action(async (arg: string, flags: ModerateFlags) => {
-    if (await isVideoFile(arg)) {
+    if (await hasMoments(arg)) {
       const policy = flags.policy ? await readPolicy(flags.policy) : DEFAULT_POLICY;
       const encoder = await openEncoder(flags);
       try {

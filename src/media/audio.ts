@@ -243,6 +243,21 @@ async function* monoPieces(
 }
 
 /**
+ * How long the audio is by its headers and frame headers alone (nothing decoded), or undefined when they do not
+ * say or cannot be read: how indexing tells a long recording, cut into moments, from a clip.
+ */
+export async function declaredAudioSeconds(bytes: Uint8Array): Promise<number | undefined> {
+  const type = (await detectMedia(bytes))?.modality === 'audio' ? audioType(bytes) : undefined;
+  if (!type) return undefined;
+  const declared = await readHeader(bytes, 'audio').catch(() => undefined);
+  if (declared?.seconds !== undefined) return declared.seconds;
+  const framed = countFramedSeconds(bytes, type);
+  if (framed !== undefined) return framed;
+  const mp4Frames = type === 'm4a' ? countMp4Frames(bytes) : undefined;
+  return mp4Frames && declared?.sampleRate ? (mp4Frames * 1024) / declared.sampleRate : undefined;
+}
+
+/**
  * Decodes WAV, MP3, OGG Vorbis/Opus, FLAC (and more) with pure npm decoders, mixed down to mono. The header is
  * checked first (channels, sample rate, declared duration), and decoding runs in small steps that stop as soon as
  * the audio outgrows its declared length or the limit: a tiny file that expands to hours never gets the chance.

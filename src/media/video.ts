@@ -93,7 +93,7 @@ export async function probeVideo(path: string, tools: VideoTools): Promise<Video
     '-v',
     'error',
     '-show_entries',
-    'format=duration:stream=codec_type,width,height',
+    'format=duration:stream=codec_type,width,height:stream_disposition=attached_pic',
     '-of',
     'json',
     path,
@@ -101,7 +101,12 @@ export async function probeVideo(path: string, tools: VideoTools): Promise<Video
   if (code !== 0) throw xmodalError('BAD_INPUT', `cannot read video (${lastError(stderr)})`);
   let parsed: {
     format?: { duration?: string };
-    streams?: { codec_type?: string; width?: number; height?: number }[];
+    streams?: {
+      codec_type?: string;
+      width?: number;
+      height?: number;
+      disposition?: { attached_pic?: number };
+    }[];
   };
   try {
     parsed = JSON.parse(stdout);
@@ -109,7 +114,8 @@ export async function probeVideo(path: string, tools: VideoTools): Promise<Video
     throw xmodalError('BAD_INPUT', 'cannot read video (ffprobe gave no description)', error);
   }
   const streams = parsed.streams ?? [];
-  const pictures = streams.filter((s) => s.codec_type === 'video');
+  // Cover art in an audio file is a one-picture "video" stream: not pictures to sample.
+  const pictures = streams.filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   const duration = Number(parsed.format?.duration);
   return {
     duration: Number.isFinite(duration) && duration > 0 ? duration : undefined,

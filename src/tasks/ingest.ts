@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Encoder, Modality } from '../encoders/encoder.js';
 import { asXmodalError, type ErrorCode, xmodalError } from '../errors.js';
+import { DEFAULT_MAX_AUDIO_SECONDS } from '../media/audio.js';
 import { decodeText, detectFile, detectMedia } from '../media/detect.js';
 import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import { FFMPEG_HINT, findVideoTools } from '../media/video.js';
@@ -10,7 +12,7 @@ import type { Item, ItemRecord, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import type { CollectionSpace } from './spaces.js';
 import { chunkTextInTurns } from './text-chunks.js';
-import { checkVideoOptions, type VideoOptions, videoItemsInSpaces } from './video.js';
+import { checkVideoOptions, isLongRecording, type VideoOptions, videoItemsInSpaces } from './video.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -66,11 +68,14 @@ export interface IngestReport {
 interface PreparedFile {
   path: string;
   hash: string;
+  /** `video` also for a recording too long to embed as one clip: both are streamed into moments. */
   modality: Modality | 'video';
   mime: string;
-  /** Empty for a video: the video stage streams it from its file. */
+  /** Empty for a video or a long recording: the video stage streams it from its file. */
   bytes: Uint8Array;
   chunks?: string[];
+  /** A long audio recording (not a video), streamed into sound windows. */
+  recording?: boolean;
 }
 
 const LOOKAHEAD = 16;
@@ -93,9 +98,15 @@ async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIte
 async function prepareFile(path: string): Promise<PreparedFile> {
   // Videos are recognised from their head and never read whole: the video stage streams them.
   const head = await detectFile(path);
-  if (head?.modality === 'video')
-    return { path, hash: await hashFile(path), modality: 'video', mime: head.mime, bytes: new Uint8Array(0) };
+  const streamed = (recording?: boolean) =>
+    ({ path, hash: '', modality: 'video', mime: head!.mime, bytes: new Uint8Array(0), recording }) as const;
+  if (head?.modality === 'video') return { ...streamed(), hash: await hashFile(path) };
+  // A recording longer than a clip may be (or larger than a file may be) is cut into moments as a video's sound is.
+  if (head?.modality === 'audio' && (await stat(path)).size > DEFAULT_MAX_INPUT_BYTES)
+    return { ...streamed(true), hash: await hashFile(path) };
   const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
+  if (head?.modality === 'audio' && (await isLongRecording(path, bytes)))
+    return { ...streamed(true), hash: createHash('sha256').update(bytes).digest('hex') };
   const hash = createHash('sha256').update(bytes).digest('hex');
   const detected = await detectMedia(bytes);
   if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio, video or text file');
@@ -371,7 +382,13 @@ export async function ingest(collection: OpenCollection, options: IngestOptions)
    * write, nothing written before all are embedded (a run killed mid-video leaves none).
    */
   const indexVideo = async (file: PreparedFile) => {
-    if (!findVideoTools()) return tally.skip(file.path, `video needs ffmpeg: ${FFMPEG_HINT}`);
+    if (!findVideoTools())
+      return tally.skip(
+        file.path,
+        file.recording
+          ? `audio over ${DEFAULT_MAX_AUDIO_SECONDS} s is indexed moment by moment, which needs ffmpeg: ${FFMPEG_HINT}`
+          : `video needs ffmpeg: ${FFMPEG_HINT}`,
+      );
     try {
       const bySpace = await videoItemsInSpaces(spacesFor('video'), file, {
         tags: options.tags,

@@ -2,7 +2,10 @@
 import type { Modality } from '../encoders/encoder.js';
 import type { Filter, SearchHit } from '../store/store.js';
 
-/** Frames and sound windows cut from a video carry `meta.video = true`, `meta.t` and `meta.duration`. */
+/**
+ * Frames and sound windows cut from a video carry `meta.video = true`, `meta.t` and `meta.duration`; sound
+ * windows of a long recording `meta.recording = true` instead. Both fold into moments.
+ */
 export const VIDEO_FILTER: Filter = { meta: { video: true } };
 
 /** What a result filter may ask for: a modality, or `video` for moments inside videos. */
@@ -27,9 +30,10 @@ export function withKind(filter: Filter, kind: ResultKind | undefined): Filter {
   return { ...filter, modality: kind };
 }
 
-/** The time of an item cut from a video, or undefined. */
+/** The time of an item cut from a video or a long recording, or undefined. */
 export function videoTime(hit: Pick<SearchHit, 'meta'>): number | undefined {
-  return hit.meta?.video === true && typeof hit.meta.t === 'number' ? hit.meta.t : undefined;
+  const cut = hit.meta?.video === true || hit.meta?.recording === true;
+  return cut && typeof hit.meta?.t === 'number' ? hit.meta.t : undefined;
 }
 
 /**

@@ -3,7 +3,9 @@
 import { statSync } from 'node:fs';
 import type { Encoder } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
+import { DEFAULT_MAX_AUDIO_SECONDS, declaredAudioSeconds } from '../media/audio.js';
 import { detectFile } from '../media/detect.js';
+import { DEFAULT_MAX_INPUT_BYTES, readMediaBytes } from '../media/input.js';
 import {
   checkVideoLimits,
   decodeBound,
@@ -15,7 +17,7 @@ import {
   type VideoProbe,
   type VideoTools,
 } from '../media/video.js';
-import type { Item } from '../store/store.js';
+import type { Item, MetaValue } from '../store/store.js';
 import type { CollectionSpace } from './spaces.js';
 
 export type { VideoOptions } from '../media/video.js';
@@ -221,10 +223,18 @@ export function segmentId(path: string, segment: Pick<VideoSegment, 'modality' |
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+function momentMeta(video: boolean, segment: VideoSegment, whole: number): Record<string, MetaValue> {
+  const when = { t: round3(segment.t), duration: round3(segment.duration) };
+  return video
+    ? { video: true, ...when, videoDuration: round3(whole) }
+    : { recording: true, ...when, recordingDuration: round3(whole) };
+}
+
 /**
  * A video file as store items for each space that sees or hears it: each frame an image item and each sound
  * window an audio item, all with the video's path as `uri`, its type as `mime`, and `meta.video`, `meta.t`,
  * `meta.duration`. The video is probed once and checked against the limits before any space decodes it.
+ * A long audio recording goes the same way: sound windows with `meta.recording` instead of `meta.video`.
  */
 export async function videoItemsInSpaces(
   spaces: readonly CollectionSpace[],
@@ -247,20 +257,32 @@ export async function videoItemsInSpaces(
         contentHash: file.hash,
         mime: file.mime,
         tags: options.tags,
-        meta: {
-          video: true,
-          t: round3(segment.t),
-          duration: round3(segment.duration),
-          videoDuration: round3(duration),
-        },
+        // A long recording's sound windows are moments too, told from a video's by `recording`.
+        meta: momentMeta(opened.probe.hasVideo, segment, duration),
       })),
     );
   }
   return bySpace;
 }
 
-/** Whether a command-line argument names a video file (by content). */
-export async function isVideoFile(path: string): Promise<boolean> {
+/**
+ * Whether an audio file is a recording too long to be one clip (over the clip limit by its headers, or larger than
+ * a file read whole may be): it is indexed, classified and moderated moment by moment, as a video's sound is.
+ * `bytes`: the file already read whole.
+ */
+export async function isLongRecording(path: string, bytes?: Uint8Array): Promise<boolean> {
+  if (!bytes) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info?.isFile() || info.size === 0 || (await detectFile(path))?.modality !== 'audio') return false;
+    if (info.size > DEFAULT_MAX_INPUT_BYTES) return true;
+    bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
+  }
+  return ((await declaredAudioSeconds(bytes)) ?? 0) > DEFAULT_MAX_AUDIO_SECONDS;
+}
+
+/** Whether a command-line argument names a file taken moment by moment (by content): a video or a long recording. */
+export async function hasMoments(path: string): Promise<boolean> {
   const info = statSync(path, { throwIfNoEntry: false });
-  return !!info?.isFile() && info.size > 0 && (await detectFile(path))?.modality === 'video';
+  if (!info?.isFile() || info.size === 0) return false;
+  return (await detectFile(path))?.modality === 'video' || (await isLongRecording(path));
 }

@@ -155,19 +155,20 @@ async function search(query) {
 const blobUrls = [];
 
 /**
- * A video moment: the video itself, opened at the moment (its frame is the thumbnail) and playing from there.
- * Without an API key the player streams it with Range requests; with one, it is fetched whole so the key goes along.
+ * A moment of a video (or of a long recording): the file itself, opened at the moment (a video's frame is the
+ * thumbnail) and playing from there. Without an API key the player streams it with Range requests; with one, it
+ * is fetched whole so the key goes along.
  */
 async function attachMoment(hit, container) {
-  const video = document.createElement('video');
-  video.controls = true;
-  video.preload = 'metadata';
-  video.dataset.t = String(hit.t);
+  const player = document.createElement(hit.mime?.startsWith('audio/') ? 'audio' : 'video');
+  player.controls = true;
+  player.preload = 'metadata';
+  player.dataset.t = String(hit.t);
   const source = apiKey() ? URL.createObjectURL(await (await api(hit.content)).blob()) : hit.content;
   if (source !== hit.content) blobUrls.push(source);
   // A media fragment seeks to t: the player shows that frame and plays on from it.
-  video.src = `${source}#t=${hit.t}`;
-  container.replaceChildren(video);
+  player.src = `${source}#t=${hit.t}`;
+  container.replaceChildren(player);
 }
 
 async function attachContent(hit, container) {

@@ -1,9 +1,11 @@
 // A video moment in the web UI, in Debian's Chromium (playwright-core), against a real server.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { findVideoTools } from '../../src/media/video.js';
 import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
@@ -76,5 +78,67 @@ describe('web UI: a video moment', {
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, '.gitignore'), '*\n');
     await page.screenshot({ path: join(ARTIFACTS, 'ui-video.png'), fullPage: true });
+  });
+});
+
+describe('web UI: a moment of a long recording', {
+  skip: NO_CHROMIUM || NO_FFMPEG || MINI_MISSING,
+}, () => {
+  const data = tempDir('xmodal-recording-');
+  let browser: Browser;
+  let server: RunningServer;
+  let page: Page;
+
+  before(async () => {
+    // 11 minutes of quiet noise with a piano note at 7:00: over the 600 s a clip may last.
+    const recording = join(data, 'field.ogg');
+    execFileSync(findVideoTools()!.ffmpeg, [
+      ...[
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'anoisesrc=color=pink:amplitude=0.01:duration=660:sample_rate=16000',
+      ],
+      ...['-i', DEMO_SOUND('instrument-acoustic-grand-piano'), '-filter_complex'],
+      '[1:a]aresample=16000,adelay=420000:all=1[p];[0:a][p]amix=inputs=2:duration=first:normalize=0',
+      ...['-ac', '1', '-c:a', 'libvorbis', recording],
+    ]);
+    server = await startServer({ model: MINI });
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(readFileSync(recording))]), 'field.ogg');
+    const indexed = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
+    assert.equal(indexed.status, 200, await indexed.text());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    await page.goto(server.base);
+    await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  test('a hit in the recording is an audio player opened at its moment', async () => {
+    await page.selectOption('#modality', 'audio');
+    await page.fill('#query', 'piano');
+    await page.press('#query', 'Enter');
+    await page.waitForSelector('#results .result audio');
+    const first = '#results .result:first-child';
+    assert.equal(await page.$$eval(`${first} video`, (v) => v.length), 0, 'no video player for a recording');
+    const t = Number(await page.getAttribute(first, 'data-t'));
+    assert.match((await page.textContent(`${first} .name`)) ?? '', /^field\.ogg @ \d+:\d\d$/);
+    await page.waitForFunction(
+      (selector) => {
+        const audio = document.querySelector(`${selector} audio`) as HTMLAudioElement | null;
+        return audio !== null && audio.readyState >= 1 && audio.currentTime > 0;
+      },
+      first,
+      { timeout: 30_000 },
+    );
+    const at = await page.$eval(`${first} audio`, (a) => (a as HTMLAudioElement).currentTime);
+    assert.ok(Math.abs(at - t) < 0.5, `the player is at ${at} s, the moment at ${t} s`);
   });
 });
