@@ -265,16 +265,21 @@ export async function videoItemsInSpaces(
   return bySpace;
 }
 
+const MIN_RECORDING_BYTES = 256 * 1024;
+
 /**
  * Whether an audio file is a recording too long to be one clip (over the clip limit by its headers, or larger than
  * a file read whole may be): it is indexed, classified and moderated moment by moment, as a video's sound is.
  * `bytes`: the file already read whole.
  */
 export async function isLongRecording(path: string, bytes?: Uint8Array): Promise<boolean> {
+  // Under 3.5 kbit/s for 600 s: no codec people record with, so most clips skip reading their headers twice.
+  if (bytes && bytes.length < MIN_RECORDING_BYTES) return false;
   if (!bytes) {
     const info = statSync(path, { throwIfNoEntry: false });
     if (!info?.isFile() || info.size === 0 || (await detectFile(path))?.modality !== 'audio') return false;
     if (info.size > DEFAULT_MAX_INPUT_BYTES) return true;
+    if (info.size < MIN_RECORDING_BYTES) return false;
     bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
   }
   return ((await declaredAudioSeconds(bytes)) ?? 0) > DEFAULT_MAX_AUDIO_SECONDS;
