@@ -31,7 +31,7 @@ export function withKind(filter: Filter, kind: ResultKind | undefined): Filter {
 }
 
 /** The time of an item cut from a video or a long recording, or undefined. */
-export function videoTime(hit: Pick<SearchHit, 'meta'>): number | undefined {
+export function momentTime(hit: Pick<SearchHit, 'meta'>): number | undefined {
   const cut = hit.meta?.video === true || hit.meta?.recording === true;
   return cut && typeof hit.meta?.t === 'number' ? hit.meta.t : undefined;
 }
@@ -47,7 +47,7 @@ export function groupMoments<H extends SearchHit>(
   const out: (H & Moment)[] = [];
   const momentsOf = new Map<string, (H & Moment)[]>();
   for (const hit of hits) {
-    const t = videoTime(hit);
+    const t = momentTime(hit);
     if (t === undefined || !hit.uri) {
       out.push(hit);
       continue;
@@ -81,6 +81,6 @@ export function hitPlace(
   hit: Pick<SearchHit, 'uri' | 'id' | 'meta'> & Moment,
   name = hit.uri ?? hit.id,
 ): string {
-  const t = hit.t ?? videoTime(hit);
+  const t = hit.t ?? momentTime(hit);
   return t === undefined ? name : `${name} @ ${formatTime(t)}`;
 }

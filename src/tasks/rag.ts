@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Modality } from '../encoders/encoder.js';
 import { xmodalError } from '../errors.js';
 import { type ChatEndpoint, type ChatMessage, chat } from './chat.js';
-import { groupMoments, hitPlace, videoTime } from './moments.js';
+import { groupMoments, hitPlace, momentTime } from './moments.js';
 import { type RerankOptions, rerankDocuments } from './rerank.js';
 import { documentText, type RetrieveOptions, retrieveDocuments } from './retrieve.js';
 import type { OpenCollection } from './workspace.js';
@@ -77,7 +77,7 @@ export async function ask(
       uri: doc.hits[0].uri,
       modalities: [...new Set(doc.hits.map((h) => h.modality))],
       files: [...new Set(groupMoments(doc.hits).map((h) => hitPlace(h)))],
-      ...(videoTime(doc.hits[0]) !== undefined ? { t: videoTime(doc.hits[0]) } : {}),
+      ...(momentTime(doc.hits[0]) !== undefined ? { t: momentTime(doc.hits[0]) } : {}),
       ...(text ? { text: text.slice(0, MAX_SOURCE_CHARS) } : {}),
       score: doc.rescore ?? doc.score,
     };
