@@ -51,3 +51,21 @@ export function buildWebmVideo(path: string, sound: string): void {
   const codecs = ['-c:v', 'libvpx', '-deadline', 'realtime', '-c:a', 'libopus', '-shortest'];
   execFileSync(tools.ffmpeg, ['-v', 'error', '-y', ...picture, '-i', sound, ...codecs, path]);
 }
+
+/**
+ * A long recording as Ogg Vorbis (its header declares no length): `seconds` of quiet pink noise with `sound`
+ * mixed in at `at` seconds (ffmpeg required: see NO_FFMPEG).
+ */
+export function buildLongRecording(
+  path: string,
+  options: { seconds: number; sound: string; at: number },
+): void {
+  const tools = findVideoTools();
+  if (!tools) throw new Error(`ffmpeg is needed to build ${path}`);
+  const noise = `anoisesrc=color=pink:amplitude=0.01:duration=${options.seconds}:sample_rate=16000`;
+  const mix = `[1:a]aresample=16000,adelay=${options.at * 1000}:all=1[s];[0:a][s]amix=inputs=2:duration=first:normalize=0`;
+  execFileSync(tools.ffmpeg, [
+    ...['-v', 'error', '-y', '-f', 'lavfi', '-i', noise, '-i', options.sound, '-filter_complex', mix],
+    ...['-ac', '1', '-c:a', 'libvorbis', path],
+  ]);
+}

@@ -15,7 +15,7 @@ import { type OpenCollection, openCollection } from '../../src/tasks/workspace.j
 import { runCli } from '../helpers/cli.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { AUDIO, FIXTURES, tempDir } from '../helpers/paths.js';
-import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
+import { buildLongRecording, DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 
 const PIANO_QUERY = join(FIXTURES, 'heldout', 'audio', 'gm-piano-acoustic-grand-piano.wav');
 const LENGTH = 660;
@@ -34,22 +34,13 @@ describe('long recordings: indexed and found moment by moment', { skip: NO_FFMPE
   };
 
   before(async () => {
+    // 11 minutes of quiet pink noise with a piano note at 7:00.
+    buildLongRecording(ogg, {
+      seconds: LENGTH,
+      sound: DEMO_SOUND('instrument-acoustic-grand-piano'),
+      at: PIANO_AT,
+    });
     const { ffmpeg } = findVideoTools()!;
-    // 11 minutes of quiet pink noise with a piano note at 7:00; as Ogg Vorbis (no length in its header).
-    execFileSync(ffmpeg, [
-      ...[
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        `anoisesrc=color=pink:amplitude=0.01:duration=${LENGTH}:sample_rate=16000`,
-      ],
-      ...['-i', DEMO_SOUND('instrument-acoustic-grand-piano')],
-      '-filter_complex',
-      `[1:a]aresample=16000,adelay=${PIANO_AT * 1000}:all=1[p];[0:a][p]amix=inputs=2:duration=first:normalize=0`,
-      ...['-ac', '1', '-c:a', 'libvorbis', ogg],
-    ]);
     // The same as an MP3 with cover art: the picture is no video to sample.
     const cover = join(data, 'cover.png');
     await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c33' } })

@@ -1,19 +1,31 @@
 // A video moment in the web UI, in Debian's Chromium (playwright-core), against a real server.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { findVideoTools } from '../../src/media/video.js';
 import { buildSceneVideo } from '../../src/tasks/demo.js';
 import { launchChromium, NO_CHROMIUM } from '../helpers/chromium.js';
 import { MINI, MINI_MISSING } from '../helpers/mini.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
-import { DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
+import { buildLongRecording, DEMO_SOUND, NO_FFMPEG } from '../helpers/video.js';
 import { type RunningServer, startServer } from '../server/harness.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+/** A server with `file` uploaded into its default collection, and the UI open on it in Chromium. */
+async function openUiWith(file: string, chromiumArgs: string[] = []) {
+  const server = await startServer({ model: MINI });
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(readFileSync(file))]), basename(file));
+  const indexed = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
+  assert.equal(indexed.status, 200, await indexed.text());
+  const browser = await launchChromium(chromiumArgs);
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  await page.goto(server.base);
+  await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
+  return { server, browser, page };
+}
 
 describe('web UI: a video moment', {
   skip: NO_CHROMIUM || NO_FFMPEG || MINI_MISSING,
@@ -28,15 +40,7 @@ describe('web UI: a video moment', {
       { picture: 'automobile', seconds: 4, sound: DEMO_SOUND('drum-bass-drum') },
       { picture: 'dog', seconds: 4, sound: DEMO_SOUND('instrument-acoustic-grand-piano') },
     ]);
-    server = await startServer({ model: MINI });
-    const form = new FormData();
-    form.append('file', new Blob([new Uint8Array(readFileSync(video))]), 'scenes.mp4');
-    const indexed = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
-    assert.equal(indexed.status, 200, await indexed.text());
-    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-    await page.goto(server.base);
-    await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
+    ({ server, browser, page } = await openUiWith(video, ['--autoplay-policy=no-user-gesture-required']));
   });
   after(async () => {
     await browser?.close();
@@ -92,28 +96,12 @@ describe('web UI: a moment of a long recording', {
   before(async () => {
     // 11 minutes of quiet noise with a piano note at 7:00: over the 600 s a clip may last.
     const recording = join(data, 'field.ogg');
-    execFileSync(findVideoTools()!.ffmpeg, [
-      ...[
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'anoisesrc=color=pink:amplitude=0.01:duration=660:sample_rate=16000',
-      ],
-      ...['-i', DEMO_SOUND('instrument-acoustic-grand-piano'), '-filter_complex'],
-      '[1:a]aresample=16000,adelay=420000:all=1[p];[0:a][p]amix=inputs=2:duration=first:normalize=0',
-      ...['-ac', '1', '-c:a', 'libvorbis', recording],
-    ]);
-    server = await startServer({ model: MINI });
-    const form = new FormData();
-    form.append('file', new Blob([new Uint8Array(readFileSync(recording))]), 'field.ogg');
-    const indexed = await fetch(`${server.base}/collections/default/index`, { method: 'POST', body: form });
-    assert.equal(indexed.status, 200, await indexed.text());
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-    await page.goto(server.base);
-    await page.waitForFunction(() => /\d+ items/.test(document.getElementById('stats')?.textContent ?? ''));
+    buildLongRecording(recording, {
+      seconds: 660,
+      sound: DEMO_SOUND('instrument-acoustic-grand-piano'),
+      at: 420,
+    });
+    ({ server, browser, page } = await openUiWith(recording));
   });
   after(async () => {
     await browser?.close();
