@@ -77,10 +77,13 @@ export {
   type ClassifyResult,
   calibrate,
   classify,
+  classifyMoments,
   type EvaluateRequest,
   evaluate,
   type ModerateRequest,
+  type MomentsClassifyResult,
   moderate,
+  moderateMoments,
   type PolicyLike,
 } from './library/tasks.js';
 export type { AudioInput, DecodedAudio } from './media/audio.js';
@@ -110,5 +113,6 @@ export { DEFAULT_POLICY } from './tasks/policies/default.js';
 export type { QualityMetrics, QualityReport } from './tasks/quality.js';
 export type { Answer, Source } from './tasks/rag.js';
 export type { Fusion } from './tasks/retrieve.js';
+export type { FlaggedMoment, VideoModeration } from './tasks/video-labels.js';
 export { dot, l2normalize } from './vectors.js';
 export { PACKAGE_VERSION as VERSION } from './version.js';

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { xmodalError } from '../errors.js';
-import { classify } from '../library/tasks.js';
+import { classify, classifyMoments } from '../library/tasks.js';
 import { readLabelsFile } from '../tasks/classify.js';
 import { formatTime } from '../tasks/moments.js';
 import { hasMoments } from '../tasks/video.js';
-import { classifyVideo } from '../tasks/video-labels.js';
 import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
@@ -77,24 +76,15 @@ async function classifyVideoCommand(
 ): Promise<void> {
   const encoder = await openEncoder(flags);
   try {
-    const { duration, moments } = await classifyVideo(encoder, path, {
+    const result = await classifyMoments(path, {
+      model: encoder,
       labels,
       k: k ?? (flags.json ? undefined : 3),
       lang: flags.lang,
       templates: flags.template,
     });
-    if (flags.json) {
-      printJson({
-        duration,
-        moments: moments.map((m) => ({
-          t: m.t,
-          end: m.end,
-          modality: m.modality,
-          labels: m.labels.map(({ label, score }) => ({ label, score })),
-        })),
-      });
-      return;
-    }
+    if (flags.json) return printJson(result);
+    const { moments } = result;
     for (const m of moments) {
       const span = `${formatTime(m.t)}-${formatTime(m.end)}`.padEnd(11);
       const scores = m.labels.map((l) => `${l.label} ${(100 * l.score).toFixed(1)}%`).join('  ');

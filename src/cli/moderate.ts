@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { calibrate, moderate } from '../library/tasks.js';
+import { calibrate, moderate, moderateMoments } from '../library/tasks.js';
 import type { CategoryCalibration, PrecisionRecall } from '../tasks/calibrate.js';
-import { readPolicy } from '../tasks/moderate.js';
 import { formatTime } from '../tasks/moments.js';
-import { DEFAULT_POLICY } from '../tasks/policies/default.js';
 import { hasMoments } from '../tasks/video.js';
-import { moderateVideo } from '../tasks/video-labels.js';
 import { out } from './io.js';
 import { type ModelFlags, openEncoder, printJson } from './shared.js';
 
@@ -46,10 +43,9 @@ export function registerModerate(program: Command, withModelFlags: (c: Command) 
       ),
   ).action(async (arg: string, flags: ModerateFlags) => {
     if (await hasMoments(arg)) {
-      const policy = flags.policy ? await readPolicy(flags.policy) : DEFAULT_POLICY;
       const encoder = await openEncoder(flags);
       try {
-        const result = await moderateVideo(encoder, arg, policy);
+        const result = await moderateMoments(arg, { model: encoder, policy: flags.policy });
         if (flags.json) return printJson(result);
         const span = (m: { t: number; end: number }) => `${formatTime(m.t)}-${formatTime(m.end)}`;
         const how = (m: { modality: string }) => (m.modality === 'image' ? 'seen' : 'heard');

@@ -36,6 +36,7 @@ import {
 import { DEFAULT_POLICY } from '../tasks/policies/default.js';
 import { builtInProbeSet, readProbeFile } from '../tasks/probe-set.js';
 import { writePlot } from '../tasks/quality-plot.js';
+import { classifyVideo, moderateVideo, type VideoModeration } from '../tasks/video-labels.js';
 import { type InputLike, loadModel, type ModelOptions, toInput, withModel } from './model.js';
 
 /** `xmodal classify`'s options. */
@@ -75,6 +76,50 @@ export async function classify(input: InputLike, request: ClassifyRequest): Prom
   });
 }
 
+/** `xmodal classify --json` on a video or a long recording: label scores moment by moment. */
+export interface MomentsClassifyResult {
+  /** Seconds. */
+  duration: number;
+  moments: {
+    t: number;
+    end: number;
+    modality: 'image' | 'audio';
+    labels: { label: string; score: number }[];
+  }[];
+}
+
+/**
+ * Classifies a video or a long recording moment by moment (`xmodal classify clip.mp4`): every frame and sound
+ * window is scored, and neighbours with the same best label become one moment. Needs ffmpeg.
+ */
+export async function classifyMoments(
+  path: string,
+  request: ClassifyRequest,
+): Promise<MomentsClassifyResult> {
+  const labels = [
+    ...(request.labels ?? []),
+    ...(request.labelsFile ? await readLabelsFile(request.labelsFile) : []),
+  ];
+  if (labels.length === 0) throw xmodalError('BAD_ARGUMENT', 'give labels or a labelsFile');
+  return withModel(request, async (encoder) => {
+    const { duration, moments } = await classifyVideo(encoder, path, {
+      labels,
+      k: request.k,
+      lang: request.lang,
+      templates: request.templates,
+    });
+    return {
+      duration,
+      moments: moments.map(({ t, end, modality, labels }) => ({
+        t,
+        end,
+        modality,
+        labels: labels.map(({ label, score }) => ({ label, score })),
+      })),
+    };
+  });
+}
+
 /** A policy given inline, or the path of its JSON file (`--policy`); default the shipped policy. */
 export type PolicyLike = Policy | string;
 
@@ -95,6 +140,15 @@ export async function moderate(input: InputLike, request: ModerateRequest = {}):
   const policy = await policyOf(request.policy);
   const resolved = await toInput(input);
   return withModel(request, (encoder) => moderateInput(encoder, resolved, policy));
+}
+
+/**
+ * Checks a video or a long recording against a policy moment by moment (`xmodal moderate clip.mp4`): safe when no
+ * frame or sound window is flagged; the flagged moments with their times. Needs ffmpeg.
+ */
+export async function moderateMoments(path: string, request: ModerateRequest = {}): Promise<VideoModeration> {
+  const policy = await policyOf(request.policy);
+  return withModel(request, (encoder) => moderateVideo(encoder, path, policy));
 }
 
 /** `xmodal moderate calibrate`'s options. */

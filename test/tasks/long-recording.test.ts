@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { classifyMoments, moderateMoments } from '../../src/index.js';
 import { findVideoTools } from '../../src/media/video.js';
 import type { ItemRecord } from '../../src/store/store.js';
 import { ingest } from '../../src/tasks/ingest.js';
@@ -122,5 +123,11 @@ describe('long recordings: indexed and found moment by moment', { skip: NO_FFMPE
     const moderated = await runCli(['moderate', mp3, '--json', '-m', MINI]);
     assert.ok([0, 1].includes(moderated.code ?? -1), moderated.stderr);
     assert.ok(Math.abs(JSON.parse(moderated.stdout).duration - LENGTH) < 1);
+    // The library's calls are what the CLI prints.
+    assert.deepEqual(
+      await classifyMoments(ogg, { model: MINI, labels: ['piano', 'drum'] }),
+      JSON.parse(classified.stdout),
+    );
+    assert.deepEqual(await moderateMoments(mp3, { model: MINI }), JSON.parse(moderated.stdout));
   });
 });
