@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CollectionInfo, OpenStoreOptions, StoreBackend } from '../store.js';
 import { checkCollectionName, resolveOpenOptions } from '../validate.js';
 import { ItemsDb } from './items-db.js';
-import { type EmbeddedOptions, ITEMS_FILE, SqliteHnswStore } from './sqlite-hnsw-store.js';
+import { type EmbeddedOptions, ITEMS_FILE, markDropped, SqliteHnswStore } from './sqlite-hnsw-store.js';
 
 export const embeddedBackend: StoreBackend = {
   async open(home: string, options: OpenStoreOptions & EmbeddedOptions) {
@@ -29,6 +29,7 @@ export const embeddedBackend: StoreBackend = {
   async dropCollection(home: string, name: string): Promise<boolean> {
     const dir = join(home, checkCollectionName(name));
     if (!existsSync(join(dir, ITEMS_FILE))) return false;
+    markDropped(join(dir, ITEMS_FILE));
     rmSync(dir, { recursive: true, force: true });
     return true;
   },

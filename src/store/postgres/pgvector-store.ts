@@ -205,8 +205,6 @@ export class PgvectorStore implements Store {
     return this.#run(async () => {
       const client = await this.#pool.connect();
       try {
-        // Dropped, or made anew by another process (maybe with another model): not this collection's answers.
-        await this.#checkOwnTable(client);
         if (await this.#matchesAtMost(client, filter, this.#options.exactScanMax)) {
           return await this.#exactSearch(client, query, k, filter);
         }
@@ -220,12 +218,13 @@ export class PgvectorStore implements Store {
           this.#indexType === 'halfvec'
             ? `embedding::halfvec(${this.info.dim}) <#> $1::halfvec(${this.info.dim})`
             : 'embedding <#> $1::vector';
-        const result = await client.query<RecordRow & { score: number }>(
-          `SELECT ${RECORD_COLUMNS}, (embedding <#> $1::vector) * -1 AS score FROM ${this.#table}
+        const result = await client.query<RecordRow & { score: number; table_oid: string }>(
+          `SELECT ${RECORD_COLUMNS}, ${this.#oidColumn()}, (embedding <#> $1::vector) * -1 AS score FROM ${this.#table}
            WHERE ${where.sql} ORDER BY ${distance} LIMIT $2`,
           [query, k, ...where.params],
         );
         if (filter && result.rows.length < k) return await this.#exactSearch(client, query, k, filter);
+        await this.#checkOwnRows(client, result.rows);
         const hits = result.rows.map(toHit);
         // A halfvec index orders by rounded distances; the scores are exact, so put them back in order.
         return this.#indexType === 'halfvec' ? hits.sort((a, b) => b.score - a.score) : hits;
@@ -262,11 +261,13 @@ export class PgvectorStore implements Store {
     filter: NormalisedFilter | undefined,
   ): Promise<SearchHit[]> {
     const where = filterToPgSql(filter, 3);
-    const result = await client.query<RecordRow & { score: number }>(
+    const result = await client.query<RecordRow & { score: number; table_oid: string }>(
       `WITH m AS MATERIALIZED (SELECT * FROM ${this.#table} WHERE ${where.sql})
-       SELECT ${RECORD_COLUMNS}, (embedding <#> $1::vector) * -1 AS score FROM m ORDER BY score DESC LIMIT $2`,
+       SELECT ${RECORD_COLUMNS}, ${this.#oidColumn()}, (embedding <#> $1::vector) * -1 AS score FROM m
+       ORDER BY score DESC LIMIT $2`,
       [query, k, ...where.params],
     );
+    await this.#checkOwnRows(client, result.rows);
     return result.rows.map(toHit);
   }
 
@@ -285,6 +286,20 @@ export class PgvectorStore implements Store {
 
   async #checkOwnTable(client: pg.PoolClient): Promise<void> {
     if ((await tableOid(client, this.#table)) !== this.#tableOid) throw this.#dropped();
+  }
+
+  /** The table's oid as a result column `table_oid`, so a search checks its table without another round trip. */
+  #oidColumn(): string {
+    // The table name is checked to [A-Za-z0-9_-] and quoted: safe inside a string literal.
+    return `to_regclass('${this.#table}')::oid::text AS table_oid`;
+  }
+
+  /**
+   * Dropped, or made anew by another process (maybe with another model): not this collection's answers. Rows say
+   * which table they came from; no rows, and the table is asked.
+   */
+  async #checkOwnRows(client: pg.PoolClient, rows: readonly { table_oid: string }[]): Promise<void> {
+    if (rows.length === 0 || rows[0].table_oid !== this.#tableOid) await this.#checkOwnTable(client);
   }
 
   /** Held until the transaction ends, so the table cannot be dropped (and made anew) between the check and the write. */
