@@ -115,8 +115,9 @@ export function registerSearch(program: Command, withModelFlags: (c: Command) =>
       hits.forEach((hit, i) => {
         const snippet = typeof hit.meta?.text === 'string' ? `  "${hit.meta.text.slice(0, 60)}"` : '';
         // A video moment says whether it was seen (a frame) or heard (its sound); a long recording's is heard.
-        const kind = hit.t === undefined || hit.meta?.video !== true ? hit.modality : 'video';
-        const how = hit.meta?.video !== true ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
+        const fromVideo = hit.meta?.video === true;
+        const kind = fromVideo ? 'video' : hit.modality;
+        const how = !fromVideo ? '' : hit.modality === 'image' ? '  (seen)' : '  (heard)';
         out(
           `${String(i + 1).padStart(3)}  ${hit.score.toFixed(4)}${hit.space ? ` ${hit.space}` : ''}  ${kind.padEnd(5)}  ${printable(hitPlace(hit))}${snippet}${how}\n`,
         );

@@ -250,11 +250,24 @@ export async function declaredAudioSeconds(bytes: Uint8Array): Promise<number | 
   const type = (await detectMedia(bytes))?.modality === 'audio' ? audioType(bytes) : undefined;
   if (!type) return undefined;
   const declared = await readHeader(bytes, 'audio').catch(() => undefined);
-  if (declared?.seconds !== undefined) return declared.seconds;
-  const framed = countFramedSeconds(bytes, type);
-  if (framed !== undefined) return framed;
+  return secondsWithoutDecoding(bytes, type, declared ?? {});
+}
+
+/**
+ * The length the header declares, else what the frame headers add up to; an MP4's frame list counts even when the
+ * header says less. Undefined where neither tells (MP3 without a length: its frames are counted by decoding).
+ */
+function secondsWithoutDecoding(
+  bytes: Uint8Array,
+  type: string,
+  declared: DeclaredAudio,
+): number | undefined {
+  const seconds = declared.seconds ?? countFramedSeconds(bytes, type);
   const mp4Frames = type === 'm4a' ? countMp4Frames(bytes) : undefined;
-  return mp4Frames && declared?.sampleRate ? (mp4Frames * 1024) / declared.sampleRate : undefined;
+  // An AAC frame is 1024 samples (HE-AAC's doubled rate keeps that in seconds).
+  if (mp4Frames && declared.sampleRate)
+    return Math.max(seconds ?? 0, (mp4Frames * 1024) / declared.sampleRate);
+  return seconds;
 }
 
 /**
@@ -275,16 +288,12 @@ export async function decodeAudio(source: MediaSource, limits: AudioLimits = {})
   checkShape(declared.channels, declared.sampleRate, where);
   if (declared.seconds !== undefined && declared.seconds > maxSeconds)
     throw tooLong(where, declared.seconds, maxSeconds);
-  let seconds = declared.seconds;
+  // No frame parser reads MP3, so its frame check (which it needs anyway) measures it.
+  let seconds = secondsWithoutDecoding(bytes, type, declared);
   if (type === 'mp3') {
     const decoded = await checkMp3Frames(bytes, where);
     seconds ??= decoded;
   }
-  seconds ??= countFramedSeconds(bytes, type);
-  const mp4Frames = type === 'm4a' ? countMp4Frames(bytes) : undefined;
-  // An AAC frame is 1024 samples (HE-AAC's doubled rate keeps that in seconds).
-  if (mp4Frames && declared.sampleRate)
-    seconds = Math.max(seconds ?? 0, (mp4Frames * 1024) / declared.sampleRate);
   if (seconds === undefined) {
     let measured = 0;
     for await (const { mono, sampleRate } of monoPieces(bytes, type, where, undefined, maxSeconds))

@@ -12,7 +12,13 @@ import type { Item, ItemRecord, Store } from '../store/store.js';
 import { expandPaths } from './expand-paths.js';
 import type { CollectionSpace } from './spaces.js';
 import { chunkTextInTurns } from './text-chunks.js';
-import { checkVideoOptions, isLongRecording, type VideoOptions, videoItemsInSpaces } from './video.js';
+import {
+  checkVideoOptions,
+  isLongRecording,
+  tooLargeForAClip,
+  type VideoOptions,
+  videoItemsInSpaces,
+} from './video.js';
 import type { OpenCollection } from './workspace.js';
 
 export interface IngestOptions {
@@ -98,16 +104,21 @@ async function* recordsOfFiles(store: Store, files: readonly string[]): AsyncIte
 async function prepareFile(path: string): Promise<PreparedFile> {
   // Videos are recognised from their head and never read whole: the video stage streams them.
   const head = await detectFile(path);
-  const streamed = (recording?: boolean) =>
-    ({ path, hash: '', modality: 'video', mime: head!.mime, bytes: new Uint8Array(0), recording }) as const;
-  if (head?.modality === 'video') return { ...streamed(), hash: await hashFile(path) };
+  const streamed = (hash: string, recording?: true): PreparedFile => ({
+    path,
+    hash,
+    modality: 'video',
+    mime: head!.mime,
+    bytes: new Uint8Array(0),
+    recording,
+  });
+  if (head?.modality === 'video') return streamed(await hashFile(path));
   // A recording longer than a clip may be (or larger than a file may be) is cut into moments as a video's sound is.
-  if (head?.modality === 'audio' && (await stat(path)).size > DEFAULT_MAX_INPUT_BYTES)
-    return { ...streamed(true), hash: await hashFile(path) };
+  if (head?.modality === 'audio' && tooLargeForAClip((await stat(path)).size))
+    return streamed(await hashFile(path), true);
   const bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
-  if (head?.modality === 'audio' && (await isLongRecording(path, bytes)))
-    return { ...streamed(true), hash: createHash('sha256').update(bytes).digest('hex') };
   const hash = createHash('sha256').update(bytes).digest('hex');
+  if (head?.modality === 'audio' && (await isLongRecording(bytes))) return streamed(hash, true);
   const detected = await detectMedia(bytes);
   if (!detected) throw xmodalError('UNSUPPORTED_FORMAT', 'not an image, audio, video or text file');
   if (detected.modality === 'video') throw xmodalError('BAD_INPUT', 'the file changed while it was read');

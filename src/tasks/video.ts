@@ -267,21 +267,18 @@ export async function videoItemsInSpaces(
 
 const MIN_RECORDING_BYTES = 256 * 1024;
 
+/** Larger than a file read whole may be: an audio file this size is a recording, whatever its headers say. */
+export function tooLargeForAClip(size: number): boolean {
+  return size > DEFAULT_MAX_INPUT_BYTES;
+}
+
 /**
- * Whether an audio file is a recording too long to be one clip (over the clip limit by its headers, or larger than
- * a file read whole may be): it is indexed, classified and moderated moment by moment, as a video's sound is.
- * `bytes`: the file already read whole.
+ * Whether an audio file (read whole: `bytes`; its caller has recognised it as audio) is a recording too long to
+ * be one clip by its headers: it is indexed, classified and moderated moment by moment, as a video's sound is.
  */
-export async function isLongRecording(path: string, bytes?: Uint8Array): Promise<boolean> {
+export async function isLongRecording(bytes: Uint8Array): Promise<boolean> {
   // Under 3.5 kbit/s for 600 s: no codec people record with, so most clips skip reading their headers twice.
-  if (bytes && bytes.length < MIN_RECORDING_BYTES) return false;
-  if (!bytes) {
-    const info = statSync(path, { throwIfNoEntry: false });
-    if (!info?.isFile() || info.size === 0 || (await detectFile(path))?.modality !== 'audio') return false;
-    if (info.size > DEFAULT_MAX_INPUT_BYTES) return true;
-    if (info.size < MIN_RECORDING_BYTES) return false;
-    bytes = await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES);
-  }
+  if (bytes.length < MIN_RECORDING_BYTES) return false;
   return ((await declaredAudioSeconds(bytes)) ?? 0) > DEFAULT_MAX_AUDIO_SECONDS;
 }
 
@@ -289,5 +286,12 @@ export async function isLongRecording(path: string, bytes?: Uint8Array): Promise
 export async function hasMoments(path: string): Promise<boolean> {
   const info = statSync(path, { throwIfNoEntry: false });
   if (!info?.isFile() || info.size === 0) return false;
-  return (await detectFile(path))?.modality === 'video' || (await isLongRecording(path));
+  const modality = (await detectFile(path))?.modality;
+  if (modality === 'video') return true;
+  if (modality !== 'audio') return false;
+  if (tooLargeForAClip(info.size)) return true;
+  return (
+    info.size >= MIN_RECORDING_BYTES &&
+    isLongRecording(await readMediaBytes(path, 'file', DEFAULT_MAX_INPUT_BYTES))
+  );
 }
